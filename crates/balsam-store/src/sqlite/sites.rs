@@ -1,0 +1,186 @@
+//! Sites on SQLite.
+
+use super::{from_micros, push_id_list, to_micros, SqliteStore};
+use crate::{SiteStore, StoreError};
+use balsam_types::{time, Id, Page, Paginated, Site, SiteCreate, SiteQuery, SiteUpdate, UserId};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{QueryBuilder, Sqlite};
+
+const COLUMNS: &str = "id, name, path, globus_endpoint_id, backfill_windows, queued_jobs, \
+    optional_batch_job_params, allowed_projects, allowed_queues, transfer_locations, \
+    last_refresh, creation_date";
+
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    id: i64,
+    name: String,
+    path: String,
+    globus_endpoint_id: Option<String>,
+    backfill_windows: Json<Map<String, Value>>,
+    queued_jobs: Json<Map<String, Value>>,
+    optional_batch_job_params: Json<Map<String, Value>>,
+    allowed_projects: Json<Vec<String>>,
+    allowed_queues: Json<Map<String, Value>>,
+    transfer_locations: Json<Map<String, Value>>,
+    last_refresh: i64,
+    creation_date: i64,
+}
+
+impl From<SiteRow> for Site {
+    fn from(r: SiteRow) -> Self {
+        Site {
+            id: r.id,
+            name: r.name,
+            path: r.path,
+            globus_endpoint_id: r.globus_endpoint_id.and_then(|u| u.parse().ok()),
+            backfill_windows: r.backfill_windows.0,
+            queued_jobs: r.queued_jobs.0,
+            optional_batch_job_params: r.optional_batch_job_params.0,
+            allowed_projects: r.allowed_projects.0,
+            allowed_queues: r.allowed_queues.0,
+            transfer_locations: r.transfer_locations.0,
+            last_refresh: from_micros(r.last_refresh),
+            creation_date: from_micros(r.creation_date),
+        }
+    }
+}
+
+fn push_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &SiteQuery) {
+    b.push(" WHERE owner_id = ").push_bind(owner);
+    if let Some(name) = &q.name {
+        b.push(" AND name = ").push_bind(name.clone());
+    }
+    if let Some(path) = &q.path {
+        b.push(" AND instr(path, ").push_bind(path.clone()).push(") > 0");
+    }
+    if !q.ids.is_empty() {
+        b.push(" AND id IN (");
+        push_id_list(b, &q.ids);
+    }
+    if let Some(after) = &q.last_refresh_after {
+        b.push(" AND last_refresh >= ").push_bind(to_micros(after));
+    }
+}
+
+#[async_trait::async_trait]
+impl SiteStore for SqliteStore {
+    async fn create_site(&self, owner: UserId, s: &SiteCreate) -> Result<Site, StoreError> {
+        let now = to_micros(&time::now());
+        let mut tx = self.write().await?;
+        let row: SiteRow = sqlx::query_as(&format!(
+            "INSERT INTO sites (owner_id, name, path, globus_endpoint_id, backfill_windows, \
+             queued_jobs, optional_batch_job_params, allowed_projects, allowed_queues, \
+             transfer_locations, last_refresh, creation_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
+        ))
+        .bind(owner)
+        .bind(&s.name)
+        .bind(&s.path)
+        .bind(s.globus_endpoint_id.map(|u| u.to_string()))
+        .bind(Json(&s.backfill_windows))
+        .bind(Json(&s.queued_jobs))
+        .bind(Json(&s.optional_batch_job_params))
+        .bind(Json(&s.allowed_projects))
+        .bind(Json(&s.allowed_queues))
+        .bind(Json(&s.transfer_locations))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    async fn list_sites(
+        &self,
+        owner: UserId,
+        q: &SiteQuery,
+        page: Page,
+    ) -> Result<Paginated<Site>, StoreError> {
+        let mut tx = self.read().await?;
+        let mut count = QueryBuilder::new("SELECT count(*) FROM sites");
+        push_filters(&mut count, owner, q);
+        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut rows = QueryBuilder::new(format!("SELECT {COLUMNS} FROM sites"));
+        push_filters(&mut rows, owner, q);
+        rows.push(" ORDER BY id LIMIT ")
+            .push_bind(page.limit)
+            .push(" OFFSET ")
+            .push_bind(page.offset);
+        let results: Vec<SiteRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Paginated {
+            count,
+            results: results.into_iter().map(Site::from).collect(),
+        })
+    }
+
+    async fn get_site(&self, owner: UserId, id: Id) -> Result<Site, StoreError> {
+        let row: SiteRow = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM sites WHERE id = $1 AND owner_id = $2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn update_site(
+        &self,
+        owner: UserId,
+        id: Id,
+        u: &SiteUpdate,
+    ) -> Result<Site, StoreError> {
+        let mut b = QueryBuilder::<Sqlite>::new("UPDATE sites SET last_refresh = ");
+        b.push_bind(to_micros(&time::now()));
+        if let Some(name) = &u.name {
+            b.push(", name = ").push_bind(name.clone());
+        }
+        if let Some(path) = &u.path {
+            b.push(", path = ").push_bind(path.clone());
+        }
+        if let Some(globus) = &u.globus_endpoint_id {
+            b.push(", globus_endpoint_id = ")
+                .push_bind(globus.map(|g| g.to_string()));
+        }
+        let json_fields = [
+            ("backfill_windows", &u.backfill_windows),
+            ("queued_jobs", &u.queued_jobs),
+            ("optional_batch_job_params", &u.optional_batch_job_params),
+            ("allowed_queues", &u.allowed_queues),
+            ("transfer_locations", &u.transfer_locations),
+        ];
+        for (column, value) in json_fields {
+            if let Some(value) = value {
+                b.push(format!(", {column} = ")).push_bind(Json(value.clone()));
+            }
+        }
+        if let Some(projects) = &u.allowed_projects {
+            b.push(", allowed_projects = ").push_bind(Json(projects.clone()));
+        }
+        b.push(" WHERE id = ")
+            .push_bind(id)
+            .push(" AND owner_id = ")
+            .push_bind(owner)
+            .push(format!(" RETURNING {COLUMNS}"));
+        let mut tx = self.write().await?;
+        let row: SiteRow = b.build_query_as().fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    async fn delete_site(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("DELETE FROM sites WHERE id = $1 AND owner_id = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
