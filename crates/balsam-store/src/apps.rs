@@ -19,8 +19,12 @@ pub trait AppStore {
     async fn get_app(&self, owner: UserId, id: Id) -> Result<App, StoreError>;
     /// Writes the fields present. Moving to another Site requires owning it (`NotFound`)
     /// and moves the App's Jobs with it.
-    async fn update_app(&self, owner: UserId, id: Id, update: &AppUpdate)
-        -> Result<App, StoreError>;
+    async fn update_app(
+        &self,
+        owner: UserId,
+        id: Id,
+        update: &AppUpdate,
+    ) -> Result<App, StoreError>;
     /// Deletes an App with its Jobs (and their TransferItems and LogEvents).
     async fn delete_app(&self, owner: UserId, id: Id) -> Result<(), StoreError>;
 }

@@ -34,9 +34,13 @@ pub trait Store: UserStore + SiteStore + AppStore + Send + Sync + 'static {
 /// creating the SQLite file or the PostgreSQL database when missing. Does not migrate.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::connect(url, max_connections).await?))
+        Ok(Arc::new(
+            sqlite::SqliteStore::connect(url, max_connections).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PostgresStore::connect(url, max_connections).await?))
+        Ok(Arc::new(
+            postgres::PostgresStore::connect(url, max_connections).await?,
+        ))
     } else {
         Err(StoreError::Invalid(format!(
             "unsupported database URL {:?}: expected sqlite://PATH or postgres://…",
@@ -86,7 +90,13 @@ mod tests {
             redact_url("postgres://bob:s3cret@db:5432/balsam"),
             "postgres://bob:***@db:5432/balsam"
         );
-        assert_eq!(redact_url("postgres://bob@db/balsam"), "postgres://bob@db/balsam");
-        assert_eq!(redact_url("sqlite://data/balsam.db"), "sqlite://data/balsam.db");
+        assert_eq!(
+            redact_url("postgres://bob@db/balsam"),
+            "postgres://bob@db/balsam"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/balsam.db"),
+            "sqlite://data/balsam.db"
+        );
     }
 }

@@ -20,6 +20,9 @@ pub trait UserStore {
         username: &str,
     ) -> Result<Option<UserCredentials>, StoreError>;
     /// Replaces a user's password hash; `NotFound` when there is no such user.
-    async fn set_user_password(&self, username: &str, password_hash: &str)
-        -> Result<(), StoreError>;
+    async fn set_user_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError>;
 }

@@ -142,9 +142,7 @@ impl AppUpdate {
 /// Python's `str.isidentifier()`, close enough: a letter or `_`, then letters, digits, `_`.
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_alphabetic())
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
         && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
@@ -227,8 +225,10 @@ mod tests {
     #[test]
     fn defaults_are_filled_in_like_upstream() {
         let mut body = base();
-        body["parameters"] = json!({"name": {"required": true}, "N": {"required": false, "default": 1}});
-        body["transfers"] = json!({"inp": {"required": false, "direction": "in", "local_path": "./hello.yml"}});
+        body["parameters"] =
+            json!({"name": {"required": true}, "N": {"required": false, "default": 1}});
+        body["transfers"] =
+            json!({"inp": {"required": false, "direction": "in", "local_path": "./hello.yml"}});
         let app = AppCreate::from_json(&body).unwrap();
         assert_eq!(
             Value::Object(app.parameters),
@@ -255,12 +255,20 @@ mod tests {
     #[test]
     fn optional_parameters_need_a_default_and_required_ones_must_not_have_one() {
         let mut body = base();
-        body["parameters"] = json!({"a": {"required": false}, "b": {"required": true, "default": "x"}});
+        body["parameters"] =
+            json!({"a": {"required": false}, "b": {"required": true, "default": "x"}});
         let err = AppCreate::from_json(&body).unwrap_err();
-        let locs: Vec<Value> = err.0.iter().map(|e| serde_json::to_value(&e.loc).unwrap()).collect();
+        let locs: Vec<Value> = err
+            .0
+            .iter()
+            .map(|e| serde_json::to_value(&e.loc).unwrap())
+            .collect();
         assert_eq!(
             locs,
-            vec![json!(["body", "parameters", "a", "default"]), json!(["body", "parameters", "b", "default"])]
+            vec![
+                json!(["body", "parameters", "a", "default"]),
+                json!(["body", "parameters", "b", "default"])
+            ]
         );
     }
 
@@ -276,7 +284,8 @@ mod tests {
     #[test]
     fn absolute_slot_paths_are_rejected() {
         let mut body = base();
-        body["transfers"] = json!({"x": {"required": true, "direction": "out", "local_path": "/abs"}});
+        body["transfers"] =
+            json!({"x": {"required": true, "direction": "out", "local_path": "/abs"}});
         let err = AppCreate::from_json(&body).unwrap_err();
         assert_eq!(err.0[0].msg, "Cannot use absolute path");
     }

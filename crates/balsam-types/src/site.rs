@@ -260,8 +260,8 @@ mod tests {
 
     #[test]
     fn a_minimal_site_gets_defaults_and_a_normalised_path() {
-        let site = SiteCreate::from_json(&json!({"name": "theta", "path": "/projects//foo/"}))
-            .unwrap();
+        let site =
+            SiteCreate::from_json(&json!({"name": "theta", "path": "/projects//foo/"})).unwrap();
         assert_eq!(site.path, "/projects/foo");
         assert!(site.backfill_windows.is_empty());
         assert_eq!(site.globus_endpoint_id, None);

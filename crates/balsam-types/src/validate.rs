@@ -186,7 +186,10 @@ impl Cx {
 
 fn non_null<'v>(cx: &mut Cx, v: &'v Value) -> Option<&'v Value> {
     if v.is_null() {
-        cx.error("none is not an allowed value", "type_error.none.not_allowed");
+        cx.error(
+            "none is not an allowed value",
+            "type_error.none.not_allowed",
+        );
         None
     } else {
         Some(v)
@@ -266,7 +269,11 @@ pub fn integer(cx: &mut Cx, v: &Value) -> Option<i64> {
 pub fn integer32(cx: &mut Cx, v: &Value) -> Option<i64> {
     let n = integer(cx, v)?;
     if i32::try_from(n).is_err() {
-        let limit = if n > 0 { i64::from(i32::MAX) } else { i64::from(i32::MIN) };
+        let limit = if n > 0 {
+            i64::from(i32::MAX)
+        } else {
+            i64::from(i32::MIN)
+        };
         let (msg, kind) = if n > 0 {
             ("less than or equal to", "value_error.number.not_le")
         } else {
@@ -335,7 +342,9 @@ pub fn datetime(cx: &mut Cx, v: &Value) -> Option<DateTime<Utc>> {
 
 /// A UUID in any case.
 pub fn uuid(cx: &mut Cx, v: &Value) -> Option<uuid::Uuid> {
-    let parsed = v.as_str().and_then(|s| uuid::Uuid::parse_str(s.trim()).ok());
+    let parsed = v
+        .as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok());
     if parsed.is_none() {
         cx.error("value is not a valid uuid", "type_error.uuid");
     }
@@ -508,7 +517,11 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
             if digits.is_empty() {
                 return None;
             }
-            let six: String = digits.chars().chain(std::iter::repeat('0')).take(6).collect();
+            let six: String = digits
+                .chars()
+                .chain(std::iter::repeat('0'))
+                .take(6)
+                .collect();
             micros = six.parse::<u32>().ok()?;
         }
     }
@@ -568,7 +581,11 @@ fn unix_to_datetime(secs: f64) -> Option<DateTime<Utc>> {
         return None;
     }
     // pydantic v1 treats values above 2e10 as milliseconds.
-    let secs = if secs.abs() > 2e10 { secs / 1000.0 } else { secs };
+    let secs = if secs.abs() > 2e10 {
+        secs / 1000.0
+    } else {
+        secs
+    };
     let micros = (secs * 1e6).round();
     if micros.abs() > 9.0e18 {
         return None;
@@ -661,7 +678,11 @@ pub fn enum_str(cx: &mut Cx, v: &Value, allowed: &[&str]) -> Option<String> {
             return Some(s.to_owned());
         }
     }
-    cx.error_ctx(enum_message(allowed), "type_error.enum", Some(enum_ctx(allowed)));
+    cx.error_ctx(
+        enum_message(allowed),
+        "type_error.enum",
+        Some(enum_ctx(allowed)),
+    );
     None
 }
 

@@ -1,9 +1,9 @@
 //! Sites on PostgreSQL.
 
 use super::{push_id_list, PostgresStore};
-use chrono::NaiveDateTime;
 use crate::{SiteStore, StoreError};
 use balsam_types::{time, Id, Page, Paginated, Site, SiteCreate, SiteQuery, SiteUpdate, UserId};
+use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder};
@@ -53,7 +53,9 @@ fn push_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &SiteQuery
         b.push(" AND name = ").push_bind(name.clone());
     }
     if let Some(path) = &q.path {
-        b.push(" AND strpos(path, ").push_bind(path.clone()).push(") > 0");
+        b.push(" AND strpos(path, ")
+            .push_bind(path.clone())
+            .push(") > 0");
     }
     if !q.ids.is_empty() {
         b.push(" AND id IN (");
@@ -127,12 +129,7 @@ impl SiteStore for PostgresStore {
         Ok(row.into())
     }
 
-    async fn update_site(
-        &self,
-        owner: UserId,
-        id: Id,
-        u: &SiteUpdate,
-    ) -> Result<Site, StoreError> {
+    async fn update_site(&self, owner: UserId, id: Id, u: &SiteUpdate) -> Result<Site, StoreError> {
         let mut b = QueryBuilder::<Postgres>::new("UPDATE sites SET last_refresh = ");
         b.push_bind(time::now().naive_utc());
         if let Some(name) = &u.name {
@@ -142,8 +139,7 @@ impl SiteStore for PostgresStore {
             b.push(", path = ").push_bind(path.clone());
         }
         if let Some(globus) = &u.globus_endpoint_id {
-            b.push(", globus_endpoint_id = ")
-                .push_bind(*globus);
+            b.push(", globus_endpoint_id = ").push_bind(*globus);
         }
         let json_fields = [
             ("backfill_windows", &u.backfill_windows),
@@ -154,11 +150,13 @@ impl SiteStore for PostgresStore {
         ];
         for (column, value) in json_fields {
             if let Some(value) = value {
-                b.push(format!(", {column} = ")).push_bind(Json(value.clone()));
+                b.push(format!(", {column} = "))
+                    .push_bind(Json(value.clone()));
             }
         }
         if let Some(projects) = &u.allowed_projects {
-            b.push(", allowed_projects = ").push_bind(Json(projects.clone()));
+            b.push(", allowed_projects = ")
+                .push_bind(Json(projects.clone()));
         }
         b.push(" WHERE id = ")
             .push_bind(id)

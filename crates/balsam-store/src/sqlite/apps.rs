@@ -7,8 +7,7 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-const COLUMNS: &str =
-    "apps.id, apps.site_id, apps.name, apps.serialized_class, apps.source_code, \
+const COLUMNS: &str = "apps.id, apps.site_id, apps.name, apps.serialized_class, apps.source_code, \
      apps.description, apps.parameters, apps.transfers";
 
 #[derive(sqlx::FromRow)]
@@ -53,7 +52,9 @@ fn push_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &AppQuery) {
         b.push(" AND apps.name = ").push_bind(name.clone());
     }
     if let Some(path) = &q.site_path {
-        b.push(" AND instr(sites.path, ").push_bind(path.clone()).push(") > 0");
+        b.push(" AND instr(sites.path, ")
+            .push_bind(path.clone())
+            .push(") > 0");
     }
     if let Some(site_name) = &q.site_name {
         b.push(" AND sites.name = ").push_bind(site_name.clone());
@@ -168,7 +169,8 @@ impl AppStore for SqliteStore {
         }
         for (column, value) in [("parameters", &u.parameters), ("transfers", &u.transfers)] {
             if let Some(value) = value {
-                b.push(format!(", {column} = ")).push_bind(Json(value.clone()));
+                b.push(format!(", {column} = "))
+                    .push_bind(Json(value.clone()));
             }
         }
         b.push(" WHERE id = ").push_bind(current);

@@ -52,7 +52,9 @@ fn push_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &SiteQuery) 
         b.push(" AND name = ").push_bind(name.clone());
     }
     if let Some(path) = &q.path {
-        b.push(" AND instr(path, ").push_bind(path.clone()).push(") > 0");
+        b.push(" AND instr(path, ")
+            .push_bind(path.clone())
+            .push(") > 0");
     }
     if !q.ids.is_empty() {
         b.push(" AND id IN (");
@@ -126,12 +128,7 @@ impl SiteStore for SqliteStore {
         Ok(row.into())
     }
 
-    async fn update_site(
-        &self,
-        owner: UserId,
-        id: Id,
-        u: &SiteUpdate,
-    ) -> Result<Site, StoreError> {
+    async fn update_site(&self, owner: UserId, id: Id, u: &SiteUpdate) -> Result<Site, StoreError> {
         let mut b = QueryBuilder::<Sqlite>::new("UPDATE sites SET last_refresh = ");
         b.push_bind(to_micros(&time::now()));
         if let Some(name) = &u.name {
@@ -153,11 +150,13 @@ impl SiteStore for SqliteStore {
         ];
         for (column, value) in json_fields {
             if let Some(value) = value {
-                b.push(format!(", {column} = ")).push_bind(Json(value.clone()));
+                b.push(format!(", {column} = "))
+                    .push_bind(Json(value.clone()));
             }
         }
         if let Some(projects) = &u.allowed_projects {
-            b.push(", allowed_projects = ").push_bind(Json(projects.clone()));
+            b.push(", allowed_projects = ")
+                .push_bind(Json(projects.clone()));
         }
         b.push(" WHERE id = ")
             .push_bind(id)

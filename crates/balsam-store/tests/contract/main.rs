@@ -2,6 +2,8 @@
 //! `BALSAM_TEST_POSTGRES_URL` points at a server (each test gets a throwaway database,
 //! dropped afterwards). `BALSAM_TEST_REQUIRE_POSTGRES=1` turns "unreachable" into a failure.
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
+
 mod apps;
 mod sites;
 mod support;

@@ -41,39 +41,96 @@ pub async fn sites_round_trip_every_field(store: &dyn Store) {
 
 pub async fn site_filters_and_pagination(store: &dyn Store) {
     let owner = user(store).await;
-    let a = store.create_site(owner, &site("a", "/home/Alpha")).await.unwrap();
-    let b = store.create_site(owner, &site("b", "/home/beta")).await.unwrap();
-    let c = store.create_site(owner, &site("c", "/scratch/alpha")).await.unwrap();
+    let a = store
+        .create_site(owner, &site("a", "/home/Alpha"))
+        .await
+        .unwrap();
+    let b = store
+        .create_site(owner, &site("b", "/home/beta"))
+        .await
+        .unwrap();
+    let c = store
+        .create_site(owner, &site("c", "/scratch/alpha"))
+        .await
+        .unwrap();
     let all = Page::default();
     let ids = |p: balsam_types::Paginated<balsam_types::Site>| {
-        (p.count, p.results.into_iter().map(|s| s.id).collect::<Vec<_>>())
+        (
+            p.count,
+            p.results.into_iter().map(|s| s.id).collect::<Vec<_>>(),
+        )
     };
 
-    let q = SiteQuery { path: Some("alpha".into()), ..Default::default() };
-    assert_eq!(ids(store.list_sites(owner, &q, all).await.unwrap()), (1, vec![c.id]));
-    let q = SiteQuery { name: Some("b".into()), ..Default::default() };
-    assert_eq!(ids(store.list_sites(owner, &q, all).await.unwrap()), (1, vec![b.id]));
-    let q = SiteQuery { ids: vec![c.id, a.id], ..Default::default() };
-    assert_eq!(ids(store.list_sites(owner, &q, all).await.unwrap()), (2, vec![a.id, c.id]));
+    let q = SiteQuery {
+        path: Some("alpha".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list_sites(owner, &q, all).await.unwrap()),
+        (1, vec![c.id])
+    );
+    let q = SiteQuery {
+        name: Some("b".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list_sites(owner, &q, all).await.unwrap()),
+        (1, vec![b.id])
+    );
+    let q = SiteQuery {
+        ids: vec![c.id, a.id],
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list_sites(owner, &q, all).await.unwrap()),
+        (2, vec![a.id, c.id])
+    );
     let q = SiteQuery {
         last_refresh_after: Some(b.last_refresh),
         ..Default::default()
     };
-    assert_eq!(ids(store.list_sites(owner, &q, all).await.unwrap()), (2, vec![b.id, c.id]));
+    assert_eq!(
+        ids(store.list_sites(owner, &q, all).await.unwrap()),
+        (2, vec![b.id, c.id])
+    );
 
     let everything = SiteQuery::default();
-    let page = Page { limit: 1, offset: 1 };
-    assert_eq!(ids(store.list_sites(owner, &everything, page).await.unwrap()), (3, vec![b.id]));
-    let empty = Page { limit: 0, offset: 0 };
-    assert_eq!(ids(store.list_sites(owner, &everything, empty).await.unwrap()), (3, vec![]));
-    let past_end = Page { limit: 10, offset: 5 };
-    assert_eq!(ids(store.list_sites(owner, &everything, past_end).await.unwrap()), (3, vec![]));
+    let page = Page {
+        limit: 1,
+        offset: 1,
+    };
+    assert_eq!(
+        ids(store.list_sites(owner, &everything, page).await.unwrap()),
+        (3, vec![b.id])
+    );
+    let empty = Page {
+        limit: 0,
+        offset: 0,
+    };
+    assert_eq!(
+        ids(store.list_sites(owner, &everything, empty).await.unwrap()),
+        (3, vec![])
+    );
+    let past_end = Page {
+        limit: 10,
+        offset: 5,
+    };
+    assert_eq!(
+        ids(store
+            .list_sites(owner, &everything, past_end)
+            .await
+            .unwrap()),
+        (3, vec![])
+    );
 }
 
 pub async fn site_updates_write_present_fields_and_refresh(store: &dyn Store) {
     let owner = user(store).await;
     let created = store.create_site(owner, &site("s", "/s")).await.unwrap();
-    let empty = store.update_site(owner, created.id, &SiteUpdate::default()).await.unwrap();
+    let empty = store
+        .update_site(owner, created.id, &SiteUpdate::default())
+        .await
+        .unwrap();
     assert!(empty.last_refresh >= created.last_refresh);
     assert_eq!(empty.creation_date, created.creation_date);
     assert_eq!(empty.name, "s");
@@ -88,7 +145,10 @@ pub async fn site_updates_write_present_fields_and_refresh(store: &dyn Store) {
     assert_eq!(updated.path, "/new/path");
     assert_eq!(updated.name, "s");
     assert_eq!(updated.allowed_projects, vec!["x"]);
-    assert_eq!(updated.backfill_windows["q"], json!([{"num_nodes": 1, "wall_time_min": 5}]));
+    assert_eq!(
+        updated.backfill_windows["q"],
+        json!([{"num_nodes": 1, "wall_time_min": 5}])
+    );
     assert_eq!(store.get_site(owner, created.id).await.unwrap(), updated);
 }
 
@@ -96,18 +156,27 @@ pub async fn site_names_are_unique_per_owner(store: &dyn Store) {
     let owner = user(store).await;
     let other = user(store).await;
     store.create_site(owner, &site("dup", "/a")).await.unwrap();
-    let second = store.create_site(owner, &site("second", "/b")).await.unwrap();
+    let second = store
+        .create_site(owner, &site("second", "/b"))
+        .await
+        .unwrap();
     match store.create_site(owner, &site("dup", "/c")).await {
         Err(StoreError::Conflict { constraint }) => assert_eq!(constraint, "sites_owner_name_key"),
         other => panic!("expected conflict, got {other:?}"),
     }
     // Renaming onto an existing name is a conflict too, and changes nothing.
-    let rename = SiteUpdate { name: Some("dup".into()), ..Default::default() };
+    let rename = SiteUpdate {
+        name: Some("dup".into()),
+        ..Default::default()
+    };
     assert!(matches!(
         store.update_site(owner, second.id, &rename).await,
         Err(StoreError::Conflict { .. })
     ));
-    assert_eq!(store.get_site(owner, second.id).await.unwrap().name, "second");
+    assert_eq!(
+        store.get_site(owner, second.id).await.unwrap().name,
+        "second"
+    );
     // Another user may use the same name.
     store.create_site(other, &site("dup", "/a")).await.unwrap();
 }
@@ -116,28 +185,52 @@ pub async fn sites_are_invisible_to_other_users(store: &dyn Store) {
     let owner = user(store).await;
     let intruder = user(store).await;
     let s = store.create_site(owner, &site("mine", "/m")).await.unwrap();
-    assert!(matches!(store.get_site(intruder, s.id).await, Err(StoreError::NotFound)));
-    let listed = store.list_sites(intruder, &SiteQuery::default(), Page::default()).await.unwrap();
+    assert!(matches!(
+        store.get_site(intruder, s.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let listed = store
+        .list_sites(intruder, &SiteQuery::default(), Page::default())
+        .await
+        .unwrap();
     assert_eq!(listed.count, 0);
-    let rename = SiteUpdate { name: Some("stolen".into()), ..Default::default() };
+    let rename = SiteUpdate {
+        name: Some("stolen".into()),
+        ..Default::default()
+    };
     assert!(matches!(
         store.update_site(intruder, s.id, &rename).await,
         Err(StoreError::NotFound)
     ));
-    assert!(matches!(store.delete_site(intruder, s.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete_site(intruder, s.id).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.get_site(owner, s.id).await.unwrap(), s);
 }
 
 pub async fn deleting_a_site_cascades_to_its_apps(store: &dyn Store) {
     let owner = user(store).await;
-    let s = store.create_site(owner, &site("doomed", "/d")).await.unwrap();
+    let s = store
+        .create_site(owner, &site("doomed", "/d"))
+        .await
+        .unwrap();
     let app = AppCreate::from_json(&json!({
         "site_id": s.id, "name": "A", "serialized_class": "x", "source_code": "y"
     }))
     .unwrap();
     let app = store.create_app(owner, &app).await.unwrap();
     store.delete_site(owner, s.id).await.unwrap();
-    assert!(matches!(store.get_site(owner, s.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.get_app(owner, app.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete_site(owner, s.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.get_site(owner, s.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.get_app(owner, app.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_site(owner, s.id).await,
+        Err(StoreError::NotFound)
+    ));
 }

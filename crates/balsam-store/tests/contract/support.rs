@@ -16,7 +16,9 @@ impl TestDb {
         self.store.close().await;
         if let Some((admin_url, name)) = self.drop_url {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("admin connect");
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("admin connect");
             sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                 .execute(&mut conn)
                 .await
@@ -66,5 +68,9 @@ pub async fn postgres() -> Option<TestDb> {
 /// A fresh user with a unique name.
 pub async fn user(store: &dyn Store) -> UserId {
     let name = format!("user-{}", uuid::Uuid::new_v4().simple());
-    store.create_user(&name, "hash").await.expect("create user").id
+    store
+        .create_user(&name, "hash")
+        .await
+        .expect("create user")
+        .id
 }

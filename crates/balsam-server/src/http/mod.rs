@@ -1,0 +1,209 @@
+//! The HTTP surface: every API route under `/api/v1/`, the OpenAPI document and docs page,
+//! upstream's 404/405 bodies, and (optionally) the web client at `/`.
+
+pub mod apps;
+pub mod auth;
+mod docs;
+pub mod error;
+pub mod extract;
+pub mod sites;
+mod spa;
+
+use crate::app::App;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::{Json, Router};
+use serde::Serialize;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+/// Where the API is mounted; users give `http(s)://HOST/api/v1` to `balsam login`.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Collections that upstream also serves without the trailing slash (via a 307).
+const COLLECTIONS: &[&str] = &[
+    "sites",
+    "apps",
+    "jobs",
+    "batch-jobs",
+    "sessions",
+    "transfers",
+    "events",
+];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Balsam API",
+        version = "0.1.0",
+        description = "balsam-rs: the Balsam central service, wire-compatible with the \
+            official Python client (balsam 0.7.0a24). Log in with POST /auth/password/login \
+            and send `Authorization: Bearer <access_token>`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Login-method discovery, password registration and login"),
+        (name = "sites", description = "Balsam Sites: one per Site agent"),
+        (name = "apps", description = "ApplicationDefinitions registered at Sites"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// FastAPI's 422 body: `{"detail": [{"loc", "msg", "type", "ctx"?}]}`.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationErrorBody {
+    detail: Vec<ValidationErrorItem>,
+}
+
+/// One validation error.
+#[derive(Serialize, ToSchema)]
+struct ValidationErrorItem {
+    /// Where: `"body"`, `"query"` or `"path"`, then keys and list indexes.
+    #[schema(value_type = Vec<serde_json::Value>)]
+    loc: Vec<serde_json::Value>,
+    msg: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[schema(value_type = Option<Object>)]
+    ctx: Option<serde_json::Value>,
+}
+
+/// The API routes with their OpenAPI document.
+fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::routes())
+        .merge(sites::routes())
+        .merge(apps::routes())
+        .split_for_parts()
+}
+
+/// The OpenAPI document as served at `/api/v1/openapi.json` (paths relative to it).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = api();
+    doc.servers = Some(vec![utoipa::openapi::Server::new(API_PREFIX)]);
+    doc
+}
+
+/// The whole application router.
+pub fn router(app: App) -> Router {
+    let (api, _) = api();
+    let doc = openapi();
+    let doc_json = std::sync::Arc::new(doc.to_pretty_json().unwrap_or_default());
+    let api = api
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc_json = doc_json.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc_json.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
+        .merge(docs::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+
+    let body_limit = app.config.http.max_body_mib.saturating_mul(1024 * 1024);
+    let root = Router::new().nest(API_PREFIX, api);
+    let root = match spa::service(&app.config.web.dist_dir) {
+        Some(spa) => root.fallback_service(spa),
+        None => root.fallback(not_found),
+    };
+    root.layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("<unmatched>", MatchedPath::as_str);
+                    tracing::info_span!(
+                        "request",
+                        http.method = %req.method(),
+                        http.route = route,
+                        user.id = tracing::field::Empty,
+                    )
+                })
+                .on_response(
+                    |res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                        tracing::info!(
+                            http.status = res.status().as_u16(),
+                            duration_ms = latency.as_secs_f64() * 1000.0,
+                            "response"
+                        );
+                    },
+                ),
+        )
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(app)
+}
+
+/// Serves collection paths without their trailing slash directly (upstream answers them
+/// with a 307 to the slashed form; the official client never sends them).
+pub fn add_collection_slash(mut req: Request) -> Request {
+    let path = req.uri().path();
+    let needs_slash = path
+        .strip_prefix(API_PREFIX)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| COLLECTIONS.contains(&name));
+    if needs_slash {
+        let new = match req.uri().query() {
+            Some(q) => format!("{path}/?{q}"),
+            None => format!("{path}/"),
+        };
+        if let Ok(uri) = new.parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+async fn not_found() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({"detail": "Not Found"})),
+    )
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(serde_json::json!({"detail": "Method Not Allowed"})),
+    )
+}
