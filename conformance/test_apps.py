@@ -607,3 +607,71 @@ def test_apps_collection_without_trailing_slash(raw_user: RawAPI, raw_site: dict
     assert resp.json()["count"] == 1
     for hop in resp.history:
         assert hop.status_code == 307, describe(hop)
+
+
+# --- coercion, normalisation, limits ----------------------------------------------------------------
+def test_app_parameter_default_coercion(raw_user: RawAPI, raw_site: dict) -> None:
+    resp = post_app(
+        raw_user,
+        raw_site["id"],
+        parameters={
+            "f": {"required": False, "default": 3.5},
+            "b": {"required": False, "default": True},
+            "r": {"required": True, "default": ""},  # required may have an empty default
+            "n": {"required": True, "default": None, "help": 7},
+        },
+    )
+    assert_status(resp, 201)
+    params = resp.json()["parameters"]
+    assert params["f"] == {"required": False, "default": "3.5", "help": ""}
+    assert params["b"] == {"required": False, "default": "True", "help": ""}
+    assert params["r"]["required"] is True and params["r"]["default"] in ("", None)
+    assert params["n"] == {"required": True, "default": None, "help": "7"}
+
+
+@pytest.mark.parametrize("given, stored", [("./x//y/", "x/y"), ("", "."), ("a/../b", "a/../b"), ("dir/", "dir")])
+def test_transfer_local_path_normalisation(raw_user: RawAPI, raw_site: dict, given: str, stored: str) -> None:
+    resp = post_app(raw_user, raw_site["id"], transfers={"t": {"required": True, "direction": "in", "local_path": given}})
+    assert_status(resp, 201)
+    assert resp.json()["transfers"]["t"]["local_path"] == stored
+
+
+def test_unicode_identifier_app_name(client, site) -> None:
+    app = new_app(client, site.id, "Ünïcode_Äpp")
+    assert client.App.objects.get(name="Ünïcode_Äpp") == app
+
+
+def test_large_source_code_accepted(client, site) -> None:
+    """No small body limit (§1.6): a 20 MB source_code is stored and returned intact."""
+    big = "# padding\n" * 2_000_000
+    app = new_app(client, site.id, "Big", source_code=big)
+    assert len(app.source_code) == len(big)
+    assert client.App.objects.get(id=app.id).source_code == big
+
+
+def test_put_replaces_parameters_whole(client, site) -> None:
+    app = new_app(client, site.id, "Params", parameters={"a": {"required": True, "default": None, "help": ""}})
+    app.parameters = {"b": {"required": False, "default": "x", "help": "h"}}
+    app.save()
+    assert client.App.objects.get(id=app.id).display_dict()["parameters"] == {
+        "b": {"required": False, "default": "x", "help": "h"}
+    }
+
+
+def test_other_users_site_path_filter_empty(client, client2, site) -> None:
+    new_app(client, site.id, "Hidden")
+    assert app_ids(client2.App.objects.filter(site_path=site.path.as_posix())) == []
+    assert app_ids(client2.App.objects.filter(site_path="/")) == []
+
+
+def test_concurrent_app_creates_same_name(raw_user: RawAPI, raw_site: dict) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(_: int):
+        return post_app(raw_user.with_token(raw_user.token), raw_site["id"], name="Racy")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(create, range(12)))
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [201] + [400] * 11, [describe(r) for r in results if r.status_code not in (201, 400)]
+    assert all(r.json() == DUP_APP for r in results if r.status_code == 400)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dateutil.parser
+import pytest
 from balsam.client import BasicAuthRequestsClient, RequestsClient, urls
 from balsam.config import ClientSettings
 
@@ -20,6 +21,7 @@ from helpers import (
     assert_422,
     assert_json_content_type,
     assert_status,
+    describe,
     expect_http_error,
     unique,
     utcnow,
@@ -237,3 +239,32 @@ def test_unknown_route_404(raw: RawAPI) -> None:
     resp = raw.get("/no-such-route")
     assert_status(resp, 404)
     assert resp.json() == {"detail": "Not Found"}
+
+
+def test_login_grant_type_must_be_password(raw: RawAPI, make_user) -> None:
+    user = make_user()
+    form = {"username": user.username, "password": user.password, "grant_type": "client_credentials"}
+    resp = raw.post("/auth/password/login", data=form)
+    assert_422(resp, ["body", "grant_type"])
+
+
+def test_login_missing_password_422(raw: RawAPI, make_user) -> None:
+    user = make_user()
+    resp = raw.post("/auth/password/login", data={"username": user.username})
+    assert_422(resp, ["body", "password"], type_="value_error.missing")
+
+
+@pytest.mark.upstream_differs("concurrent duplicate registrations hit the unique constraint: 500 upstream")
+def test_concurrent_register_same_username(api_root: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = unique("race")
+
+    def register(_: int):
+        return RawAPI(api_root).post("/auth/password/register", json={"username": name, "password": "x"})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(register, range(12)))
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [201] + [400] * 11, [describe(r) for r in results if r.status_code not in (201, 400)]
+    assert all(r.json() == {"detail": "Username already taken"} for r in results if r.status_code == 400)
