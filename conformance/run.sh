@@ -65,7 +65,7 @@ fi
 cd "$HERE"
 export CONFORMANCE_REPO_ROOT="$ROOT"
 set +e
-"$VENV/bin/python" -m pytest "$@"
+"$VENV/bin/python" -m pytest -o cache_dir="$ROOT/.build/conformance-pytest-cache" "$@"
 rc=$?
 set -e
 exit "$rc"

@@ -181,3 +181,28 @@ def test_balsam_register_cli(api_root: str, home: Path, auth_canary: None) -> No
     # The new account works with `balsam login`.
     balsam_login(api_root, home, username, "pw-cli-1")
     assert read_client_yml(home)["token"]
+
+
+def test_server_banner_login_hint_works(server, make_user, home: Path, auth_canary: None) -> None:
+    """If the server prints a `balsam login ...` hint at startup, that exact command must work
+    with the official CLI (0.7.0a24: `balsam login -u/--url URL [-f/--force]`)."""
+    if server.log_path is None:
+        pytest.skip("server not started by the suite (CONFORMANCE_API_ROOT)")
+    import re
+    import shlex
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", server.log_path.read_text(errors="replace"))
+    hints = [line[line.index("balsam login") :].strip() for line in text.splitlines() if "balsam login" in line]
+    if not hints:
+        pytest.skip("the server prints no `balsam login` hint")
+    args = shlex.split(hints[0])[1:]
+    user = make_user("hint")
+    child = spawn(args, home)
+    index = child.expect(["Balsam username: ", pexpect.EOF])
+    assert index == 0, f"the server's hint `{hints[0]}` fails with the official CLI:\n{child.before}"
+    child.sendline(user.username)
+    child.expect("Balsam password: ")
+    child.sendline(user.password)
+    child.expect_exact("Logged In")
+    finish(child)
+    assert read_client_yml(home)["api_root"] == server.api_root
