@@ -1,0 +1,13 @@
+//! API tests: the real server on port 0, driven over HTTP. SQLite by default; PostgreSQL
+//! when `BALSAM_TEST_POSTGRES_URL` is set (a fresh database per test). Every test uses
+//! fresh users instead of truncating tables.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
+
+mod apps;
+mod auth;
+mod bad_input;
+mod openapi;
+mod sites;
+mod support;
+mod web;
