@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+
+import { useConnectionStore, type ConnectionStatus } from '@/stores/connection'
+import { mountView, storeLogin } from '@/test-support/mountView'
+
+import ConnectionIndicator from './ConnectionIndicator.vue'
+
+const NOW = Date.UTC(2026, 10, 29, 12, 0, 0)
+
+async function render(status: Omit<ConnectionStatus, 'attempt'>) {
+  vi.useFakeTimers({ toFake: ['Date'] })
+  vi.setSystemTime(NOW)
+  storeLogin()
+  const { wrapper, pinia } = await mountView(ConnectionIndicator)
+  useConnectionStore(pinia).set({ attempt: 1, ...status })
+  await wrapper.vm.$nextTick()
+  return wrapper.find('[data-testid="connection-indicator"]')
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+  document.body.innerHTML = ''
+})
+
+describe('ConnectionIndicator', () => {
+  it('says live when live', async () => {
+    const chip = await render({ phase: 'live', since: NOW, retryAt: null })
+    expect(chip.text()).toBe('Live')
+  })
+
+  it('says since when it has been reconnecting, and that data may be stale', async () => {
+    const chip = await render({ phase: 'reconnecting', since: NOW - 12_000, retryAt: NOW + 4_000 })
+
+    expect(chip.text()).toBe('Reconnecting · 12 s')
+    expect(chip.attributes('title')).toMatch(/may be out of date.*/)
+    expect(chip.attributes('title')).toContain('next try in 4 s')
+  })
+
+  it('retries on click', async () => {
+    const chip = await render({ phase: 'reconnecting', since: NOW, retryAt: NOW + 4_000 })
+    const retry = vi.fn()
+    useConnectionStore().onRetryRequest(retry)
+    await chip.trigger('click')
+
+    expect(retry).toHaveBeenCalledOnce()
+  })
+})

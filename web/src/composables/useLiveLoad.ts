@@ -1,0 +1,40 @@
+// Loads what a component shows: once the event stream has had its chance to connect
+// (subscribe before fetching), and again after every reconnect, when the GET memo was cleared.
+import { onMounted, watch } from 'vue'
+
+import { useConnectionStore } from '@/stores/connection'
+
+/** How long a first load waits for the event stream before fetching anyway. */
+export const CONNECT_GRACE_MS = 3_000
+
+export function useLiveLoad(load: () => unknown): void {
+  const connection = useConnectionStore()
+
+  function settled(): Promise<void> {
+    if (connection.status.phase !== 'connecting') return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, CONNECT_GRACE_MS)
+      const stop = watch(
+        () => connection.status.phase,
+        (phase) => phase !== 'connecting' && done(),
+      )
+      function done() {
+        clearTimeout(timer)
+        stop()
+        resolve()
+      }
+    })
+  }
+
+  onMounted(async () => {
+    await settled()
+    load()
+  })
+
+  watch(
+    () => connection.status.phase,
+    (phase, previous) => {
+      if (phase === 'live' && previous === 'reconnecting') load()
+    },
+  )
+}

@@ -1,0 +1,42 @@
+// Vuetify with SVG icons (no icon font to fetch) and light/dark themes. The job-state
+// colours follow the Okabe–Ito palette, which stays distinguishable with colour-blindness.
+import 'vuetify/styles'
+
+import { createVuetify, type ThemeDefinition } from 'vuetify'
+import { aliases, mdi } from 'vuetify/iconsets/mdi-svg'
+
+const stateColors = {
+  'state-waiting': '#7B8794',
+  'state-runnable': '#56B4E9',
+  'state-running': '#0072B2',
+  'state-finishing': '#CC79A7',
+  'state-done': '#009E73',
+  'state-trouble': '#E69F00',
+  'state-failed': '#D55E00',
+}
+
+const light: ThemeDefinition = {
+  dark: false,
+  colors: { primary: '#0B5394', ...stateColors },
+}
+
+const dark: ThemeDefinition = {
+  dark: true,
+  colors: { primary: '#6FA8DC', ...stateColors, 'state-running': '#3A9AD9' },
+}
+
+export function prefersDark(): boolean {
+  return typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches
+}
+
+export function buildVuetify() {
+  return createVuetify({
+    icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
+    theme: { defaultTheme: prefersDark() ? 'dark' : 'light', themes: { light, dark } },
+    defaults: {
+      VDataTable: { density: 'comfortable', hover: true },
+      VTextField: { variant: 'outlined', density: 'comfortable' },
+      VSelect: { variant: 'outlined', density: 'comfortable' },
+    },
+  })
+}

@@ -1,0 +1,97 @@
+// The `{"action","type","data"}` envelope of the event stream (spec balsam-events.md),
+// parsed defensively and reduced to "upsert these rows" or "delete these ids".
+// REST results are expressed in the same envelope so both paths share one reducer.
+
+export const RESOURCE_TYPES = [
+  'site',
+  'app',
+  'batch_job',
+  'session',
+  'job',
+  'transfer_item',
+  'log_event',
+] as const
+export type ResourceType = (typeof RESOURCE_TYPES)[number]
+
+export const ACTIONS = [
+  'create',
+  'update',
+  'delete',
+  'bulk-create',
+  'bulk-update',
+  'bulk-delete',
+] as const
+export type Action = (typeof ACTIONS)[number]
+
+export interface ResourceChange {
+  action: Action
+  type: ResourceType
+  /** A full instance, a list of them, `{id}`, `{ids}` or a list of ids (deletes). */
+  data: unknown
+  /**
+   * The per-user event sequence number the change reflects (DESIGN.md §3 point 4):
+   * for an event, its own number; for a list response, the snapshot it was read in.
+   */
+  seq?: number
+}
+
+export interface IdentifiedRow {
+  readonly id: number
+  readonly [field: string]: unknown
+}
+
+export type NormalizedChange =
+  | { op: 'upsert'; rows: IdentifiedRow[]; seq?: number }
+  | { op: 'delete'; ids: number[]; seq?: number }
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value)
+}
+
+function isRow(value: unknown): value is IdentifiedRow {
+  return isObject(value) && isId(value.id)
+}
+
+/** Parses one frame's JSON text; `null` for anything that is not a well-formed change. */
+export function parseChange(text: string): ResourceChange | null {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    return null
+  }
+  if (!isObject(raw)) return null
+  const { action, type, data, seq } = raw
+  if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action)) return null
+  if (typeof type !== 'string' || !(RESOURCE_TYPES as readonly string[]).includes(type)) {
+    return null
+  }
+  const change: ResourceChange = { action: action as Action, type: type as ResourceType, data }
+  if (isId(seq)) change.seq = seq
+  return change
+}
+
+function deletedIds(data: unknown): number[] {
+  if (Array.isArray(data)) {
+    return data.flatMap((item: unknown) => (isId(item) ? [item] : isRow(item) ? [item.id] : []))
+  }
+  if (isObject(data)) {
+    if (Array.isArray(data.ids)) return data.ids.filter(isId)
+    if (isId(data.id)) return [data.id]
+  }
+  return []
+}
+
+/** Reduces an envelope to rows to upsert or ids to delete; malformed entries are dropped. */
+export function normalizeChange(change: ResourceChange): NormalizedChange {
+  const seq = change.seq === undefined ? {} : { seq: change.seq }
+  if (change.action === 'delete' || change.action === 'bulk-delete') {
+    return { op: 'delete', ids: deletedIds(change.data), ...seq }
+  }
+  const items: unknown[] = Array.isArray(change.data) ? change.data : [change.data]
+  return { op: 'upsert', rows: items.filter(isRow), ...seq }
+}

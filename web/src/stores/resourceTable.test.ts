@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest'
+
+import type { IdentifiedRow } from '@/realtime/change'
+
+import { applyToTable, createTableState, hasKeys, useResourceTable } from './resourceTable'
+
+interface Thing {
+  id: number
+  name: string
+  size: number
+}
+
+const complete = hasKeys('name', 'size')
+
+function table() {
+  return createTableState<Thing>()
+}
+
+function upsert(rows: IdentifiedRow[], seq?: number) {
+  return { op: 'upsert' as const, rows, ...(seq === undefined ? {} : { seq }) }
+}
+
+function remove(ids: number[], seq?: number) {
+  return { op: 'delete' as const, ids, ...(seq === undefined ? {} : { seq }) }
+}
+
+describe('applyToTable without sequence numbers (today’s server)', () => {
+  it('inserts complete rows and merges later writes into them', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }]), complete)
+    const outcome = applyToTable(state, upsert([{ id: 1, size: 2 }]), complete)
+
+    expect(outcome).toEqual({ upserted: 1, deleted: 0, ignored: 0 })
+    expect(state.byId[1]).toEqual({ id: 1, name: 'a', size: 2 })
+  })
+
+  it('refuses a partial row it cannot complete', () => {
+    const state = table()
+    const outcome = applyToTable(state, upsert([{ id: 7, size: 2 }]), complete)
+
+    expect(outcome.ignored).toBe(1)
+    expect(state.byId[7]).toBeUndefined()
+  })
+
+  it('never evicts rows missing from a later result', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }]), complete)
+    applyToTable(state, upsert([{ id: 2, name: 'b', size: 1 }]), complete)
+
+    expect(Object.keys(state.byId)).toEqual(['1', '2'])
+  })
+
+  it('deletes, and does not let a late GET resurrect the deleted row', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }]), complete)
+    expect(applyToTable(state, remove([1]), complete).deleted).toBe(1)
+
+    const late = applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }]), complete)
+
+    expect(late.ignored).toBe(1)
+    expect(state.byId[1]).toBeUndefined()
+  })
+
+  it('remembers a delete of a row it never had', () => {
+    const state = table()
+    applyToTable(state, remove([5]), complete)
+    applyToTable(state, upsert([{ id: 5, name: 'e', size: 1 }]), complete)
+
+    expect(state.byId[5]).toBeUndefined()
+  })
+
+  it('stores rows frozen, so nothing mutates them behind the reducer’s back', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }]), complete)
+
+    expect(Object.isFrozen(state.byId[1])).toBe(true)
+  })
+})
+
+describe('applyToTable with sequence numbers (DESIGN.md §3 point 4)', () => {
+  it('ignores a write older than the row’s last write (connect-then-fetch race)', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'new', size: 2 }], 10), complete)
+    const stale = applyToTable(state, upsert([{ id: 1, name: 'old', size: 1 }], 9), complete)
+
+    expect(stale.ignored).toBe(1)
+    expect(state.byId[1]?.name).toBe('new')
+  })
+
+  it('accepts a write at the same or a newer sequence', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }], 10), complete)
+    applyToTable(state, upsert([{ id: 1, name: 'b', size: 1 }], 10), complete)
+    expect(state.byId[1]?.name).toBe('b')
+    applyToTable(state, upsert([{ id: 1, name: 'c', size: 1 }], 11), complete)
+    expect(state.byId[1]?.name).toBe('c')
+    expect(state.seqById.get(1)).toBe(11)
+  })
+
+  it('keeps the highest sequence when a write without one follows', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }], 10), complete)
+    applyToTable(state, upsert([{ id: 1, name: 'b', size: 1 }]), complete)
+    const stale = applyToTable(state, upsert([{ id: 1, name: 'z', size: 1 }], 4), complete)
+
+    expect(stale.ignored).toBe(1)
+    expect(state.byId[1]?.name).toBe('b')
+  })
+
+  it('does not resurrect a row from a snapshot taken before its delete', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }], 3), complete)
+    applyToTable(state, remove([1], 8), complete)
+
+    expect(applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }], 7), complete).ignored).toBe(
+      1,
+    )
+    expect(applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }], 8), complete).ignored).toBe(
+      1,
+    )
+    expect(state.byId[1]).toBeUndefined()
+    expect(state.tombstones.get(1)).toBe(8)
+  })
+
+  it('lets only a strictly newer sequenced write pass a tombstone', () => {
+    const state = table()
+    applyToTable(state, remove([1], 8), complete)
+    applyToTable(state, upsert([{ id: 1, name: 'again', size: 1 }], 9), complete)
+
+    expect(state.byId[1]?.name).toBe('again')
+    expect(state.tombstones.has(1)).toBe(false)
+  })
+
+  it('keeps the newest delete sequence when deletes repeat out of order', () => {
+    const state = table()
+    applyToTable(state, remove([1], 8), complete)
+    applyToTable(state, remove([1], 5), complete)
+    applyToTable(state, upsert([{ id: 1, name: 'x', size: 1 }], 7), complete)
+
+    expect(state.tombstones.get(1)).toBe(8)
+    expect(state.byId[1]).toBeUndefined()
+  })
+})
+
+describe('useResourceTable', () => {
+  it('applies REST rows and socket changes through the same reducer', () => {
+    const things = useResourceTable<Thing>('site', complete)
+    things.applyRows([{ id: 1, name: 'a', size: 1 }])
+    things.apply({ action: 'update', type: 'site', data: { id: 1, size: 5 } })
+    things.apply({ action: 'create', type: 'site', data: { id: 2, name: 'b', size: 1 } })
+    things.apply({ action: 'delete', type: 'site', data: { id: 2 } })
+
+    expect(things.byId[1]).toEqual({ id: 1, name: 'a', size: 5 })
+    expect(things.byId[2]).toBeUndefined()
+    expect(things.size.value).toBe(1)
+  })
+
+  it('refuses a change routed to the wrong store', () => {
+    const things = useResourceTable<Thing>('site', complete)
+
+    expect(() => things.apply({ action: 'create', type: 'app', data: { id: 1 } })).toThrow(
+      /app change was routed to the site store/,
+    )
+  })
+})

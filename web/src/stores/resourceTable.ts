@@ -1,0 +1,137 @@
+// The one reducer behind every resource store: rows keyed by id, upserted by REST results
+// and events alike, removed only by delete events. Per-row sequence numbers and tombstones
+// implement DESIGN.md §3 point 4 (no stale overwrite, no resurrection of deleted rows).
+import { computed, shallowReactive } from 'vue'
+
+import {
+  normalizeChange,
+  type IdentifiedRow,
+  type NormalizedChange,
+  type ResourceChange,
+  type ResourceType,
+} from '@/realtime/change'
+
+export interface Identified {
+  readonly id: number
+}
+
+/** What one change did; `ignored` counts rows refused as stale, deleted or incomplete. */
+export interface ApplyOutcome {
+  upserted: number
+  deleted: number
+  ignored: number
+}
+
+export interface TableState<T extends Identified> {
+  /** Shallow-reactive: rows are frozen and replaced whole, never mutated in place. */
+  byId: Record<number, Readonly<T>>
+  /** The sequence number that last wrote each row, when the write carried one. */
+  seqById: Map<number, number>
+  /** Deleted ids, with the sequence number of the delete (`null`: unknown). */
+  tombstones: Map<number, number | null>
+}
+
+export function createTableState<T extends Identified>(
+  byId: Record<number, Readonly<T>> = {},
+): TableState<T> {
+  return { byId, seqById: new Map(), tombstones: new Map() }
+}
+
+/**
+ * Applies a normalized change in place.
+ *
+ * - Upserts merge into the existing row, so a partial update of a known row works;
+ *   a row not yet known is only inserted when `isComplete` accepts it.
+ * - A write carrying `seq` older than the row's last write is ignored.
+ * - A deleted id stays deleted: only a write with a `seq` newer than the delete's may
+ *   bring it back (ids are never reused, so in practice nothing does).
+ * - Deletes always delete; nothing but a delete change ever removes a row.
+ */
+export function applyToTable<T extends Identified>(
+  state: TableState<T>,
+  change: NormalizedChange,
+  isComplete: (row: IdentifiedRow) => boolean,
+): ApplyOutcome {
+  const outcome: ApplyOutcome = { upserted: 0, deleted: 0, ignored: 0 }
+  const { seq } = change
+  if (change.op === 'delete') {
+    for (const id of change.ids) {
+      if (id in state.byId) outcome.deleted += 1
+      delete state.byId[id]
+      state.seqById.delete(id)
+      const previous = state.tombstones.get(id)
+      const tomb =
+        seq === undefined ? (previous ?? null) : Math.max(seq, previous ?? Number.NEGATIVE_INFINITY)
+      state.tombstones.set(id, tomb)
+    }
+    return outcome
+  }
+  for (const row of change.rows) {
+    const { id } = row
+    const tomb = state.tombstones.get(id)
+    if (tomb !== undefined) {
+      if (seq === undefined || tomb === null || seq <= tomb) {
+        outcome.ignored += 1
+        continue
+      }
+      state.tombstones.delete(id)
+    }
+    const rowSeq = state.seqById.get(id)
+    if (seq !== undefined && rowSeq !== undefined && seq < rowSeq) {
+      outcome.ignored += 1
+      continue
+    }
+    const existing = state.byId[id]
+    if (existing === undefined && !isComplete(row)) {
+      outcome.ignored += 1
+      continue
+    }
+    // The row is trusted server JSON whose shape `isComplete` (or the existing row) vouches for.
+    const merged = (existing === undefined ? { ...row } : { ...existing, ...row }) as unknown as T
+    state.byId[id] = Object.freeze(merged)
+    if (seq !== undefined) state.seqById.set(id, Math.max(seq, rowSeq ?? seq))
+    outcome.upserted += 1
+  }
+  return outcome
+}
+
+/** A predicate that accepts rows carrying every key of the resource's read shape named here. */
+export function hasKeys(...keys: string[]): (row: IdentifiedRow) => boolean {
+  return (row) => keys.every((key) => key in row)
+}
+
+/**
+ * The keyed table inside a setup store: `byId`, `apply(change)` and a row count.
+ * Changes of another resource type are refused loudly: routing is the caller's job.
+ */
+export function useResourceTable<T extends Identified>(
+  type: ResourceType,
+  isComplete: (row: IdentifiedRow) => boolean,
+) {
+  const byId = shallowReactive<Record<number, Readonly<T>>>({})
+  const state = createTableState<T>(byId)
+
+  function apply(change: ResourceChange): ApplyOutcome {
+    if (change.type !== type) {
+      throw new Error(`a ${change.type} change was routed to the ${type} store`)
+    }
+    return applyToTable(state, normalizeChange(change), isComplete)
+  }
+
+  /** REST results go through `apply` as an update, carrying the snapshot's sequence if any. */
+  function applyRows(rows: readonly T[], seq?: number): ApplyOutcome {
+    return apply({ action: 'bulk-update', type, data: rows, ...(seq === undefined ? {} : { seq }) })
+  }
+
+  /** Every row, unordered. (`Object.values` of a number-keyed record would be `any[]`.) */
+  const all = computed(() => Object.values(byId) as Readonly<T>[])
+  const size = computed(() => all.value.length)
+
+  return { byId, apply, applyRows, all, size }
+}
+
+/** The sequence number a list response reflects, once the server sends one (DESIGN.md §3.4). */
+export function snapshotSeq(page: object): number | undefined {
+  const { seq } = page as { seq?: unknown }
+  return typeof seq === 'number' && Number.isSafeInteger(seq) ? seq : undefined
+}

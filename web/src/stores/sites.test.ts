@@ -1,0 +1,94 @@
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+
+import { getMemo } from '@/api/getMemo'
+import { listSites } from '@/api/sites'
+import type { Site } from '@/api/types'
+
+import { useSitesStore } from './sites'
+
+vi.mock('@/api/sites')
+
+function site(id: number, name: string): Site {
+  return {
+    id,
+    name,
+    path: `/p/${name}`,
+    globus_endpoint_id: null,
+    backfill_windows: {},
+    queued_jobs: {},
+    optional_batch_job_params: {},
+    allowed_projects: [],
+    allowed_queues: {},
+    transfer_locations: {},
+    last_refresh: '2026-11-29T17:00:00',
+    creation_date: '2026-11-29T17:00:00',
+  }
+}
+
+function page(...results: Site[]) {
+  return { count: results.length, results }
+}
+
+beforeEach(() => {
+  setActivePinia(createPinia())
+  getMemo.setLive(false)
+  getMemo.clear()
+})
+
+describe('sites store', () => {
+  it('loads Sites and lists them by name', async () => {
+    vi.mocked(listSites).mockResolvedValue(page(site(1, 'theta'), site(2, 'aurora')))
+    const sites = useSitesStore()
+    await sites.load()
+
+    expect(sites.list.map((s) => s.name)).toEqual(['aurora', 'theta'])
+    expect(sites.loaded).toBe(true)
+  })
+
+  it('never evicts on a narrower GET, and lets only a delete event remove a Site', async () => {
+    const sites = useSitesStore()
+    vi.mocked(listSites).mockResolvedValueOnce(page(site(1, 'a'), site(2, 'b')))
+    await sites.load()
+    vi.mocked(listSites).mockResolvedValueOnce(page(site(2, 'b2')))
+    await sites.load({ id: [2] })
+
+    expect(sites.list.map((s) => s.name)).toEqual(['a', 'b2'])
+
+    sites.apply({ action: 'delete', type: 'site', data: { id: 1 } })
+    expect(sites.list.map((s) => s.name)).toEqual(['b2'])
+  })
+
+  it('does not repeat a GET while the event stream is live', async () => {
+    vi.mocked(listSites).mockResolvedValue(page(site(1, 'a')))
+    const sites = useSitesStore()
+    getMemo.setLive(true)
+    await sites.load()
+    await sites.load()
+    expect(listSites).toHaveBeenCalledTimes(1)
+
+    getMemo.setLive(false) // connection lost: refetch allowed
+    await sites.load()
+    expect(listSites).toHaveBeenCalledTimes(2)
+  })
+
+  it('records a failed load without losing what it has', async () => {
+    const sites = useSitesStore()
+    vi.mocked(listSites).mockResolvedValueOnce(page(site(1, 'a')))
+    await sites.load()
+    vi.mocked(listSites).mockRejectedValueOnce(new Error('The server answered 500'))
+
+    await expect(sites.load()).resolves.toBe(false)
+    expect(sites.error).toBe('The server answered 500')
+    expect(sites.size).toBe(1)
+  })
+
+  it('applies a list snapshot carrying `seq` without clobbering a newer event', async () => {
+    const sites = useSitesStore()
+    sites.apply({ action: 'update', type: 'site', data: site(1, 'from-event'), seq: 10 })
+    vi.mocked(listSites).mockResolvedValueOnce({ ...page(site(1, 'from-get')), seq: 9 } as never)
+    await sites.load()
+
+    expect(sites.byId[1]?.name).toBe('from-event')
+  })
+})

@@ -1,0 +1,29 @@
+// Sites keyed by id; `list` is ordered by name for the views.
+import { acceptHMRUpdate, defineStore } from 'pinia'
+import { computed } from 'vue'
+
+import { listSites } from '@/api/sites'
+import type { Site, SiteQuery } from '@/api/types'
+
+import { useLoadStatus } from './loadStatus'
+import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
+
+export const useSitesStore = defineStore('sites', () => {
+  const table = useResourceTable<Site>('site', hasKeys('name', 'path', 'last_refresh'))
+  const { loading, error, loaded, fetchOnce } = useLoadStatus()
+
+  const list = computed(() =>
+    table.all.value.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id),
+  )
+
+  function load(query: SiteQuery = {}) {
+    return fetchOnce('/sites/', query, async () => {
+      const page = await listSites(query)
+      table.applyRows(page.results, snapshotSeq(page))
+    })
+  }
+
+  return { ...table, list, loading, error, loaded, load }
+})
+
+if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSitesStore, import.meta.hot))

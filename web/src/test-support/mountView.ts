@@ -1,0 +1,40 @@
+// Mounts a component inside a VApp with the app's real plugins: Pinia, Vuetify and an
+// in-memory router.
+import { mount } from '@vue/test-utils'
+import { createPinia, setActivePinia, type Pinia } from 'pinia'
+import { defineComponent, h, type Component } from 'vue'
+import { createMemoryHistory, type Router } from 'vue-router'
+import { VApp } from 'vuetify/components'
+
+import { buildVuetify } from '@/plugins/vuetify'
+import { buildRouter } from '@/router'
+import { useAuthStore } from '@/stores/auth'
+
+export async function mountView(
+  component: Component,
+  options: { at?: string; pinia?: Pinia; props?: Record<string, unknown> } = {},
+) {
+  const pinia = options.pinia ?? createPinia()
+  setActivePinia(pinia)
+  useAuthStore(pinia).restore()
+  const router: Router = buildRouter(pinia, createMemoryHistory())
+  await router.push(options.at ?? '/')
+  await router.isReady()
+  // Inside a VApp, as in the app: layout components (VMain, VAppBar) need it.
+  const Host = defineComponent({
+    setup: () => () => h(VApp, null, { default: () => h(component, options.props ?? {}) }),
+  })
+  const wrapper = mount(Host, {
+    global: { plugins: [pinia, router, buildVuetify()] },
+    attachTo: document.body,
+  })
+  return { wrapper, router, pinia }
+}
+
+/** A logged-in browser: a stored login that `restore()` accepts. */
+export function storeLogin(username = 'alice'): void {
+  localStorage.setItem(
+    'balsam.auth',
+    JSON.stringify({ token: 'test-token', expiresAt: Date.now() + 3_600_000, username }),
+  )
+}

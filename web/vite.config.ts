@@ -1,0 +1,31 @@
+import { fileURLToPath, URL } from 'node:url'
+
+import vue from '@vitejs/plugin-vue'
+import { defineConfig } from 'vite'
+import vuetify from 'vite-plugin-vuetify'
+
+/** Where `npm run dev` sends `/api/v1` (REST and the websocket). */
+const apiTarget = process.env.BALSAM_API_TARGET ?? 'http://127.0.0.1:8000'
+
+export default defineConfig({
+  plugins: [vue(), vuetify({ autoImport: true })],
+  resolve: {
+    alias: {
+      '@': fileURLToPath(new URL('./src', import.meta.url)),
+    },
+  },
+  server: {
+    proxy: {
+      '/api/v1': { target: apiTarget, changeOrigin: true, ws: true },
+    },
+  },
+  preview: {
+    proxy: {
+      '/api/v1': { target: apiTarget, changeOrigin: true, ws: true },
+    },
+  },
+  build: {
+    // echarts is large; it is split out so the first paint does not wait for it.
+    chunkSizeWarningLimit: 1200,
+  },
+})
