@@ -1,0 +1,344 @@
+//! `balsam-bench`: a load generator and benchmark report for any server speaking the
+//! Balsam REST API (balsam-rs on SQLite or PostgreSQL, or the upstream Python server).
+//!
+//! It only uses the spec'd API (`/work/shared/spec/balsam-api.md`), plus the optional
+//! `GET /jobs/state-counts` extension, which is reported as n/a where it is missing.
+//! Every run registers a fresh user, so runs never see each other's data.
+
+mod api;
+mod report;
+mod scenarios;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use report::{say, Row, Status};
+use serde_json::json;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Benchmark a Balsam API server: bulk job creation, filtered listing on a large table,
+/// bulk state updates, concurrent session acquires, and state counts.
+///
+/// Loopback servers only. Every loop is bounded and the run stops by itself.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "balsam-bench", version, args_override_self = true)]
+pub struct Args {
+    /// API root (every route lives under it).
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8000/api/v1",
+        value_name = "URL"
+    )]
+    pub url: String,
+
+    /// Scenarios to run, comma-separated. Setup always runs (the others need its user,
+    /// Site and App); missing prerequisites (jobs, states) are prepared untimed.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    pub scenarios: Vec<Scenario>,
+
+    /// bulk-create: number of jobs (they also form the working set of bulk-patch and acquire).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub jobs: u64,
+
+    /// bulk-create and bulk-patch: items per POST/PATCH call (at most 5000).
+    #[arg(long, default_value_t = 1_000, value_name = "B")]
+    pub batch: u64,
+
+    /// list: grow the user's job table to this many jobs before listing (0: list what
+    /// bulk-create made). The extra jobs are created in calls of --fill-batch.
+    #[arg(long, default_value_t = 0, value_name = "M")]
+    pub list_jobs: u64,
+
+    /// Items per POST /jobs/ call when growing the table (and for untimed preparation).
+    #[arg(long, default_value_t = 5_000, value_name = "B")]
+    pub fill_batch: u64,
+
+    /// list: requests per query shape.
+    #[arg(long, default_value_t = 20, value_name = "R")]
+    pub list_requests: u64,
+
+    /// acquire: number of concurrent launchers (one Session each).
+    #[arg(long, default_value_t = 4, value_name = "L")]
+    pub launchers: usize,
+
+    /// acquire: max_num_jobs per acquire call (1..2048).
+    #[arg(long, default_value_t = 256, value_name = "K")]
+    pub acquire_max: u64,
+
+    /// state-counts: number of GET /jobs/state-counts requests.
+    #[arg(long, default_value_t = 50, value_name = "R")]
+    pub state_count_requests: u64,
+
+    /// Write the results (and the parameters) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Free-form label stored in the JSON (e.g. "balsam-rs sqlite release abc123").
+    #[arg(long, default_value = "")]
+    pub label: String,
+
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub request_timeout: u64,
+
+    /// Give up (and report what was measured) after this many seconds in total.
+    #[arg(long, default_value_t = 3 * 3600)]
+    pub max_duration: u64,
+
+    /// No live progress line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    All,
+    Setup,
+    BulkCreate,
+    List,
+    BulkPatch,
+    Acquire,
+    StateCounts,
+}
+
+impl Args {
+    pub fn wants(&self, s: Scenario) -> bool {
+        self.scenarios.contains(&Scenario::All) || self.scenarios.contains(&s)
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (name, v) in [("--batch", self.batch), ("--fill-batch", self.fill_batch)] {
+            if !(1..=5000).contains(&v) {
+                bail!("{name} must be between 1 and 5000 (MAX_ITEMS_PER_BULK_OP), got {v}");
+            }
+        }
+        if !(1..=2048).contains(&self.acquire_max) {
+            bail!(
+                "--acquire-max must be between 1 and 2048, got {}",
+                self.acquire_max
+            );
+        }
+        if self.launchers == 0 || self.launchers > 64 {
+            bail!("--launchers must be between 1 and 64");
+        }
+        if self.jobs == 0 {
+            bail!("--jobs must be at least 1");
+        }
+        if self.list_jobs > 10_000_000 {
+            bail!("--list-jobs is capped at 10 000 000");
+        }
+        check_loopback(&self.url)
+    }
+}
+
+/// The benchmark only ever talks to a server on this machine.
+fn check_loopback(url: &str) -> Result<()> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("invalid --url {url}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        bail!("--url must be http(s), got {url}");
+    }
+    let host = parsed.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!("refusing to benchmark {host}: only loopback servers (127.0.0.0/8, ::1, localhost)");
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    if let Err(e) = args.validate() {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::from(64);
+    }
+    match run(args).await {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exit codes: 0 all good; 1 a request failed; 2 a result check failed; 3 a job was
+/// handed to two sessions.
+async fn run(args: Args) -> Result<u8> {
+    let started = Instant::now();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let api = api::Api::new(
+        &args.url,
+        Duration::from_secs(args.request_timeout),
+        args.launchers.max(4) * 2,
+    )?;
+    let deadline = started + Duration::from_secs(args.max_duration);
+    let mut ctx = scenarios::Ctx::new(args.clone(), api, deadline);
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut failure: Option<String> = None;
+    say(&format!("balsam-bench: {} ", args.url));
+    for (scenario, name) in [
+        (Scenario::Setup, "setup"),
+        (Scenario::BulkCreate, "bulk-create"),
+        (Scenario::List, "list"),
+        (Scenario::BulkPatch, "bulk-patch"),
+        (Scenario::Acquire, "acquire"),
+        (Scenario::StateCounts, "state-counts"),
+    ] {
+        if scenario != Scenario::Setup && !args.wants(scenario) {
+            continue;
+        }
+        let result = match scenario {
+            Scenario::Setup => ctx.setup().await,
+            Scenario::BulkCreate => ctx.bulk_create().await,
+            Scenario::List => ctx.list().await,
+            Scenario::BulkPatch => ctx.bulk_patch().await,
+            Scenario::Acquire => ctx.acquire().await,
+            Scenario::StateCounts => ctx.state_counts().await,
+            Scenario::All => unreachable!(),
+        };
+        match result {
+            Ok(mut new_rows) => {
+                rows.append(&mut new_rows);
+                if let Some(msg) = ctx.stop.take() {
+                    failure = Some(msg);
+                    break;
+                }
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                say(&format!("[{name}] FAILED: {msg}"));
+                let mut row = Row::new(name);
+                row.status = Status::Failed(msg.clone());
+                rows.push(row);
+                failure = Some(format!("{name}: {msg}"));
+                break;
+            }
+        }
+    }
+
+    println!();
+    println!(
+        "balsam-bench {} against {}",
+        env!("CARGO_PKG_VERSION"),
+        args.url
+    );
+    if !args.label.is_empty() {
+        println!("label: {}", args.label);
+    }
+    println!(
+        "sizes: jobs={} batch={} list-jobs={} fill-batch={} list-requests={} launchers={} acquire-max={} state-count-requests={}",
+        args.jobs,
+        args.batch,
+        args.list_jobs,
+        args.fill_batch,
+        args.list_requests,
+        args.launchers,
+        args.acquire_max,
+        args.state_count_requests
+    );
+    println!();
+    print!("{}", report::table(&rows));
+    if !ctx.problems.is_empty() {
+        println!();
+        println!("RESULT CHECKS FAILED ({}):", ctx.problems.len());
+        for p in &ctx.problems {
+            println!("  - {p}");
+        }
+    }
+    println!("total time {:.1} s", started.elapsed().as_secs_f64());
+
+    if let Some(path) = &args.json {
+        let doc = json!({
+            "tool": "balsam-bench",
+            "version": env!("CARGO_PKG_VERSION"),
+            "label": args.label,
+            "api_root": args.url,
+            "started_unix": started_unix,
+            "total_s": started.elapsed().as_secs_f64(),
+            "params": {
+                "scenarios": args.scenarios.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>(),
+                "jobs": args.jobs,
+                "batch": args.batch,
+                "list_jobs": args.list_jobs,
+                "fill_batch": args.fill_batch,
+                "list_requests": args.list_requests,
+                "launchers": args.launchers,
+                "acquire_max": args.acquire_max,
+                "state_count_requests": args.state_count_requests,
+            },
+            "user": ctx.username,
+            "site_id": ctx.site_id,
+            "app_id": ctx.app_id,
+            "scenarios": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+            "problems": ctx.problems,
+            "failure": failure,
+        });
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        say(&format!("results written to {}", path.display()));
+    }
+
+    Ok(if ctx.duplicate_acquire {
+        3
+    } else if failure.is_some() {
+        1
+    } else if !ctx.problems.is_empty() {
+        2
+    } else {
+        0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_urls_are_accepted() {
+        for ok in [
+            "http://127.0.0.1:8000/api/v1",
+            "http://localhost:1/api/v1",
+            "http://[::1]:8000/api/v1",
+            "https://127.1.2.3/x",
+        ] {
+            assert!(check_loopback(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.1/api/v1",
+            "http://example.com/api/v1",
+            "ftp://127.0.0.1/",
+        ] {
+            assert!(check_loopback(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_parse_and_validate() {
+        let args = Args::parse_from(["balsam-bench"]);
+        assert!(args.validate().is_ok());
+        assert!(args.wants(Scenario::Acquire));
+        let args = Args::parse_from([
+            "balsam-bench",
+            "--scenarios",
+            "list,acquire",
+            "--jobs",
+            "5",
+            "--jobs",
+            "7",
+        ]);
+        assert_eq!(args.jobs, 7);
+        assert!(args.wants(Scenario::List) && !args.wants(Scenario::BulkPatch));
+        let args = Args::parse_from(["balsam-bench", "--batch", "5001"]);
+        assert!(args.validate().is_err());
+    }
+}
