@@ -815,11 +815,67 @@ impl Ctx {
         }
         row.wall = t0.elapsed();
         progress.finish(row.requests, row.requests);
+        let checked = match self.check_state_counts(&row.extra["first_response"])? {
+            true => "checked against the known states",
+            false => "answer shape not recognised, not checked",
+        };
         row.note = format!(
-            "GET /jobs/state-counts on a table of {} jobs",
+            "GET /jobs/state-counts on a table of {} jobs ({checked})",
             self.total_jobs()
         );
         Ok(vec![row])
+    }
+
+    /// balsam-rs answers `[{"site_id": S, "counts": {"STATE": n, ...}}, ...]`. When the
+    /// answer has that shape, our Site's counts must match what this run did.
+    fn check_state_counts(&mut self, body: &Value) -> Result<bool> {
+        let site = self.site()?;
+        let list = match body {
+            Value::Array(a) => a,
+            Value::Object(o) => match o.get("results") {
+                Some(Value::Array(a)) => a,
+                _ => return Ok(false),
+            },
+            _ => return Ok(false),
+        };
+        let Some(entry) = list.iter().find(|e| e["site_id"].as_i64() == Some(site)) else {
+            if list
+                .iter()
+                .all(|e| e["site_id"].is_i64() && e["counts"].is_object())
+            {
+                if self.total_jobs() > 0 {
+                    self.problem(format!(
+                        "GET /jobs/state-counts has no entry for site {site}: {}",
+                        excerpt(&body.to_string())
+                    ));
+                }
+                return Ok(true);
+            }
+            return Ok(false);
+        };
+        let Some(counts) = entry["counts"].as_object() else {
+            return Ok(false);
+        };
+        let mut expected: HashMap<&str, u64> = HashMap::new();
+        let work = self.work_ids.len() as u64;
+        *expected.entry(self.work_state).or_default() += work;
+        *expected.entry("STAGED_IN").or_default() += self.total_jobs() - work;
+        expected.retain(|_, n| *n > 0);
+        let mut got: HashMap<&str, u64> = HashMap::new();
+        for (state, n) in counts {
+            let n = n.as_u64().unwrap_or(u64::MAX);
+            if n != 0 {
+                got.insert(state.as_str(), n);
+            }
+        }
+        if got != expected {
+            self.problem(format!(
+                "GET /jobs/state-counts for site {site}: {} (expected {})",
+                Value::Object(counts.clone()),
+                json!(expected)
+            ));
+        }
+        Ok(true)
     }
 }
 
