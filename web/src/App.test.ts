@@ -2,6 +2,7 @@ import { flushPromises } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { useAuthStore } from '@/stores/auth'
+import { useSitesStore } from '@/stores/sites'
 import { mountView, storeLogin } from '@/test-support/mountView'
 
 import App from './App.vue'
@@ -50,14 +51,21 @@ describe('App', () => {
     expect(router.currentRoute.value.query.redirect).toBe('/sites?q=theta')
   })
 
-  it('returns to a plain login page on logout', async () => {
+  it('returns to a plain login page on logout, forgetting the user’s data', async () => {
     storeLogin('alice')
     const { router, pinia } = await mountView(App, { at: '/apps' })
     await flushPromises()
+    const sites = useSitesStore(pinia)
+    sites.apply({
+      action: 'create',
+      type: 'site',
+      data: { id: 1, name: 'a', path: '/a', last_refresh: '2026-01-01T00:00:00' },
+    })
 
     useAuthStore(pinia).logOut()
     await flushPromises()
 
     await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/login'))
+    expect(sites.size).toBe(0)
   })
 })

@@ -220,6 +220,17 @@ describe('createAppEventStream', () => {
     expect(Object.keys(useJobsStore().byId)).toEqual(['2'])
   })
 
+  it('drops frames that arrive after the login ended', () => {
+    logIn()
+    createAppEventStream({ url: 'ws://x', createSocket: (url) => new FakeWebSocket(url) }).start()
+    const socket = FakeWebSocket.latest()
+    socket.serverOpens()
+    useAuthStore().logOut()
+    socket.serverSendsText({ action: 'create', type: 'site', data: site })
+
+    expect(useSitesStore().size).toBe(0)
+  })
+
   it('mirrors its state into the connection store and the GET memo', () => {
     logIn()
     createAppEventStream({ url: 'ws://x', createSocket: (url) => new FakeWebSocket(url) }).start()

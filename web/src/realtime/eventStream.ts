@@ -214,7 +214,10 @@ export function createAppEventStream(
   const stream = new EventStream({
     url: overrides.url ?? subscribeUrl(),
     token: () => auth.token,
-    onChange: (change) => routes[change.type]().apply(change),
+    onChange: (change) => {
+      // A frame racing a logout must not refill the stores the logout just cleared.
+      if (auth.token !== null) routes[change.type]().apply(change)
+    },
     onStatus: (status) => {
       getMemo.setLive(status.phase === 'live')
       connection.set(status)

@@ -10,7 +10,7 @@ import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
 
 export const useAppsStore = defineStore('apps', () => {
   const table = useResourceTable<App>('app', hasKeys('site_id', 'name', 'parameters', 'transfers'))
-  const { loading, error, loaded, fetchOnce } = useLoadStatus()
+  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
 
   const bySite = computed(() => {
     const groups = new Map<number, App[]>()
@@ -32,7 +32,12 @@ export const useAppsStore = defineStore('apps', () => {
     })
   }
 
-  return { ...table, bySite, loading, error, loaded, load }
+  function clear() {
+    table.clear()
+    resetStatus()
+  }
+
+  return { ...table, clear, bySite, loading, error, loaded, load }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useAppsStore, import.meta.hot))

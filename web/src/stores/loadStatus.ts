@@ -34,5 +34,10 @@ export function useLoadStatus() {
     }
   }
 
-  return { loading, error, loaded, fetchOnce }
+  function resetStatus() {
+    error.value = null
+    loaded.value = false
+  }
+
+  return { loading, error, loaded, fetchOnce, resetStatus }
 }

@@ -123,11 +123,20 @@ export function useResourceTable<T extends Identified>(
     return apply({ action: 'bulk-update', type, data: rows, ...(seq === undefined ? {} : { seq }) })
   }
 
+  /** Forgets every row, sequence and tombstone: the data belonged to a login that ended. */
+  function clear() {
+    for (const id of Object.keys(byId)) {
+      delete byId[Number(id)]
+    }
+    state.seqById.clear()
+    state.tombstones.clear()
+  }
+
   /** Every row, unordered. (`Object.values` of a number-keyed record would be `any[]`.) */
   const all = computed(() => Object.values(byId) as Readonly<T>[])
   const size = computed(() => all.value.length)
 
-  return { byId, apply, applyRows, all, size }
+  return { byId, apply, applyRows, all, size, clear }
 }
 
 /** The sequence number a list response reflects, once the server sends one (DESIGN.md §3.4). */

@@ -10,7 +10,7 @@ import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
 
 export const useSitesStore = defineStore('sites', () => {
   const table = useResourceTable<Site>('site', hasKeys('name', 'path', 'last_refresh'))
-  const { loading, error, loaded, fetchOnce } = useLoadStatus()
+  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
 
   const list = computed(() =>
     table.all.value.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id),
@@ -23,7 +23,12 @@ export const useSitesStore = defineStore('sites', () => {
     })
   }
 
-  return { ...table, list, loading, error, loaded, load }
+  function clear() {
+    table.clear()
+    resetStatus()
+  }
+
+  return { ...table, clear, list, loading, error, loaded, load }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSitesStore, import.meta.hot))
