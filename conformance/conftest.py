@@ -299,6 +299,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
     if not UPSTREAM:
         return
     for item in items:
+        if item.get_closest_marker("extension") is not None:
+            item.add_marker(pytest.mark.skip(reason="balsam-rs extension; upstream 0.7.0a24 does not have it"))
         for mark in item.iter_markers("upstream_differs"):
             reason = mark.args[0] if mark.args else "upstream 0.7.0a24 differs from the spec here"
             item.add_marker(pytest.mark.xfail(reason=f"upstream: {reason}", strict=False))
@@ -313,3 +315,21 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
     else:
         lines.append(f"server binary: {_server_binary()}")
     return lines
+
+
+# ---------------------------------------------------------------------------
+# Jobs, BatchJobs, Sessions, EventLogs: a Site with transfer locations and three
+# registered Apps per user (see jobkit.py).
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def wf(client, raw_user: RawAPI):
+    from jobkit import build_workflow
+
+    return build_workflow(client, raw_user)
+
+
+@pytest.fixture
+def wf2(client2, raw_user2: RawAPI):
+    from jobkit import build_workflow
+
+    return build_workflow(client2, raw_user2, prefix="wf2")
