@@ -82,8 +82,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let store = self.app.store.clone();
+        let sweeper = tokio::spawn(sweep_sessions_forever(self.app.clone()));
         let router = http::router(self.app);
-        let service = tower::util::MapRequestLayer::new(http::add_collection_slash).layer(router);
+        let service = tower::util::MapRequestLayer::new(http::canonical_slashes).layer(router);
         axum::serve(
             self.listener,
             axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
@@ -92,7 +93,29 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        sweeper.abort();
         store.close().await;
         Ok(())
+    }
+}
+
+/// Expires stale Sessions of every user, every `sessions.sweep_interval_secs` (upstream
+/// only swept on the same user's next session call, so a user whose launchers all died
+/// kept their jobs locked).
+async fn sweep_sessions_forever(app: App) {
+    let period = std::time::Duration::from_secs(app.config.sessions.sweep_interval_secs.max(1));
+    let expire = chrono::Duration::seconds(
+        i64::try_from(app.config.sessions.expire_after_secs).unwrap_or(300),
+    );
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let cutoff = balsam_types::time::now() - expire;
+        match app.store.sweep_sessions(None, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(session.count = n, "expired stale sessions"),
+            Err(err) => tracing::warn!(error = ?err, "session sweep failed"),
+        }
     }
 }

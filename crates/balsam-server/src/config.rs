@@ -19,7 +19,15 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub web: WebConfig,
+    pub sessions: SessionsConfig,
     pub telemetry: TelemetryConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    pub expire_after_secs: u64,
+    pub sweep_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

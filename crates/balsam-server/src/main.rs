@@ -141,7 +141,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if open_registration {
         println!("               or: balsam register   (registration is open)");
     }
-    println!("  point Balsam at it: balsam login -a {base}/api/v1");
+    println!("  point Balsam at it: balsam login -u {base}/api/v1");
     application
         .run_until(balsam_server::shutdown::signal())
         .await?;

@@ -1,6 +1,7 @@
 //! Logging set-up: one subscriber, pretty or JSON. Never log tokens, passwords or bodies.
 
 use crate::config::{LogFormat, TelemetryConfig};
+use std::io::IsTerminal;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 /// Installs the global subscriber. `RUST_LOG` overrides the configured filter.
@@ -9,7 +10,14 @@ pub fn init(config: &TelemetryConfig) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_filter));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match config.log_format {
-        LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Pretty => registry
+            .with(
+                fmt::layer()
+                    .with_target(false)
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()

@@ -9,9 +9,12 @@ pub enum StoreError {
     /// A uniqueness rule was violated; `constraint` names it (e.g. `sites_owner_name_key`).
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
-    /// The request cannot be applied as given.
+    /// The request cannot be applied as given (HTTP 400 with this message).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The request names rows the caller does not have (HTTP 404 with this message).
+    #[error("missing reference: {0}")]
+    MissingReference(String),
     /// The database failed.
     #[error("database error")]
     Backend(#[source] sqlx::Error),

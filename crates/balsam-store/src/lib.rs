@@ -3,23 +3,42 @@
 //! implementation. Knows nothing of HTTP; never publishes events itself.
 
 mod apps;
+mod batch_jobs;
 mod error;
+mod jobs;
+mod lifecycle;
 pub mod postgres;
 mod sites;
 pub mod sqlite;
+mod transfers;
 mod users;
 
 use std::sync::Arc;
 
 pub use apps::AppStore;
+pub use batch_jobs::{BatchJobStore, SessionStore};
 pub use error::StoreError;
+pub use jobs::{JobStore, JobUpdate};
 pub use sites::SiteStore;
+pub use transfers::{EventStore, TransferStore};
 pub use users::{UserCredentials, UserStore};
 
 /// Everything the server persists. Implemented by [`sqlite::SqliteStore`] and
 /// [`postgres::PostgresStore`]; chosen once at start-up from the database URL.
 #[async_trait::async_trait]
-pub trait Store: UserStore + SiteStore + AppStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore
+    + SiteStore
+    + AppStore
+    + JobStore
+    + TransferStore
+    + EventStore
+    + BatchJobStore
+    + SessionStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// A cheap round trip, for readiness checks.

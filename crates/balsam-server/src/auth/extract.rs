@@ -24,7 +24,8 @@ impl FromRequestParts<App> for AuthUser {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
             .ok_or(ApiError::NotAuthenticated)?;
-        let (scheme, token) = header.split_once(' ').ok_or(ApiError::NotAuthenticated)?;
+        // "Bearer" with an empty token is a bad token, not a missing one (as upstream).
+        let (scheme, token) = header.split_once(' ').unwrap_or((header, ""));
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ApiError::NotAuthenticated);
         }

@@ -63,6 +63,7 @@ impl From<StoreError> for ApiError {
                 ApiError::bad_request(format!("Conflicts with an existing row ({constraint})"))
             }
             StoreError::Invalid(msg) => ApiError::bad_request(msg),
+            StoreError::MissingReference(msg) => ApiError::Detail(StatusCode::NOT_FOUND, msg),
             other => ApiError::Internal(other.into()),
         }
     }

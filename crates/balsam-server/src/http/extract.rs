@@ -111,6 +111,62 @@ impl Query {
         self.last(key)
     }
 
+    /// Every value of a repeatable string parameter.
+    pub fn strings(&mut self, key: &str) -> Vec<String> {
+        self.all(key)
+    }
+
+    /// A repeatable enum parameter, each value checked against `allowed`.
+    pub fn enums<T>(
+        &mut self,
+        key: &str,
+        allowed: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Vec<T> {
+        let values = self.all(key);
+        let cx = &mut self.cx;
+        cx.at(key, |cx| {
+            values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, raw)| {
+                    cx.at(i, |cx| {
+                        let parsed = parse(raw);
+                        if parsed.is_none() {
+                            cx.error_ctx(
+                                v::enum_message(allowed),
+                                "type_error.enum",
+                                Some(v::enum_ctx(allowed)),
+                            );
+                        }
+                        parsed
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// A single-valued enum parameter.
+    pub fn enum_one<T>(
+        &mut self,
+        key: &str,
+        allowed: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let raw = self.last(key)?;
+        let parsed = parse(&raw);
+        if parsed.is_none() {
+            self.cx.at(key, |cx| {
+                cx.error_ctx(
+                    v::enum_message(allowed),
+                    "type_error.enum",
+                    Some(v::enum_ctx(allowed)),
+                );
+            });
+        }
+        parsed
+    }
+
     /// A single-valued integer.
     pub fn int(&mut self, key: &str) -> Option<i64> {
         let raw = self.last(key)?;

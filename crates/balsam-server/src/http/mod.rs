@@ -3,11 +3,15 @@
 
 pub mod apps;
 pub mod auth;
+pub mod batch_jobs;
 mod docs;
 pub mod error;
 pub mod extract;
+pub mod jobs;
+pub mod sessions;
 pub mod sites;
 mod spa;
+pub mod transfers;
 
 use crate::app::App;
 use axum::extract::{MatchedPath, Request};
@@ -50,6 +54,11 @@ const COLLECTIONS: &[&str] = &[
         (name = "auth", description = "Login-method discovery, password registration and login"),
         (name = "sites", description = "Balsam Sites: one per Site agent"),
         (name = "apps", description = "ApplicationDefinitions registered at Sites"),
+        (name = "jobs", description = "Jobs: bulk create, filters, the state machine, state counts"),
+        (name = "batch-jobs", description = "Scheduler allocations at Sites"),
+        (name = "sessions", description = "Launcher sessions: heartbeats and job acquisition"),
+        (name = "transfers", description = "Stage-in and stage-out items of jobs"),
+        (name = "events", description = "LogEvents: the history of job state changes"),
     )
 )]
 struct ApiDoc;
@@ -96,6 +105,10 @@ fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(auth::routes())
         .merge(sites::routes())
         .merge(apps::routes())
+        .merge(jobs::routes())
+        .merge(batch_jobs::routes())
+        .merge(sessions::routes())
+        .merge(transfers::routes())
         .split_for_parts()
 }
 
@@ -174,18 +187,28 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Serves collection paths without their trailing slash directly (upstream answers them
-/// with a 307 to the slashed form; the official client never sends them).
-pub fn add_collection_slash(mut req: Request) -> Request {
+/// Serves `/sites` as `/sites/` and `/sites/1/` as `/sites/1` directly (upstream answers
+/// both with a 307 to the canonical form; the official client never sends them).
+pub fn canonical_slashes(mut req: Request) -> Request {
     let path = req.uri().path();
-    let needs_slash = path
+    let Some(rest) = path
         .strip_prefix(API_PREFIX)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .is_some_and(|name| COLLECTIONS.contains(&name));
-    if needs_slash {
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return req;
+    };
+    let canonical = if COLLECTIONS.contains(&rest) {
+        Some(format!("{path}/"))
+    } else {
+        rest.strip_suffix('/')
+            .and_then(|r| r.split_once('/'))
+            .filter(|(collection, id)| COLLECTIONS.contains(collection) && !id.contains('/'))
+            .map(|_| path.trim_end_matches('/').to_owned())
+    };
+    if let Some(canonical) = canonical {
         let new = match req.uri().query() {
-            Some(q) => format!("{path}/?{q}"),
-            None => format!("{path}/"),
+            Some(q) => format!("{canonical}?{q}"),
+            None => canonical,
         };
         if let Ok(uri) = new.parse::<Uri>() {
             *req.uri_mut() = uri;

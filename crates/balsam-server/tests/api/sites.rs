@@ -45,6 +45,10 @@ async fn collections_answer_with_and_without_the_trailing_slash() {
     assert_eq!(bare.status, StatusCode::OK);
     assert_eq!(slash.body, bare.body);
     assert_eq!(bare.body["count"], 1);
+    let id = bare.body["results"][0]["id"].as_i64().unwrap();
+    let item = app.get(&format!("/sites/{id}/"), &user).await;
+    assert_eq!(item.status, StatusCode::OK);
+    assert_eq!(item.body, bare.body["results"][0]);
     app.stop().await;
 }
 

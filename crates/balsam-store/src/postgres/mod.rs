@@ -1,7 +1,11 @@
 //! The PostgreSQL store: the production backend, shared by every server replica.
 
 mod apps;
+mod batch_jobs;
+mod jobs;
+mod sessions;
 mod sites;
+mod transfers;
 mod users;
 
 use crate::{Store, StoreError};

@@ -3,7 +3,11 @@
 //! failing with SQLITE_BUSY; reads use a pool of their own.
 
 mod apps;
+mod batch_jobs;
+mod jobs;
+mod sessions;
 mod sites;
+mod transfers;
 mod users;
 
 use crate::{Store, StoreError};

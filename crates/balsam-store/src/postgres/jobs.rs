@@ -1,0 +1,560 @@
+//! Jobs on PostgreSQL: the lifecycle primitives (JSON documents expanded with
+//! `jsonb_array_elements`, ids bound as arrays, targets locked `FOR UPDATE` in id order)
+//! and the job queries.
+
+use super::PostgresStore;
+use crate::jobs::{JobStore, JobUpdate};
+use crate::lifecycle::{
+    self, AppInfo, ColumnKind, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
+    TransferHead,
+};
+use crate::StoreError;
+use balsam_types::job::JobOrdering;
+use balsam_types::{
+    Id, Job, JobCreate, JobQuery, JobState, Page, Paginated, SiteStateCounts, UserId,
+};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+pub(crate) const JOB_COLUMNS: &str = "jobs.id, jobs.workdir, jobs.tags, jobs.app_id, \
+    jobs.session_id, jobs.serialized_parameters, jobs.serialized_return_value, \
+    jobs.serialized_exception, jobs.batch_job_id, jobs.state, jobs.last_update, jobs.data, \
+    jobs.return_code::int8 AS return_code, jobs.pending_file_cleanup, jobs.parent_ids, \
+    jobs.num_nodes::int8 AS num_nodes, jobs.ranks_per_node::int8 AS ranks_per_node, \
+    jobs.threads_per_rank::int8 AS threads_per_rank, jobs.threads_per_core::int8 AS threads_per_core, \
+    jobs.gpus_per_rank, jobs.node_packing_count::int8 AS node_packing_count, \
+    jobs.wall_time_min::int8 AS wall_time_min, jobs.launch_params";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    id: i64,
+    workdir: String,
+    tags: Json<Map<String, Value>>,
+    app_id: i64,
+    session_id: Option<i64>,
+    serialized_parameters: String,
+    serialized_return_value: String,
+    serialized_exception: String,
+    batch_job_id: Option<i64>,
+    state: String,
+    last_update: NaiveDateTime,
+    data: Json<Map<String, Value>>,
+    return_code: Option<i64>,
+    pending_file_cleanup: bool,
+    parent_ids: Json<Vec<i64>>,
+    num_nodes: i64,
+    ranks_per_node: i64,
+    threads_per_rank: i64,
+    threads_per_core: i64,
+    gpus_per_rank: f64,
+    node_packing_count: i64,
+    wall_time_min: i64,
+    launch_params: Json<Map<String, Value>>,
+}
+
+impl From<JobRow> for Job {
+    fn from(r: JobRow) -> Self {
+        Job {
+            id: r.id,
+            workdir: r.workdir,
+            tags: r.tags.0,
+            app_id: r.app_id,
+            session_id: r.session_id,
+            serialized_parameters: r.serialized_parameters,
+            serialized_return_value: r.serialized_return_value,
+            serialized_exception: r.serialized_exception,
+            batch_job_id: r.batch_job_id,
+            state: JobState::parse(&r.state).unwrap_or(JobState::Created),
+            last_update: r.last_update.and_utc(),
+            data: r.data.0,
+            return_code: r.return_code,
+            pending_file_cleanup: r.pending_file_cleanup,
+            parent_ids: r.parent_ids.0,
+            num_nodes: r.num_nodes,
+            ranks_per_node: r.ranks_per_node,
+            threads_per_rank: r.threads_per_rank,
+            threads_per_core: r.threads_per_core,
+            gpus_per_rank: r.gpus_per_rank,
+            node_packing_count: r.node_packing_count,
+            wall_time_min: r.wall_time_min,
+            launch_params: r.launch_params.0,
+        }
+    }
+}
+
+/// ISO text that `::timestamp` parses back to the same microsecond.
+pub(crate) fn pg_timestamp(t: &DateTime<Utc>) -> Value {
+    Value::String(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+}
+
+/// `key:value` containment on a jsonb column (GIN-indexed for jobs.tags).
+pub(crate) fn push_tag_filters(
+    b: &mut QueryBuilder<'_, Postgres>,
+    column: &str,
+    tags: &[(String, String)],
+) {
+    if tags.is_empty() {
+        return;
+    }
+    let object: Map<String, Value> = tags
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    b.push(format!(" AND {column} @> "))
+        .push_bind(Json(Value::Object(object)));
+}
+
+pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &JobQuery) {
+    b.push(" WHERE jobs.owner_id = ").push_bind(owner);
+    if !q.ids.is_empty() {
+        b.push(" AND jobs.id = ANY(")
+            .push_bind(q.ids.clone())
+            .push(")");
+    }
+    if !q.parent_ids.is_empty() {
+        b.push(" AND jobs.id IN (SELECT job_id FROM job_parents WHERE parent_id = ANY(")
+            .push_bind(q.parent_ids.clone())
+            .push("))");
+    }
+    if let Some(app_id) = q.app_id.filter(|&a| a != 0) {
+        b.push(" AND jobs.app_id = ").push_bind(app_id);
+    }
+    if !q.site_ids.is_empty() {
+        b.push(" AND jobs.site_id = ANY(")
+            .push_bind(q.site_ids.clone())
+            .push(")");
+    }
+    if let Some(batch_job_id) = q.batch_job_id.filter(|&b| b != 0) {
+        b.push(" AND jobs.batch_job_id = ").push_bind(batch_job_id);
+    }
+    if let Some(t) = &q.last_update_before {
+        b.push(" AND jobs.last_update <= ").push_bind(t.naive_utc());
+    }
+    if let Some(t) = &q.last_update_after {
+        b.push(" AND jobs.last_update >= ").push_bind(t.naive_utc());
+    }
+    if let Some(w) = &q.workdir_contains {
+        b.push(" AND strpos(jobs.workdir, ")
+            .push_bind(w.clone())
+            .push(") > 0");
+    }
+    if !q.states.is_empty() {
+        let states: Vec<String> = q.states.iter().map(|s| s.as_str().to_owned()).collect();
+        b.push(" AND jobs.state = ANY(").push_bind(states).push(")");
+    }
+    if let Some(ne) = q.state_ne {
+        b.push(" AND jobs.state <> ").push_bind(ne.as_str());
+    }
+    push_tag_filters(b, "jobs.tags", &q.tags);
+    if q.pending_file_cleanup {
+        b.push(" AND jobs.pending_file_cleanup");
+    }
+}
+
+fn push_job_ordering(b: &mut QueryBuilder<'_, Postgres>, q: &JobQuery) {
+    b.push(" ORDER BY ");
+    if let Some((key, desc)) = q.ordering {
+        let column = match key {
+            JobOrdering::LastUpdate => "jobs.last_update",
+            JobOrdering::Id => "jobs.id",
+            JobOrdering::State => "jobs.state",
+            JobOrdering::Workdir => "jobs.workdir",
+        };
+        b.push(format!("{column} {}, ", if desc { "DESC" } else { "ASC" }));
+    }
+    b.push("jobs.id ASC");
+}
+
+fn set_expression(column: &str, kind: ColumnKind) -> String {
+    let value = match kind {
+        ColumnKind::Text => format!("p->>'{column}'"),
+        ColumnKind::Json => format!("p->'{column}'"),
+        ColumnKind::Int => format!("(p->>'{column}')::int"),
+        ColumnKind::BigInt => format!("(p->>'{column}')::bigint"),
+        ColumnKind::Float => format!("(p->>'{column}')::float8"),
+        ColumnKind::Bool => format!("(p->>'{column}')::boolean"),
+    };
+    format!("{column} = CASE WHEN p ? '{column}' THEN {value} ELSE jobs.{column} END")
+}
+
+#[async_trait::async_trait]
+impl JobTx for PgConnection {
+    async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Locked in id order, so concurrent bulk updates cannot deadlock on each other.
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, state, session_id FROM jobs WHERE owner_id = $1 AND id = ANY($2) \
+             ORDER BY id FOR UPDATE",
+        )
+        .bind(owner)
+        .bind(ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, state, session_id)| JobHead {
+                id,
+                state: JobState::parse(&state).unwrap_or(JobState::Created),
+                session_id,
+            })
+            .collect())
+    }
+
+    async fn matching_job_ids(
+        &mut self,
+        owner: UserId,
+        q: &JobQuery,
+        limit: i64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
+        push_job_filters(&mut b, owner, q);
+        b.push(" ORDER BY jobs.id LIMIT ").push_bind(limit);
+        Ok(b.build_query_scalar().fetch_all(&mut *self).await?)
+    }
+
+    async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, bool, bool)> = sqlx::query_as(
+            "SELECT job_id, direction = 'in', state = 'done' FROM transfer_items WHERE job_id = ANY($1)",
+        )
+        .bind(job_ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(job_id, is_stage_in, done)| TransferHead {
+                job_id,
+                is_stage_in,
+                done,
+            })
+            .collect())
+    }
+
+    async fn write_jobs(
+        &mut self,
+        writes: &[JobWrite],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let sets: Vec<String> = lifecycle::PATCH_COLUMNS
+            .iter()
+            .map(|(c, k)| set_expression(c, *k))
+            .collect();
+        let sql = format!(
+            "UPDATE jobs SET {}, \
+             session_id = CASE WHEN (p->>'__release')::boolean THEN NULL ELSE jobs.session_id END, \
+             last_update = $2 \
+             FROM jsonb_array_elements($1) AS p WHERE jobs.id = (p->>'__id')::bigint",
+            sets.join(", ")
+        );
+        sqlx::query(&sql)
+            .bind(Json(lifecycle::writes_document(writes)))
+            .bind(now.naive_utc())
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_log_events(&mut self, events: &[NewLogEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO log_events (job_id, timestamp, from_state, to_state, data) \
+             SELECT job_id, timestamp, from_state, to_state, data \
+             FROM jsonb_to_recordset($1) AS x(job_id bigint, timestamp timestamp, from_state text, \
+                                              to_state text, data jsonb)",
+        )
+        .bind(Json(lifecycle::events_document(events, pg_timestamp)))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn activate_stage_outs(&mut self, job_ids: &[Id]) -> Result<(), StoreError> {
+        if job_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE transfer_items SET state = 'pending' WHERE direction = 'out' \
+             AND state = 'awaiting_job' AND job_id = ANY($1)",
+        )
+        .bind(job_ids)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn releasable_children(
+        &mut self,
+        owner: UserId,
+        parents: &[Id],
+    ) -> Result<Vec<Id>, StoreError> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM jobs c WHERE c.owner_id = $1 AND c.state = 'AWAITING_PARENTS' \
+             AND c.id IN (SELECT job_id FROM job_parents WHERE parent_id = ANY($2)) \
+             AND NOT EXISTS (SELECT 1 FROM job_parents jp LEFT JOIN jobs p ON p.id = jp.parent_id \
+                             WHERE jp.job_id = c.id AND (p.id IS NULL OR p.state <> 'JOB_FINISHED')) \
+             ORDER BY c.id",
+        )
+        .bind(owner)
+        .bind(parents)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn owned_batch_jobs(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<Id>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT b.id FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
+             WHERE s.owner_id = $1 AND b.id = ANY($2)",
+        )
+        .bind(owner)
+        .bind(ids)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn apps_for_create(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<AppInfo>, StoreError> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            Json<Map<String, Value>>,
+            Json<Map<String, Value>>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.id, a.site_id, a.name, a.transfers, s.transfer_locations \
+             FROM apps a JOIN sites s ON s.id = a.site_id WHERE s.owner_id = $1 AND a.id = ANY($2)",
+        )
+        .bind(owner)
+        .bind(ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, site_id, name, transfers, locations)| AppInfo {
+                id,
+                site_id,
+                name,
+                transfers: transfers.0,
+                transfer_locations: locations.0,
+            })
+            .collect())
+    }
+
+    async fn job_states(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, JobState)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, state FROM jobs WHERE owner_id = $1 AND id = ANY($2)")
+                .bind(owner)
+                .bind(ids)
+                .fetch_all(&mut *self)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, s)| (id, JobState::parse(&s).unwrap_or(JobState::Created)))
+            .collect())
+    }
+
+    async fn allocate_job_ids(&mut self, n: usize) -> Result<Vec<Id>, StoreError> {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        Ok(sqlx::query_scalar(
+            "SELECT nextval('jobs_id_seq') AS id FROM generate_series(1, $1) ORDER BY 1",
+        )
+        .bind(n)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn insert_jobs(
+        &mut self,
+        owner: UserId,
+        jobs: &[NewJob<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let doc = lifecycle::jobs_document(owner, jobs, pg_timestamp(&now));
+        sqlx::query(
+            "INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, \
+                state, last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
+                threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
+                node_packing_count, wall_time_min) \
+             SELECT id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, state, \
+                last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
+                threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
+                node_packing_count, wall_time_min \
+             FROM jsonb_to_recordset($1) AS x(id bigint, owner_id bigint, site_id bigint, \
+                app_id bigint, workdir text, tags jsonb, serialized_parameters text, state text, \
+                last_update timestamp, data jsonb, return_code int, parent_ids jsonb, num_nodes int, \
+                ranks_per_node int, threads_per_rank int, threads_per_core int, launch_params jsonb, \
+                gpus_per_rank float8, node_packing_count int, wall_time_min int)",
+        )
+        .bind(Json(doc))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let (children, parents): (Vec<Id>, Vec<Id>) = pairs.iter().copied().unzip();
+        sqlx::query("INSERT INTO job_parents (job_id, parent_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])")
+            .bind(children)
+            .bind(parents)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_transfers(&mut self, items: &[NewTransfer]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO transfer_items (job_id, direction, local_path, remote_path, recursive, \
+                location_alias, state) \
+             SELECT job_id, direction, local_path, remote_path, recursive, location_alias, state \
+             FROM jsonb_to_recordset($1) AS x(job_id bigint, direction text, local_path text, \
+                remote_path text, recursive boolean, location_alias text, state text)",
+        )
+        .bind(Json(lifecycle::transfers_document(items)))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = ANY($1)"
+        ))
+        .bind(ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(lifecycle::in_order_of(
+            ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl JobStore for PostgresStore {
+    async fn create_jobs(&self, owner: UserId, jobs: &[JobCreate]) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self.write().await?;
+        let created =
+            lifecycle::create_jobs(&mut *tx, owner, jobs, balsam_types::time::now()).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn list_jobs(
+        &self,
+        owner: UserId,
+        q: &JobQuery,
+        page: Page,
+    ) -> Result<Paginated<Job>, StoreError> {
+        let mut tx = self.read().await?;
+        let mut count = QueryBuilder::new("SELECT count(*) FROM jobs");
+        push_job_filters(&mut count, owner, q);
+        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut rows = QueryBuilder::new(format!("SELECT {JOB_COLUMNS} FROM jobs"));
+        push_job_filters(&mut rows, owner, q);
+        push_job_ordering(&mut rows, q);
+        rows.push(" LIMIT ")
+            .push_bind(page.limit)
+            .push(" OFFSET ")
+            .push_bind(page.offset);
+        let results: Vec<JobRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Paginated {
+            count,
+            results: results.into_iter().map(Job::from).collect(),
+        })
+    }
+
+    async fn get_job(&self, owner: UserId, id: Id) -> Result<Job, StoreError> {
+        let row: JobRow = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = $1 AND jobs.owner_id = $2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn update_jobs(&self, owner: UserId, update: JobUpdate<'_>) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let n = lifecycle::update_jobs(&mut *tx, owner, update, balsam_types::time::now()).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn delete_jobs(&self, owner: UserId, q: &JobQuery) -> Result<u64, StoreError> {
+        // Rows locked by a concurrent transaction are skipped, like upstream.
+        let mut b = QueryBuilder::new("DELETE FROM jobs WHERE id IN (SELECT jobs.id FROM jobs");
+        push_job_filters(&mut b, owner, q);
+        b.push(" AND jobs.session_id IS NULL FOR UPDATE SKIP LOCKED)");
+        let mut tx = self.write().await?;
+        let done = b.build().execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let locked: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT session_id FROM jobs WHERE id = $1 AND owner_id = $2 FOR UPDATE",
+        )
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match locked {
+            None => return Err(StoreError::NotFound),
+            Some(Some(_)) => {} // held by a Session: skipped silently, as upstream
+            Some(None) => {
+                sqlx::query("DELETE FROM jobs WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn job_state_counts(&self, owner: UserId) -> Result<Vec<SiteStateCounts>, StoreError> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT c.site_id, c.state::text, c.count FROM job_state_counts c \
+             JOIN sites s ON s.id = c.site_id WHERE s.owner_id = $1 AND c.count > 0 \
+             ORDER BY c.site_id, c.state",
+        )
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(lifecycle::group_counts(rows))
+    }
+}

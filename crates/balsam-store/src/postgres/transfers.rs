@@ -1,0 +1,269 @@
+//! TransferItems and LogEvents on PostgreSQL.
+
+use super::jobs::push_tag_filters;
+use super::{push_id_list, PostgresStore};
+use crate::lifecycle;
+use crate::{EventStore, StoreError, TransferStore};
+use balsam_types::app::TransferDirection;
+use balsam_types::{
+    EventQuery, Id, LogEvent, Page, Paginated, TransferItem, TransferPatch, TransferQuery, UserId,
+};
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{Postgres, QueryBuilder};
+
+const TRANSFER_COLUMNS: &str = "t.id, t.job_id, t.direction, t.local_path, t.remote_path, \
+    t.location_alias, t.recursive, t.state, t.task_id, t.transfer_info";
+
+#[derive(sqlx::FromRow)]
+struct TransferRow {
+    id: i64,
+    job_id: i64,
+    direction: String,
+    local_path: String,
+    remote_path: String,
+    location_alias: String,
+    recursive: bool,
+    state: String,
+    task_id: String,
+    transfer_info: Json<Map<String, Value>>,
+}
+
+impl From<TransferRow> for TransferItem {
+    fn from(r: TransferRow) -> Self {
+        TransferItem {
+            id: r.id,
+            job_id: r.job_id,
+            direction: if r.direction == "in" {
+                TransferDirection::In
+            } else {
+                TransferDirection::Out
+            },
+            local_path: r.local_path,
+            remote_path: r.remote_path,
+            location_alias: r.location_alias,
+            recursive: r.recursive,
+            state: r.state,
+            task_id: r.task_id,
+            transfer_info: r.transfer_info.0,
+        }
+    }
+}
+
+fn push_transfer_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &TransferQuery) {
+    b.push(" FROM transfer_items t JOIN jobs ON jobs.id = t.job_id WHERE jobs.owner_id = ")
+        .push_bind(owner);
+    if !q.ids.is_empty() {
+        b.push(" AND t.id IN (");
+        push_id_list(b, &q.ids);
+    }
+    if let Some(site_id) = q.site_id {
+        b.push(" AND jobs.site_id = ").push_bind(site_id);
+    }
+    if !q.job_ids.is_empty() {
+        b.push(" AND t.job_id IN (");
+        push_id_list(b, &q.job_ids);
+    }
+    if !q.states.is_empty() {
+        b.push(" AND t.state IN (");
+        let mut sep = b.separated(", ");
+        for s in &q.states {
+            sep.push_bind(s.clone());
+        }
+        b.push(")");
+    }
+    if let Some(direction) = &q.direction {
+        b.push(" AND t.direction = ").push_bind(direction.clone());
+    }
+    if let Some(job_state) = &q.job_state {
+        b.push(" AND jobs.state = ").push_bind(job_state.clone());
+    }
+    push_tag_filters(b, "jobs.tags", &q.tags);
+}
+
+#[async_trait::async_trait]
+impl TransferStore for PostgresStore {
+    async fn list_transfers(
+        &self,
+        owner: UserId,
+        q: &TransferQuery,
+        page: Page,
+    ) -> Result<Paginated<TransferItem>, StoreError> {
+        let mut tx = self.read().await?;
+        let mut count = QueryBuilder::new("SELECT count(*)");
+        push_transfer_filters(&mut count, owner, q);
+        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut rows = QueryBuilder::new(format!("SELECT {TRANSFER_COLUMNS}"));
+        push_transfer_filters(&mut rows, owner, q);
+        rows.push(" ORDER BY t.id LIMIT ")
+            .push_bind(page.limit)
+            .push(" OFFSET ")
+            .push_bind(page.offset);
+        let results: Vec<TransferRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Paginated {
+            count,
+            results: results.into_iter().map(TransferItem::from).collect(),
+        })
+    }
+
+    async fn get_transfer(&self, owner: UserId, id: Id) -> Result<TransferItem, StoreError> {
+        let row: TransferRow = sqlx::query_as(&format!(
+            "SELECT {TRANSFER_COLUMNS} FROM transfer_items t JOIN jobs ON jobs.id = t.job_id \
+             WHERE t.id = $1 AND jobs.owner_id = $2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn update_transfers(
+        &self,
+        owner: UserId,
+        patches: &[(Id, TransferPatch)],
+    ) -> Result<Vec<TransferItem>, StoreError> {
+        let ids: Vec<Id> = patches.iter().map(|(id, _)| *id).collect();
+        let mut tx = self.write().await?;
+        let owned: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT t.id, t.job_id FROM transfer_items t JOIN jobs ON jobs.id = t.job_id \
+             WHERE jobs.owner_id = $1 AND t.id = ANY($2) FOR UPDATE OF t",
+        )
+        .bind(owner)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        if owned.len() != ids.len() {
+            return Err(StoreError::NotFound);
+        }
+        let doc: Vec<Value> = patches
+            .iter()
+            .map(|(id, p)| {
+                let mut obj = Map::new();
+                obj.insert("id".into(), (*id).into());
+                if let Some(s) = &p.state {
+                    obj.insert("state".into(), s.clone().into());
+                }
+                if let Some(t) = &p.task_id {
+                    obj.insert("task_id".into(), t.clone().into());
+                }
+                if let Some(info) = &p.transfer_info {
+                    obj.insert("transfer_info".into(), Value::Object(info.clone()));
+                }
+                Value::Object(obj)
+            })
+            .collect();
+        sqlx::query(
+            "UPDATE transfer_items SET \
+               state = COALESCE(p->>'state', transfer_items.state), \
+               task_id = COALESCE(p->>'task_id', transfer_items.task_id), \
+               transfer_info = CASE WHEN p ? 'transfer_info' THEN p->'transfer_info' \
+                   ELSE transfer_items.transfer_info END \
+             FROM jsonb_array_elements($1) AS p WHERE transfer_items.id = (p->>'id')::bigint",
+        )
+        .bind(Json(Value::Array(doc)))
+        .execute(&mut *tx)
+        .await?;
+        let job_ids = lifecycle::distinct(owned.iter().map(|(_, job)| *job));
+        lifecycle::advance_after_transfers(&mut *tx, owner, &job_ids, balsam_types::time::now())
+            .await?;
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
+            "SELECT {TRANSFER_COLUMNS} FROM transfer_items t WHERE t.id = ANY($1) ORDER BY t.id"
+        ))
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
+    }
+}
+
+fn push_event_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &EventQuery) {
+    b.push(" FROM log_events e JOIN jobs ON jobs.id = e.job_id WHERE jobs.owner_id = ")
+        .push_bind(owner);
+    if !q.ids.is_empty() {
+        b.push(" AND e.id IN (");
+        push_id_list(b, &q.ids);
+    }
+    if !q.job_ids.is_empty() {
+        b.push(" AND e.job_id IN (");
+        push_id_list(b, &q.job_ids);
+    }
+    if let Some(bj) = q.batch_job_id.filter(|&b| b != 0) {
+        b.push(" AND jobs.batch_job_id = ").push_bind(bj);
+    }
+    if let Some(sched) = q.scheduler_id.filter(|&s| s != 0) {
+        b.push(" AND jobs.batch_job_id IN (SELECT id FROM batch_jobs WHERE scheduler_id = ")
+            .push_bind(sched)
+            .push(")");
+    }
+    push_tag_filters(b, "jobs.tags", &q.tags);
+    push_tag_filters(b, "e.data", &q.data);
+    if let Some(t) = &q.timestamp_before {
+        b.push(" AND e.timestamp <= ").push_bind(t.naive_utc());
+    }
+    if let Some(t) = &q.timestamp_after {
+        b.push(" AND e.timestamp >= ").push_bind(t.naive_utc());
+    }
+    if let Some(s) = &q.from_state {
+        b.push(" AND e.from_state = ").push_bind(s.clone());
+    }
+    if let Some(s) = &q.to_state {
+        b.push(" AND e.to_state = ").push_bind(s.clone());
+    }
+}
+
+#[async_trait::async_trait]
+impl EventStore for PostgresStore {
+    async fn list_events(
+        &self,
+        owner: UserId,
+        q: &EventQuery,
+        page: Page,
+    ) -> Result<Paginated<LogEvent>, StoreError> {
+        let mut tx = self.read().await?;
+        let mut count = QueryBuilder::new("SELECT count(*)");
+        push_event_filters(&mut count, owner, q);
+        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut rows = QueryBuilder::new(
+            "SELECT e.id, e.job_id, e.timestamp, e.from_state, e.to_state, e.data",
+        );
+        push_event_filters(&mut rows, owner, q);
+        rows.push(if q.newest_first {
+            " ORDER BY e.timestamp DESC, e.id ASC"
+        } else {
+            " ORDER BY e.timestamp ASC, e.id ASC"
+        });
+        rows.push(" LIMIT ")
+            .push_bind(page.limit)
+            .push(" OFFSET ")
+            .push_bind(page.offset);
+        type Row = (
+            i64,
+            i64,
+            NaiveDateTime,
+            String,
+            String,
+            Json<Map<String, Value>>,
+        );
+        let results: Vec<Row> = rows.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Paginated {
+            count,
+            results: results
+                .into_iter()
+                .map(|(id, job_id, ts, from_state, to_state, data)| LogEvent {
+                    id,
+                    job_id,
+                    timestamp: ts.and_utc(),
+                    from_state,
+                    to_state,
+                    data: data.0,
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,567 @@
+//! Jobs on SQLite: the lifecycle primitives (JSON documents expanded with `json_each`, so
+//! every bulk call is a fixed number of statements) and the job queries.
+
+use super::{from_micros, push_id_list, to_micros, SqliteStore};
+use crate::jobs::{JobStore, JobUpdate};
+use crate::lifecycle::{
+    self, AppInfo, ColumnKind, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
+    TransferHead,
+};
+use crate::StoreError;
+use balsam_types::job::JobOrdering;
+use balsam_types::{
+    Id, Job, JobCreate, JobQuery, JobState, Page, Paginated, SiteStateCounts, UserId,
+};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+pub(crate) const JOB_COLUMNS: &str = "jobs.id, jobs.workdir, jobs.tags, jobs.app_id, \
+    jobs.session_id, jobs.serialized_parameters, jobs.serialized_return_value, \
+    jobs.serialized_exception, jobs.batch_job_id, jobs.state, jobs.last_update, jobs.data, \
+    jobs.return_code, jobs.pending_file_cleanup, jobs.parent_ids, jobs.num_nodes, \
+    jobs.ranks_per_node, jobs.threads_per_rank, jobs.threads_per_core, jobs.gpus_per_rank, \
+    jobs.node_packing_count, jobs.wall_time_min, jobs.launch_params";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    id: i64,
+    workdir: String,
+    tags: Json<Map<String, Value>>,
+    app_id: i64,
+    session_id: Option<i64>,
+    serialized_parameters: String,
+    serialized_return_value: String,
+    serialized_exception: String,
+    batch_job_id: Option<i64>,
+    state: String,
+    last_update: i64,
+    data: Json<Map<String, Value>>,
+    return_code: Option<i64>,
+    pending_file_cleanup: bool,
+    parent_ids: Json<Vec<i64>>,
+    num_nodes: i64,
+    ranks_per_node: i64,
+    threads_per_rank: i64,
+    threads_per_core: i64,
+    gpus_per_rank: f64,
+    node_packing_count: i64,
+    wall_time_min: i64,
+    launch_params: Json<Map<String, Value>>,
+}
+
+impl From<JobRow> for Job {
+    fn from(r: JobRow) -> Self {
+        Job {
+            id: r.id,
+            workdir: r.workdir,
+            tags: r.tags.0,
+            app_id: r.app_id,
+            session_id: r.session_id,
+            serialized_parameters: r.serialized_parameters,
+            serialized_return_value: r.serialized_return_value,
+            serialized_exception: r.serialized_exception,
+            batch_job_id: r.batch_job_id,
+            state: JobState::parse(&r.state).unwrap_or(JobState::Created),
+            last_update: from_micros(r.last_update),
+            data: r.data.0,
+            return_code: r.return_code,
+            pending_file_cleanup: r.pending_file_cleanup,
+            parent_ids: r.parent_ids.0,
+            num_nodes: r.num_nodes,
+            ranks_per_node: r.ranks_per_node,
+            threads_per_rank: r.threads_per_rank,
+            threads_per_core: r.threads_per_core,
+            gpus_per_rank: r.gpus_per_rank,
+            node_packing_count: r.node_packing_count,
+            wall_time_min: r.wall_time_min,
+            launch_params: r.launch_params.0,
+        }
+    }
+}
+
+/// `key:value` containment on a JSON text column.
+pub(crate) fn push_tag_filters(
+    b: &mut QueryBuilder<'_, Sqlite>,
+    column: &str,
+    tags: &[(String, String)],
+) {
+    for (key, value) in tags {
+        b.push(format!(
+            " AND EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.key = "
+        ))
+        .push_bind(key.clone())
+        .push(" AND json_each.type = 'text' AND json_each.value = ")
+        .push_bind(value.clone())
+        .push(")");
+    }
+}
+
+pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &JobQuery) {
+    b.push(" WHERE jobs.owner_id = ").push_bind(owner);
+    if !q.ids.is_empty() {
+        b.push(" AND jobs.id IN (");
+        push_id_list(b, &q.ids);
+    }
+    if !q.parent_ids.is_empty() {
+        b.push(" AND jobs.id IN (SELECT job_id FROM job_parents WHERE parent_id IN (");
+        push_id_list(b, &q.parent_ids);
+        b.push(")");
+    }
+    if let Some(app_id) = q.app_id.filter(|&a| a != 0) {
+        b.push(" AND jobs.app_id = ").push_bind(app_id);
+    }
+    if !q.site_ids.is_empty() {
+        b.push(" AND jobs.site_id IN (");
+        push_id_list(b, &q.site_ids);
+    }
+    if let Some(batch_job_id) = q.batch_job_id.filter(|&b| b != 0) {
+        b.push(" AND jobs.batch_job_id = ").push_bind(batch_job_id);
+    }
+    if let Some(t) = &q.last_update_before {
+        b.push(" AND jobs.last_update <= ").push_bind(to_micros(t));
+    }
+    if let Some(t) = &q.last_update_after {
+        b.push(" AND jobs.last_update >= ").push_bind(to_micros(t));
+    }
+    if let Some(w) = &q.workdir_contains {
+        b.push(" AND instr(jobs.workdir, ")
+            .push_bind(w.clone())
+            .push(") > 0");
+    }
+    if !q.states.is_empty() {
+        b.push(" AND jobs.state IN (");
+        let mut sep = b.separated(", ");
+        for s in &q.states {
+            sep.push_bind(s.as_str());
+        }
+        b.push(")");
+    }
+    if let Some(ne) = q.state_ne {
+        b.push(" AND jobs.state <> ").push_bind(ne.as_str());
+    }
+    push_tag_filters(b, "jobs.tags", &q.tags);
+    if q.pending_file_cleanup {
+        b.push(" AND jobs.pending_file_cleanup = 1");
+    }
+}
+
+fn push_job_ordering(b: &mut QueryBuilder<'_, Sqlite>, q: &JobQuery) {
+    b.push(" ORDER BY ");
+    if let Some((key, desc)) = q.ordering {
+        let column = match key {
+            JobOrdering::LastUpdate => "jobs.last_update",
+            JobOrdering::Id => "jobs.id",
+            JobOrdering::State => "jobs.state",
+            JobOrdering::Workdir => "jobs.workdir",
+        };
+        b.push(format!("{column} {}, ", if desc { "DESC" } else { "ASC" }));
+    }
+    b.push("jobs.id ASC");
+}
+
+/// A JSON array of ids, for `IN (SELECT value FROM json_each(?))`.
+fn ids_json(ids: &[Id]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
+fn set_expression(column: &str, kind: ColumnKind) -> String {
+    let present = format!("json_type(p.value, '$.{column}') IS NOT NULL");
+    let value = match kind {
+        ColumnKind::Json => format!("json(json_extract(p.value, '$.{column}'))"),
+        _ => format!("json_extract(p.value, '$.{column}')"),
+    };
+    format!("{column} = CASE WHEN {present} THEN {value} ELSE jobs.{column} END")
+}
+
+#[async_trait::async_trait]
+impl JobTx for SqliteConnection {
+    async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, state, session_id FROM jobs WHERE owner_id = $1 \
+             AND id IN (SELECT value FROM json_each($2)) ORDER BY id",
+        )
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, state, session_id)| JobHead {
+                id,
+                state: JobState::parse(&state).unwrap_or(JobState::Created),
+                session_id,
+            })
+            .collect())
+    }
+
+    async fn matching_job_ids(
+        &mut self,
+        owner: UserId,
+        q: &JobQuery,
+        limit: i64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
+        push_job_filters(&mut b, owner, q);
+        b.push(" ORDER BY jobs.id LIMIT ").push_bind(limit);
+        Ok(b.build_query_scalar().fetch_all(&mut *self).await?)
+    }
+
+    async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, bool, bool)> = sqlx::query_as(
+            "SELECT job_id, direction = 'in', state = 'done' FROM transfer_items \
+             WHERE job_id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(ids_json(job_ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(job_id, is_stage_in, done)| TransferHead {
+                job_id,
+                is_stage_in,
+                done,
+            })
+            .collect())
+    }
+
+    async fn write_jobs(
+        &mut self,
+        writes: &[JobWrite],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let sets: Vec<String> = lifecycle::PATCH_COLUMNS
+            .iter()
+            .map(|(c, k)| set_expression(c, *k))
+            .collect();
+        let sql = format!(
+            "UPDATE jobs SET {}, \
+             session_id = CASE WHEN json_extract(p.value, '$.__release') THEN NULL ELSE jobs.session_id END, \
+             last_update = $2 \
+             FROM json_each($1) AS p WHERE jobs.id = json_extract(p.value, '$.__id')",
+            sets.join(", ")
+        );
+        sqlx::query(&sql)
+            .bind(lifecycle::writes_document(writes).to_string())
+            .bind(to_micros(&now))
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_log_events(&mut self, events: &[NewLogEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let doc = lifecycle::events_document(events, |t| to_micros(t).into());
+        sqlx::query(
+            "INSERT INTO log_events (job_id, timestamp, from_state, to_state, data) \
+             SELECT json_extract(value, '$.job_id'), json_extract(value, '$.timestamp'), \
+                    json_extract(value, '$.from_state'), json_extract(value, '$.to_state'), \
+                    json(json_extract(value, '$.data')) \
+             FROM json_each($1)",
+        )
+        .bind(doc.to_string())
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn activate_stage_outs(&mut self, job_ids: &[Id]) -> Result<(), StoreError> {
+        if job_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE transfer_items SET state = 'pending' WHERE direction = 'out' \
+             AND state = 'awaiting_job' AND job_id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(ids_json(job_ids))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn releasable_children(
+        &mut self,
+        owner: UserId,
+        parents: &[Id],
+    ) -> Result<Vec<Id>, StoreError> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM jobs c WHERE c.owner_id = $1 AND c.state = 'AWAITING_PARENTS' \
+             AND c.id IN (SELECT job_id FROM job_parents \
+                          WHERE parent_id IN (SELECT value FROM json_each($2))) \
+             AND NOT EXISTS (SELECT 1 FROM job_parents jp LEFT JOIN jobs p ON p.id = jp.parent_id \
+                             WHERE jp.job_id = c.id AND (p.id IS NULL OR p.state <> 'JOB_FINISHED')) \
+             ORDER BY c.id",
+        )
+        .bind(owner)
+        .bind(ids_json(parents))
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn owned_batch_jobs(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<Id>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT b.id FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
+             WHERE s.owner_id = $1 AND b.id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn apps_for_create(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<AppInfo>, StoreError> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            Json<Map<String, Value>>,
+            Json<Map<String, Value>>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.id, a.site_id, a.name, a.transfers, s.transfer_locations \
+             FROM apps a JOIN sites s ON s.id = a.site_id \
+             WHERE s.owner_id = $1 AND a.id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, site_id, name, transfers, locations)| AppInfo {
+                id,
+                site_id,
+                name,
+                transfers: transfers.0,
+                transfer_locations: locations.0,
+            })
+            .collect())
+    }
+
+    async fn job_states(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, JobState)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, state FROM jobs WHERE owner_id = $1 AND id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, s)| (id, JobState::parse(&s).unwrap_or(JobState::Created)))
+            .collect())
+    }
+
+    async fn allocate_job_ids(&mut self, n: usize) -> Result<Vec<Id>, StoreError> {
+        // The write lock is held (BEGIN IMMEDIATE), so nobody else can take these ids;
+        // inserting them explicitly advances sqlite_sequence past them.
+        let last: i64 = sqlx::query_scalar(
+            "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0), \
+                        COALESCE((SELECT max(id) FROM jobs), 0))",
+        )
+        .fetch_one(&mut *self)
+        .await?;
+        Ok((1..=n as i64).map(|i| last + i).collect())
+    }
+
+    async fn insert_jobs(
+        &mut self,
+        owner: UserId,
+        jobs: &[NewJob<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let doc = lifecycle::jobs_document(owner, jobs, to_micros(&now).into());
+        sqlx::query(
+            "INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, \
+                state, last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
+                threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
+                node_packing_count, wall_time_min) \
+             SELECT json_extract(value, '$.id'), json_extract(value, '$.owner_id'), \
+                json_extract(value, '$.site_id'), json_extract(value, '$.app_id'), \
+                json_extract(value, '$.workdir'), json(json_extract(value, '$.tags')), \
+                json_extract(value, '$.serialized_parameters'), json_extract(value, '$.state'), \
+                json_extract(value, '$.last_update'), json(json_extract(value, '$.data')), \
+                json_extract(value, '$.return_code'), json(json_extract(value, '$.parent_ids')), \
+                json_extract(value, '$.num_nodes'), json_extract(value, '$.ranks_per_node'), \
+                json_extract(value, '$.threads_per_rank'), json_extract(value, '$.threads_per_core'), \
+                json(json_extract(value, '$.launch_params')), json_extract(value, '$.gpus_per_rank'), \
+                json_extract(value, '$.node_packing_count'), json_extract(value, '$.wall_time_min') \
+             FROM json_each($1)",
+        )
+        .bind(doc.to_string())
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let doc = serde_json::to_string(pairs).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO job_parents (job_id, parent_id) \
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1)",
+        )
+        .bind(doc)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_transfers(&mut self, items: &[NewTransfer]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO transfer_items (job_id, direction, local_path, remote_path, recursive, \
+                location_alias, state) \
+             SELECT json_extract(value, '$.job_id'), json_extract(value, '$.direction'), \
+                json_extract(value, '$.local_path'), json_extract(value, '$.remote_path'), \
+                json_extract(value, '$.recursive'), json_extract(value, '$.location_alias'), \
+                json_extract(value, '$.state') \
+             FROM json_each($1)",
+        )
+        .bind(lifecycle::transfers_document(items).to_string())
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id IN (SELECT value FROM json_each($1))"
+        ))
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(lifecycle::in_order_of(
+            ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl JobStore for SqliteStore {
+    async fn create_jobs(&self, owner: UserId, jobs: &[JobCreate]) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self.write().await?;
+        let created =
+            lifecycle::create_jobs(&mut *tx, owner, jobs, balsam_types::time::now()).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn list_jobs(
+        &self,
+        owner: UserId,
+        q: &JobQuery,
+        page: Page,
+    ) -> Result<Paginated<Job>, StoreError> {
+        let mut tx = self.read().await?;
+        let mut count = QueryBuilder::new("SELECT count(*) FROM jobs");
+        push_job_filters(&mut count, owner, q);
+        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut rows = QueryBuilder::new(format!("SELECT {JOB_COLUMNS} FROM jobs"));
+        push_job_filters(&mut rows, owner, q);
+        push_job_ordering(&mut rows, q);
+        rows.push(" LIMIT ")
+            .push_bind(page.limit)
+            .push(" OFFSET ")
+            .push_bind(page.offset);
+        let results: Vec<JobRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Paginated {
+            count,
+            results: results.into_iter().map(Job::from).collect(),
+        })
+    }
+
+    async fn get_job(&self, owner: UserId, id: Id) -> Result<Job, StoreError> {
+        let row: JobRow = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = $1 AND jobs.owner_id = $2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn update_jobs(&self, owner: UserId, update: JobUpdate<'_>) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let n = lifecycle::update_jobs(&mut *tx, owner, update, balsam_types::time::now()).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn delete_jobs(&self, owner: UserId, q: &JobQuery) -> Result<u64, StoreError> {
+        let mut b = QueryBuilder::new("DELETE FROM jobs WHERE jobs.session_id IS NULL AND jobs.id IN (SELECT jobs.id FROM jobs");
+        push_job_filters(&mut b, owner, q);
+        b.push(")");
+        let mut tx = self.write().await?;
+        let done = b.build().execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let locked: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT session_id FROM jobs WHERE id = $1 AND owner_id = $2")
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match locked {
+            None => return Err(StoreError::NotFound),
+            Some(Some(_)) => {} // held by a Session: skipped silently, as upstream
+            Some(None) => {
+                sqlx::query("DELETE FROM jobs WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn job_state_counts(&self, owner: UserId) -> Result<Vec<SiteStateCounts>, StoreError> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT c.site_id, c.state, c.count FROM job_state_counts c \
+             JOIN sites s ON s.id = c.site_id WHERE s.owner_id = $1 AND c.count > 0 \
+             ORDER BY c.site_id, c.state",
+        )
+        .bind(owner)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(lifecycle::group_counts(rows))
+    }
+}
