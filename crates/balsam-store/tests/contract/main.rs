@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 
 mod apps;
+mod jobs;
+mod sessions;
 mod sites;
 mod support;
 mod users;
@@ -48,4 +50,35 @@ contract!(
     apps::apps_need_an_owned_site_and_a_unique_name,
     apps::apps_move_between_owned_sites_only,
     apps::apps_are_invisible_to_other_users,
+    jobs::creation_sets_initial_states_transfers_and_events,
+    jobs::a_bad_item_rejects_the_whole_create,
+    jobs::each_patch_applies_its_own_keys_and_writes_one_event_per_change,
+    jobs::a_failed_bulk_update_changes_nothing,
+    jobs::children_are_released_exactly_once_when_all_parents_finish,
+    jobs::transfers_move_jobs_forward_and_stage_out_releases_children,
+    jobs::query_updates_and_deletes_respect_filters_locks_and_limits,
+    jobs::list_filters_and_orderings,
+    sessions::acquire_filters_and_packs_nodes,
+    sessions::ending_a_session_times_out_running_jobs_and_unlocks_the_rest,
+    sessions::stale_sessions_and_finished_batch_jobs_are_swept,
+    sessions::batch_jobs_follow_upstreams_update_rules,
 );
+
+/// Stories that need the store shared between tasks.
+mod concurrency {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_acquires_never_hand_out_a_job_twice_on_sqlite() {
+        let db = crate::support::sqlite().await;
+        crate::sessions::concurrent_acquires_never_hand_out_a_job_twice(db.store.clone()).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_acquires_never_hand_out_a_job_twice_on_postgres() {
+        let Some(db) = crate::support::postgres().await else {
+            return;
+        };
+        crate::sessions::concurrent_acquires_never_hand_out_a_job_twice(db.store.clone()).await;
+        db.cleanup().await;
+    }
+}

@@ -1,0 +1,655 @@
+use crate::support::user;
+use balsam_store::{JobUpdate, Store, StoreError};
+use balsam_types::{
+    AppCreate, EventQuery, Job, JobBulkPatch, JobCreate, JobPatch, JobQuery, JobState, Page,
+    SiteCreate, TransferPatch, TransferQuery, UserId,
+};
+use serde_json::{json, Value};
+
+/// A Site with a transfer location and an App with one stage-in and one stage-out slot.
+pub async fn world(store: &dyn Store) -> (UserId, i64, i64) {
+    let owner = user(store).await;
+    let s = SiteCreate::from_json(&json!({"name": "s", "path": "/s",
+        "transfer_locations": {"laptop": "globus://abc"}}))
+    .unwrap();
+    let s = store.create_site(owner, &s).await.unwrap();
+    let app = AppCreate::from_json(
+        &json!({"site_id": s.id, "name": "App", "serialized_class": "x",
+        "source_code": "y", "transfers": {
+            "inp": {"required": false, "direction": "in", "local_path": "in.dat"},
+            "out": {"required": false, "direction": "out", "local_path": "out.dat"}}}),
+    )
+    .unwrap();
+    let app = store.create_app(owner, &app).await.unwrap();
+    (owner, s.id, app.id)
+}
+
+pub fn jobs(body: Value) -> Vec<JobCreate> {
+    JobCreate::list_from_json(&body).unwrap()
+}
+
+fn patch(body: Value) -> JobPatch {
+    JobPatch::from_json(&body).unwrap()
+}
+
+async fn events_of(store: &dyn Store, owner: UserId, job: i64) -> Vec<(String, String, Value)> {
+    let q = EventQuery {
+        job_ids: vec![job],
+        newest_first: false,
+        ..Default::default()
+    };
+    let mut events = store
+        .list_events(owner, &q, Page::default())
+        .await
+        .unwrap()
+        .results;
+    events.sort_by_key(|e| e.id);
+    events
+        .into_iter()
+        .map(|e| (e.from_state, e.to_state, Value::Object(e.data)))
+        .collect()
+}
+
+async fn get(store: &dyn Store, owner: UserId, id: i64) -> Job {
+    store.get_job(owner, id).await.unwrap()
+}
+
+pub async fn creation_sets_initial_states_transfers_and_events(store: &dyn Store) {
+    let (owner, site_id, app) = world(store).await;
+    let created = store
+        .create_jobs(
+            owner,
+            &jobs(json!([
+                {"workdir": "plain", "app_id": app},
+                {"workdir": "staged", "app_id": app, "transfers": {
+                    "inp": {"location_alias": "laptop", "path": "/data/in"},
+                    "out": {"location_alias": "laptop", "path": "/data/out"}}},
+            ])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created[0].state, JobState::StagedIn);
+    assert_eq!(created[1].state, JobState::Ready);
+    let child = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "child", "app_id": app, "parent_ids": [created[0].id]}])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(child[0].state, JobState::AwaitingParents);
+    assert_eq!(child[0].parent_ids, vec![created[0].id]);
+    assert_eq!(get(store, owner, child[0].id).await, child[0]);
+
+    let items = store
+        .list_transfers(
+            owner,
+            &TransferQuery {
+                job_ids: vec![created[1].id],
+                ..Default::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap()
+        .results;
+    let states: Vec<(&str, &str)> = items
+        .iter()
+        .map(|t| (t.local_path.as_str(), t.state.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![("in.dat", "pending"), ("out.dat", "awaiting_job")]
+    );
+    assert_eq!(
+        events_of(store, owner, created[1].id).await,
+        vec![("CREATED".into(), "READY".into(), json!({}))]
+    );
+    let counts = store.job_state_counts(owner).await.unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(counts[0].site_id, site_id);
+    assert_eq!(counts[0].counts.get("STAGED_IN"), Some(&1));
+    assert_eq!(counts[0].counts.get("READY"), Some(&1));
+    assert_eq!(counts[0].counts.get("AWAITING_PARENTS"), Some(&1));
+}
+
+pub async fn a_bad_item_rejects_the_whole_create(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let (other, _, foreign_app) = world(store).await;
+    let cases = [
+        (
+            json!([{"workdir": "a", "app_id": app}, {"workdir": "b", "app_id": foreign_app}]),
+            "Apps",
+        ),
+        (
+            json!([{"workdir": "a", "app_id": app}, {"workdir": "b", "app_id": app, "parent_ids": [987654]}]),
+            "parents",
+        ),
+        (
+            json!([{"workdir": "a", "app_id": app}, {"workdir": "a", "app_id": app}]),
+            "Workdirs",
+        ),
+        (
+            json!([{"workdir": "a", "app_id": app}, {"workdir": "b", "app_id": app,
+            "transfers": {"nope": {"location_alias": "laptop", "path": "/x"}}}]),
+            "no Transfer slot named nope",
+        ),
+        (
+            json!([{"workdir": "a", "app_id": app}, {"workdir": "b", "app_id": app,
+            "transfers": {"inp": {"location_alias": "mars", "path": "/x"}}}]),
+            "no Transfer URL named mars",
+        ),
+    ];
+    for (body, expected) in cases {
+        let err = store.create_jobs(owner, &jobs(body)).await.unwrap_err();
+        let msg = match err {
+            StoreError::Invalid(m) | StoreError::MissingReference(m) => m,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert!(msg.contains(expected), "{msg}");
+    }
+    let listed = store
+        .list_jobs(owner, &JobQuery::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.count, 0);
+    assert!(store.job_state_counts(owner).await.unwrap().is_empty());
+    let events = store
+        .list_events(owner, &EventQuery::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(events.count, 0);
+    assert_eq!(
+        store
+            .list_jobs(other, &JobQuery::default(), Page::default())
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+}
+
+pub async fn each_patch_applies_its_own_keys_and_writes_one_event_per_change(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let created = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "shell", "app_id": app}, {"workdir": "py", "app_id": app}])),
+        )
+        .await
+        .unwrap();
+    let (a, b) = (created[0].id, created[1].id);
+    for p in [
+        json!({"state": "PREPROCESSED"}),
+        json!({"state": "RUNNING"}),
+        json!({"state": "RUN_DONE"}),
+    ] {
+        let patches = vec![
+            JobBulkPatch {
+                id: a,
+                patch: patch(p.clone()),
+            },
+            JobBulkPatch {
+                id: b,
+                patch: patch(p),
+            },
+        ];
+        store
+            .update_jobs(owner, JobUpdate::Patches(&patches))
+            .await
+            .unwrap();
+    }
+    // Upstream's first-patch-keys bug lost the second job's return value here.
+    let patches = vec![
+        JobBulkPatch {
+            id: a,
+            patch: patch(json!({"state": "POSTPROCESSED", "state_data": {}})),
+        },
+        JobBulkPatch {
+            id: b,
+            patch: patch(
+                json!({"state": "POSTPROCESSED", "serialized_return_value": "gARLAy4=",
+            "state_timestamp": "2021-01-01T00:00:00.123456"}),
+            ),
+        },
+    ];
+    assert_eq!(
+        store
+            .update_jobs(owner, JobUpdate::Patches(&patches))
+            .await
+            .unwrap(),
+        2
+    );
+    let (ja, jb) = (get(store, owner, a).await, get(store, owner, b).await);
+    assert_eq!(
+        (ja.state, jb.state),
+        (JobState::JobFinished, JobState::JobFinished)
+    );
+    assert_eq!(ja.serialized_return_value, "");
+    assert_eq!(jb.serialized_return_value, "gARLAy4=");
+    let ev = events_of(store, owner, b).await;
+    let transitions: Vec<(&str, &str)> = ev
+        .iter()
+        .map(|(f, t, _)| (f.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        transitions,
+        vec![
+            ("CREATED", "STAGED_IN"),
+            ("STAGED_IN", "PREPROCESSED"),
+            ("PREPROCESSED", "RUNNING"),
+            ("RUNNING", "RUN_DONE"),
+            ("RUN_DONE", "JOB_FINISHED")
+        ]
+    );
+    assert_eq!(ev[4].2, json!({"message": "Skipped stage out"}));
+    // The naive state_timestamp comes back exactly as the event's timestamp.
+    let q = EventQuery {
+        job_ids: vec![b],
+        to_state: Some("JOB_FINISHED".into()),
+        newest_first: true,
+        ..Default::default()
+    };
+    let e = &store
+        .list_events(owner, &q, Page::default())
+        .await
+        .unwrap()
+        .results[0];
+    assert_eq!(
+        balsam_types::time::isoformat_naive(&e.timestamp),
+        "2021-01-01T00:00:00.123456"
+    );
+
+    // Re-requesting the current state changes nothing and writes no event.
+    let same = vec![JobBulkPatch {
+        id: a,
+        patch: patch(json!({"state": "JOB_FINISHED", "data": {"x": 1}})),
+    }];
+    store
+        .update_jobs(owner, JobUpdate::Patches(&same))
+        .await
+        .unwrap();
+    assert_eq!(events_of(store, owner, a).await.len(), 5);
+    assert_eq!(
+        get(store, owner, a).await.data,
+        json!({"x": 1}).as_object().unwrap().clone()
+    );
+}
+
+pub async fn a_failed_bulk_update_changes_nothing(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let (other, _, other_app) = world(store).await;
+    let mine = store
+        .create_jobs(owner, &jobs(json!([{"workdir": "a", "app_id": app}])))
+        .await
+        .unwrap();
+    let theirs = store
+        .create_jobs(other, &jobs(json!([{"workdir": "a", "app_id": other_app}])))
+        .await
+        .unwrap();
+    let before = get(store, owner, mine[0].id).await;
+    let cases = vec![
+        vec![
+            JobBulkPatch {
+                id: mine[0].id,
+                patch: patch(json!({"state": "FAILED"})),
+            },
+            JobBulkPatch {
+                id: theirs[0].id,
+                patch: patch(json!({"state": "FAILED"})),
+            },
+        ],
+        vec![
+            JobBulkPatch {
+                id: mine[0].id,
+                patch: patch(json!({"state": "FAILED"})),
+            },
+            JobBulkPatch {
+                id: mine[0].id,
+                patch: patch(json!({"state": "RUNNING"})),
+            },
+        ],
+        vec![JobBulkPatch {
+            id: mine[0].id,
+            patch: patch(json!({"state": "FAILED", "batch_job_id": 99999})),
+        }],
+    ];
+    for patches in cases {
+        assert!(matches!(
+            store.update_jobs(owner, JobUpdate::Patches(&patches)).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    assert!(matches!(
+        store
+            .update_jobs(
+                owner,
+                JobUpdate::One(theirs[0].id, &patch(json!({"state": "FAILED"})))
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(get(store, owner, mine[0].id).await, before);
+    assert_eq!(events_of(store, owner, mine[0].id).await.len(), 1);
+    assert_eq!(
+        get(store, other, theirs[0].id).await.state,
+        JobState::StagedIn
+    );
+}
+
+pub async fn children_are_released_exactly_once_when_all_parents_finish(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let parents = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "p1", "app_id": app}, {"workdir": "p2", "app_id": app}])),
+        )
+        .await
+        .unwrap();
+    let (p1, p2) = (parents[0].id, parents[1].id);
+    let kids = store
+        .create_jobs(owner, &jobs(json!([
+            {"workdir": "both", "app_id": app, "parent_ids": [p1, p2]},
+            {"workdir": "one", "app_id": app, "parent_ids": [p1], "transfers": {"inp": {"location_alias": "laptop", "path": "/in"}}},
+        ])))
+        .await
+        .unwrap();
+    let (both, one) = (kids[0].id, kids[1].id);
+    let finish = |id| {
+        vec![JobBulkPatch {
+            id,
+            patch: patch(json!({"state": "JOB_FINISHED"})),
+        }]
+    };
+    store
+        .update_jobs(owner, JobUpdate::Patches(&finish(p1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        get(store, owner, both).await.state,
+        JobState::AwaitingParents
+    );
+    // Has a pending stage-in: released to READY, not STAGED_IN.
+    assert_eq!(get(store, owner, one).await.state, JobState::Ready);
+    // Finishing again is no change: no second release.
+    store
+        .update_jobs(owner, JobUpdate::Patches(&finish(p1)))
+        .await
+        .unwrap();
+    store
+        .update_jobs(owner, JobUpdate::Patches(&finish(p2)))
+        .await
+        .unwrap();
+    assert_eq!(get(store, owner, both).await.state, JobState::StagedIn);
+    assert_eq!(
+        events_of(store, owner, both).await,
+        vec![
+            ("CREATED".into(), "AWAITING_PARENTS".into(), json!({})),
+            (
+                "AWAITING_PARENTS".into(),
+                "STAGED_IN".into(),
+                json!({"message": "Skipped stage in"})
+            ),
+        ]
+    );
+    assert_eq!(
+        events_of(store, owner, one).await[1],
+        (
+            "AWAITING_PARENTS".into(),
+            "READY".into(),
+            json!({"message": "All parents finished"})
+        )
+    );
+    // A FAILED parent releases nothing.
+    let orphan = store
+        .create_jobs(owner, &jobs(json!([{"workdir": "p3", "app_id": app}])))
+        .await
+        .unwrap()[0]
+        .id;
+    let kid = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "k3", "app_id": app, "parent_ids": [orphan]}])),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    store
+        .update_jobs(
+            owner,
+            JobUpdate::One(orphan, &patch(json!({"state": "FAILED"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        get(store, owner, kid).await.state,
+        JobState::AwaitingParents
+    );
+}
+
+pub async fn transfers_move_jobs_forward_and_stage_out_releases_children(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let parent = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "p", "app_id": app, "transfers": {
+            "inp": {"location_alias": "laptop", "path": "/in"},
+            "out": {"location_alias": "laptop", "path": "/out"}}}])),
+        )
+        .await
+        .unwrap()[0]
+        .clone();
+    let child = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "c", "app_id": app, "parent_ids": [parent.id]}])),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let items = store
+        .list_transfers(
+            owner,
+            &TransferQuery {
+                job_ids: vec![parent.id],
+                ..Default::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap()
+        .results;
+    let (stage_in, stage_out) = (items[0].id, items[1].id);
+    let done =
+        TransferPatch::from_json(&json!({"state": "done", "transfer_info": {"k": "v"}})).unwrap();
+    let updated = store
+        .update_transfers(owner, &[(stage_in, done.clone())])
+        .await
+        .unwrap();
+    assert_eq!(
+        updated[0].transfer_info,
+        json!({"k": "v"}).as_object().unwrap().clone()
+    );
+    assert_eq!(get(store, owner, parent.id).await.state, JobState::StagedIn);
+
+    store
+        .update_jobs(
+            owner,
+            JobUpdate::One(parent.id, &patch(json!({"state": "POSTPROCESSED"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        get(store, owner, parent.id).await.state,
+        JobState::Postprocessed
+    );
+    let out = store.get_transfer(owner, stage_out).await.unwrap();
+    assert_eq!(out.state, "pending");
+    store
+        .update_transfers(owner, &[(stage_out, done)])
+        .await
+        .unwrap();
+    assert_eq!(
+        get(store, owner, parent.id).await.state,
+        JobState::JobFinished
+    );
+    // Upstream forgot this release; we do it on every transition into JOB_FINISHED.
+    assert_eq!(get(store, owner, child).await.state, JobState::StagedIn);
+
+    let (other, _, _) = world(store).await;
+    let stolen = TransferPatch::from_json(&json!({"state": "error"})).unwrap();
+    assert!(matches!(
+        store.update_transfers(other, &[(stage_in, stolen)]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.get_transfer(owner, stage_in).await.unwrap().state,
+        "done"
+    );
+}
+
+pub async fn query_updates_and_deletes_respect_filters_locks_and_limits(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let created = store
+        .create_jobs(
+            owner,
+            &jobs(json!([
+                {"workdir": "run/1", "app_id": app, "tags": {"group": "a"}},
+                {"workdir": "run/2", "app_id": app, "tags": {"group": "a"}},
+                {"workdir": "other", "app_id": app, "tags": {"group": "b"}},
+            ])),
+        )
+        .await
+        .unwrap();
+    let q = JobQuery {
+        tags: vec![("group".into(), "a".into())],
+        ..Default::default()
+    };
+    let n = store
+        .update_jobs(
+            owner,
+            JobUpdate::Query(
+                &q,
+                &patch(json!({"state": "RESTART_READY", "num_nodes": 4})),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let listed = store
+        .list_jobs(
+            owner,
+            &JobQuery {
+                states: vec![JobState::RestartReady],
+                ..Default::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.count, 2);
+    assert!(listed.results.iter().all(|j| j.num_nodes == 4));
+    let q = JobQuery {
+        workdir_contains: Some("run/".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.delete_jobs(owner, &q).await.unwrap(), 2);
+    let rest = store
+        .list_jobs(owner, &JobQuery::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.results.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![created[2].id]
+    );
+    let counts = store.job_state_counts(owner).await.unwrap();
+    assert_eq!(counts[0].counts.values().sum::<i64>(), 1);
+}
+
+pub async fn list_filters_and_orderings(store: &dyn Store) {
+    let (owner, site_id, app) = world(store).await;
+    let created = store
+        .create_jobs(
+            owner,
+            &jobs(json!([
+                {"workdir": "b", "app_id": app, "tags": {"mass": 1.0, "x": "y"}},
+                {"workdir": "a", "app_id": app, "tags": {"mass": 2.0}},
+                {"workdir": "c", "app_id": app},
+            ])),
+        )
+        .await
+        .unwrap();
+    let child = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "d", "app_id": app, "parent_ids": [created[0].id]}])),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let ids = |q: JobQuery| async move {
+        store
+            .list_jobs(owner, &q, Page::default())
+            .await
+            .unwrap()
+            .results
+            .into_iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+    };
+    let [b, a, c] = [created[0].id, created[1].id, created[2].id];
+    assert_eq!(
+        ids(JobQuery {
+            tags: vec![("mass".into(), "2.0".into())],
+            ..Default::default()
+        })
+        .await,
+        vec![a]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            parent_ids: vec![b],
+            ..Default::default()
+        })
+        .await,
+        vec![child]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            site_ids: vec![site_id],
+            state_ne: Some(JobState::AwaitingParents),
+            ..Default::default()
+        })
+        .await,
+        vec![b, a, c]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            ordering: Some((balsam_types::JobOrdering::Workdir, true)),
+            ..Default::default()
+        })
+        .await,
+        vec![child, c, b, a]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            app_id: Some(0),
+            ids: vec![c, a],
+            ..Default::default()
+        })
+        .await,
+        vec![a, c]
+    );
+    let page = store
+        .list_jobs(
+            owner,
+            &JobQuery::default(),
+            Page {
+                limit: 2,
+                offset: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.count, page.results.len()), (4, 2));
+}

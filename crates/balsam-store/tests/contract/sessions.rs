@@ -1,0 +1,391 @@
+use crate::jobs::{jobs, world};
+use balsam_store::{JobUpdate, Store, StoreError};
+use balsam_types::{
+    BatchJobCreate, BatchJobPatch, BatchJobQuery, JobPatch, JobQuery, JobState, Page,
+    SessionAcquire, SessionCreate,
+};
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+fn acquire(body: serde_json::Value) -> SessionAcquire {
+    SessionAcquire::from_json(&body).unwrap()
+}
+
+fn serial(max: i64) -> SessionAcquire {
+    acquire(
+        json!({"max_num_jobs": max, "filter_tags": {}, "states": ["PREPROCESSED", "RESTART_READY"]}),
+    )
+}
+
+async fn make_runnable(
+    store: &dyn Store,
+    owner: i64,
+    app: i64,
+    n: usize,
+    extra: serde_json::Value,
+) -> Vec<i64> {
+    let body: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut j = json!({"workdir": format!("w/{}/{i}", uuid::Uuid::new_v4().simple()), "app_id": app});
+            if let (Some(obj), Some(extra)) = (j.as_object_mut(), extra.as_object()) {
+                obj.extend(extra.clone());
+            }
+            j
+        })
+        .collect();
+    let created = store
+        .create_jobs(owner, &jobs(serde_json::Value::Array(body)))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = created.iter().map(|j| j.id).collect();
+    let q = JobQuery {
+        ids: ids.clone(),
+        ..Default::default()
+    };
+    let p = JobPatch::from_json(&json!({"state": "PREPROCESSED"})).unwrap();
+    store
+        .update_jobs(owner, JobUpdate::Query(&q, &p))
+        .await
+        .unwrap();
+    ids
+}
+
+pub async fn concurrent_acquires_never_hand_out_a_job_twice(store: Arc<dyn Store>) {
+    let (owner, site_id, app) = world(store.as_ref()).await;
+    let ids = make_runnable(store.as_ref(), owner, app, 400, json!({})).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = store
+                .create_session(
+                    owner,
+                    &SessionCreate {
+                        site_id,
+                        batch_job_id: None,
+                    },
+                )
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            loop {
+                let batch = store.acquire_jobs(owner, s.id, &serial(17)).await.unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                assert!(batch.iter().all(|j| j.session_id == Some(s.id)));
+                got.extend(batch.into_iter().map(|j| j.id));
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "a job was acquired twice");
+    assert_eq!(distinct, ids.into_iter().collect::<HashSet<_>>());
+}
+
+pub async fn acquire_filters_and_packs_nodes(store: &dyn Store) {
+    let (owner, site_id, app) = world(store).await;
+    let large = make_runnable(
+        store,
+        owner,
+        app,
+        4,
+        json!({"num_nodes": 2, "wall_time_min": 30}),
+    )
+    .await;
+    let small = make_runnable(
+        store,
+        owner,
+        app,
+        8,
+        json!({"num_nodes": 1, "node_packing_count": 8, "tags": {"kind": "small"}}),
+    )
+    .await;
+    let s = store
+        .create_session(
+            owner,
+            &SessionCreate {
+                site_id,
+                batch_job_id: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let tagged = acquire(json!({"max_num_jobs": 100, "filter_tags": {"kind": "nope"}}));
+    assert!(store
+        .acquire_jobs(owner, s.id, &tagged)
+        .await
+        .unwrap()
+        .is_empty());
+    let short = acquire(
+        json!({"max_num_jobs": 100, "filter_tags": {}, "max_wall_time_min": 10.9, "max_nodes_per_job": 1, "max_aggregate_nodes": 0.5}),
+    );
+    let got = store.acquire_jobs(owner, s.id, &short).await.unwrap();
+    assert_eq!(got.len(), 4, "0.5 nodes hold four 1/8-node jobs");
+    assert!(got.iter().all(|j| small.contains(&j.id)));
+    let s2 = store
+        .create_session(
+            owner,
+            &SessionCreate {
+                site_id,
+                batch_job_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let packed =
+        acquire(json!({"max_num_jobs": 100, "filter_tags": {}, "max_aggregate_nodes": 1.5}));
+    let got = store.acquire_jobs(owner, s2.id, &packed).await.unwrap();
+    assert_eq!(
+        got.len(),
+        4,
+        "the four remaining small jobs (0.5) fit, the next 2-node job does not"
+    );
+    let s3 = store
+        .create_session(
+            owner,
+            &SessionCreate {
+                site_id,
+                batch_job_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let all = acquire(json!({"max_num_jobs": 100, "filter_tags": {}, "max_aggregate_nodes": 5.0}));
+    let got = store.acquire_jobs(owner, s3.id, &all).await.unwrap();
+    assert_eq!(
+        got.len(),
+        2,
+        "two 2-node jobs fit in 5 nodes, a third does not"
+    );
+    assert!(got.iter().all(|j| large.contains(&j.id)));
+
+    // The spec's example on a fresh Site: 4 × (2 nodes) + 8 × (1/8 node) with 5 nodes
+    // free gives the 8 small jobs plus 2 large ones.
+    let (owner, site_id, app) = world(store).await;
+    make_runnable(store, owner, app, 4, json!({"num_nodes": 2})).await;
+    let small = make_runnable(store, owner, app, 8, json!({"node_packing_count": 8})).await;
+    let s = store
+        .create_session(
+            owner,
+            &SessionCreate {
+                site_id,
+                batch_job_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let got = store.acquire_jobs(owner, s.id, &all).await.unwrap();
+    assert_eq!(got.len(), 10);
+    assert_eq!(got.iter().filter(|j| small.contains(&j.id)).count(), 8);
+}
+
+pub async fn ending_a_session_times_out_running_jobs_and_unlocks_the_rest(store: &dyn Store) {
+    let (owner, site_id, app) = world(store).await;
+    let ids = make_runnable(store, owner, app, 3, json!({})).await;
+    let bj = store
+        .create_batch_job(
+            owner,
+            &BatchJobCreate::from_json(&json!({"site_id": site_id, "project": "p",
+            "queue": "q", "num_nodes": 1, "wall_time_min": 5, "job_mode": "serial"}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let s = store
+        .create_session(
+            owner,
+            &SessionCreate {
+                site_id,
+                batch_job_id: Some(bj.id),
+            },
+        )
+        .await
+        .unwrap();
+    let got = store.acquire_jobs(owner, s.id, &serial(10)).await.unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|j| j.batch_job_id == Some(bj.id)));
+    let running = JobPatch::from_json(&json!({"state": "RUNNING"})).unwrap();
+    store
+        .update_jobs(owner, JobUpdate::One(ids[0], &running))
+        .await
+        .unwrap();
+    // A locked job is skipped by delete.
+    store.delete_job(owner, ids[1]).await.unwrap();
+    assert!(store.get_job(owner, ids[1]).await.is_ok());
+
+    let (intruder, _, _) = world(store).await;
+    assert!(matches!(
+        store.delete_session(intruder, s.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_session(owner, s.id).await.unwrap();
+    let j0 = store.get_job(owner, ids[0]).await.unwrap();
+    assert_eq!(
+        (j0.state, j0.session_id, j0.batch_job_id),
+        (JobState::RunTimeout, None, Some(bj.id))
+    );
+    let j1 = store.get_job(owner, ids[1]).await.unwrap();
+    assert_eq!((j1.state, j1.session_id), (JobState::Preprocessed, None));
+    assert!(matches!(
+        store.tick_session(owner, s.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn stale_sessions_and_finished_batch_jobs_are_swept(store: &dyn Store) {
+    let (owner, site_id, app) = world(store).await;
+    let ids = make_runnable(store, owner, app, 1, json!({})).await;
+    let bj = store
+        .create_batch_job(
+            owner,
+            &BatchJobCreate::from_json(&json!({"site_id": site_id, "project": "p",
+            "queue": "q", "num_nodes": 1, "wall_time_min": 5, "job_mode": "mpi"}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let alive = store
+        .create_session(
+            owner,
+            &SessionCreate {
+                site_id,
+                batch_job_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let in_bj = store
+        .create_session(
+            owner,
+            &SessionCreate {
+                site_id,
+                batch_job_id: Some(bj.id),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .acquire_jobs(owner, in_bj.id, &serial(1))
+        .await
+        .unwrap();
+    let past = balsam_types::time::now() - chrono::Duration::minutes(5);
+    assert_eq!(store.sweep_sessions(Some(owner), past).await.unwrap(), 0);
+    let finished = BatchJobPatch::from_json(&json!({"state": "finished"})).unwrap();
+    store
+        .update_batch_jobs(owner, &[(bj.id, finished)])
+        .await
+        .unwrap();
+    assert_eq!(store.sweep_sessions(None, past).await.unwrap(), 1);
+    assert_eq!(store.get_job(owner, ids[0]).await.unwrap().session_id, None);
+    let left: Vec<i64> = store
+        .list_sessions(owner, &[])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, vec![alive.id]);
+    let future = balsam_types::time::now() + chrono::Duration::seconds(1);
+    assert_eq!(store.sweep_sessions(Some(owner), future).await.unwrap(), 1);
+}
+
+pub async fn batch_jobs_follow_upstreams_update_rules(store: &dyn Store) {
+    let (owner, site_id, _) = world(store).await;
+    let (other, other_site, _) = world(store).await;
+    let create =
+        BatchJobCreate::from_json(&json!({"site_id": site_id, "project": "p", "queue": "q",
+        "num_nodes": 2, "wall_time_min": 10, "job_mode": "mpi", "filter_tags": {"a": 1}}))
+        .unwrap();
+    let bj = store.create_batch_job(owner, &create).await.unwrap();
+    assert_eq!(
+        (bj.state.as_str(), bj.scheduler_id),
+        ("pending_submission", None)
+    );
+    let foreign = BatchJobCreate {
+        site_id: other_site,
+        ..create.clone()
+    };
+    assert!(matches!(
+        store.create_batch_job(owner, &foreign).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    let p = |v| BatchJobPatch::from_json(&v).unwrap();
+    let out = store
+        .update_batch_jobs(
+            owner,
+            &[(
+                bj.id,
+                p(json!({"state": "queued", "scheduler_id": 77,
+            "status_info": {"submit_time": 1}, "start_time": "2024-01-01T00:00:00"})),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (out[0].state.as_str(), out[0].scheduler_id),
+        ("queued", Some(77))
+    );
+    store
+        .update_batch_jobs(owner, &[(bj.id, p(json!({"state": "pending_deletion"})))])
+        .await
+        .unwrap();
+    let out = store
+        .update_batch_jobs(
+            owner,
+            &[(bj.id, p(json!({"state": "running", "scheduler_id": 78})))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (out[0].state.as_str(), out[0].scheduler_id),
+        ("pending_deletion", Some(78))
+    );
+    let out = store
+        .update_batch_jobs(owner, &[(bj.id, p(json!({"state": "finished"})))])
+        .await
+        .unwrap();
+    assert_eq!(out[0].state, "finished");
+    assert_eq!(store.get_batch_job(owner, bj.id).await.unwrap(), out[0]);
+
+    assert!(matches!(
+        store
+            .update_batch_jobs(other, &[(bj.id, p(json!({"state": "queued"})))])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let q = BatchJobQuery {
+        filter_tags: vec![("a".into(), "1".into())],
+        scheduler_id: Some(78),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_batch_jobs(owner, &q, Page::default())
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(
+        store
+            .list_batch_jobs(other, &BatchJobQuery::default(), Page::default())
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    store.delete_batch_job(owner, bj.id).await.unwrap();
+    assert!(matches!(
+        store.get_batch_job(owner, bj.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
