@@ -658,7 +658,6 @@ def test_list_pagination_wire(pop: Population) -> None:
     assert raw.get(f"jobs/{2**31 - 2}").json() == NOT_FOUND
 
 
-@pytest.mark.upstream_differs("upstream sends a body with its 204 (quirk 6)")
 def test_more_than_500_ids_are_chunked(wf: Workflow) -> None:
     """The SDK splits >500-value list filters into several GETs (and PUTs) (balsam-api.md §1.4)."""
     made = wf.jobs(620, prefix=unique("chunk"), tags={"chunk": "yes"})
@@ -889,7 +888,6 @@ def test_children_released_through_staged_out_and_bulk_paths(wf: Workflow) -> No
     assert len(wf.events(kid.id)) == 2
 
 
-@pytest.mark.upstream_differs("upstream sends a body with its 204 (quirk 6)")
 def test_failed_or_deleted_parent_leaves_child_waiting(wf: Workflow) -> None:
     p1, p2 = wf.job("dead/p1"), wf.job("dead/p2")
     k1 = wf.job("dead/k1", parent_ids={p1.id})
@@ -1063,7 +1061,6 @@ def test_update_validation_422(wf: Workflow) -> None:
 # =====================================================================================
 # Deletes
 # =====================================================================================
-@pytest.mark.upstream_differs("upstream sends a body with its 204 (quirk 6)")
 def test_delete_single_job_cascades(wf: Workflow) -> None:
     job = wf.job("del/one", app=wf.Echo, transfers={"inp": "laptop:/i"})
     keep = wf.job("del/keep")
@@ -1077,7 +1074,6 @@ def test_delete_single_job_cascades(wf: Workflow) -> None:
     assert resp.json() == NOT_FOUND
 
 
-@pytest.mark.upstream_differs("upstream sends a body with its 204 (quirk 6)")
 def test_delete_by_query(wf: Workflow) -> None:
     tag = unique("delq")
     doomed = wf.jobs(4, tags={"d": tag})
@@ -1090,7 +1086,6 @@ def test_delete_by_query(wf: Workflow) -> None:
     assert resp.content == b""
 
 
-@pytest.mark.upstream_differs("upstream sends a body with its 204 (quirk 6)")
 def test_delete_other_users_job_404(wf: Workflow, wf2: Workflow) -> None:
     theirs = wf2.job("del/theirs")
     resp = wf.raw.delete(f"jobs/{theirs.id}")
@@ -1112,7 +1107,6 @@ def test_tenancy_jobs_invisible(wf: Workflow, wf2: Workflow) -> None:
     assert wf.state_of(mine.id) == "STAGED_IN"
 
 
-@pytest.mark.upstream_differs("upstream sends a body with its 204 (quirk 6)")
 def test_app_delete_cascades_to_jobs(wf: Workflow) -> None:
     job = wf.job("casc/1", app=wf.Adder, parameters={"x": 1})
     app = wf.client.App.objects.get(id=wf.adder_id)
