@@ -396,3 +396,54 @@ async fn sessions_batch_jobs_transfers_and_events_on_the_wire() {
     assert_eq!(oldest["results"][0]["to_state"], "READY");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_background_task_expires_sessions_whose_launcher_died() {
+    let app = TestApp::spawn_with(|c| {
+        c.sessions.expire_after_secs = 1;
+        c.sessions.sweep_interval_secs = 1;
+    })
+    .await;
+    let user = app.new_user().await;
+    let (site, a) = world(&app, &user).await;
+    let job = app
+        .post("/jobs/", &user, json!([{"workdir": "w", "app_id": a}]))
+        .await
+        .body[0]["id"]
+        .clone();
+    app.put(
+        &format!("/jobs/{job}"),
+        &user,
+        json!({"state": "PREPROCESSED"}),
+    )
+    .await;
+    let sid = app
+        .post("/sessions/", &user, json!({"site_id": site}))
+        .await
+        .body["id"]
+        .clone();
+    let got = app
+        .post(
+            &format!("/sessions/{sid}"),
+            &user,
+            json!({"max_num_jobs": 1, "filter_tags": {}}),
+        )
+        .await;
+    assert_eq!(got.body[0]["session_id"], sid);
+    app.put(&format!("/jobs/{job}"), &user, json!({"state": "RUNNING"}))
+        .await;
+    // No further call from this user: only the background sweep can expire the session.
+    let mut state = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let j = app.get(&format!("/jobs/{job}"), &user).await.body;
+        state = j["state"].as_str().unwrap().to_owned();
+        if state == "RUN_TIMEOUT" {
+            assert_eq!(j["session_id"], Value::Null);
+            break;
+        }
+    }
+    assert_eq!(state, "RUN_TIMEOUT");
+    assert_eq!(app.get("/sessions/", &user).await.body["count"], 0);
+    app.stop().await;
+}
