@@ -116,6 +116,164 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/batch-jobs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the caller's BatchJobs. */
+        get: operations["list_batch_jobs"];
+        put?: never;
+        /** Create a BatchJob (state `pending_submission`) for the Site's scheduler service to submit. */
+        post: operations["create_batch_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update several BatchJobs (`id` + fields each). A `pending_deletion` BatchJob only
+         *     moves on to `finished`. Returns the updated BatchJobs by id.
+         */
+        patch: operations["bulk_update_batch_jobs"];
+        trace?: never;
+    };
+    "/batch-jobs/{batch_job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's BatchJobs. */
+        get: operations["get_batch_job"];
+        /** Update one BatchJob. */
+        put: operations["update_batch_job"];
+        post?: never;
+        /** Delete a BatchJob; its jobs and sessions keep running, unlinked from it. */
+        delete: operations["delete_batch_job"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's LogEvents (job state changes), newest first by default. */
+        get: operations["list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the caller's jobs. */
+        get: operations["list_jobs"];
+        /** Apply one patch to every job matching the filters (at most 5000). */
+        put: operations["query_update_jobs"];
+        /**
+         * Create up to 5000 jobs in one call, with their parents and transfers. Returns them in
+         *     request order.
+         */
+        post: operations["bulk_create_jobs"];
+        /** Delete every matching job that no Session holds (all of the caller's without filters). */
+        delete: operations["query_delete_jobs"];
+        options?: never;
+        head?: never;
+        /** Update jobs, each with its own patch (`id` + fields). All or nothing. */
+        patch: operations["bulk_update_jobs"];
+        trace?: never;
+    };
+    "/jobs/state-counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job counts per Site and state, in one call (an extension: upstream's CLI sends one
+         *     count query per state).
+         */
+        get: operations["job_state_counts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's jobs. */
+        get: operations["get_job"];
+        /** Update one job. Answers `1`; a missing job is a 400, as upstream. */
+        put: operations["update_job"];
+        post?: never;
+        /** Delete one job; a job held by a Session is skipped (still 204). */
+        delete: operations["delete_job"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the caller's sessions (no pagination). */
+        get: operations["list_sessions"];
+        put?: never;
+        /** Open a session at one of the caller's Sites, optionally inside a BatchJob there. */
+        post: operations["create_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Heartbeat: keeps the session alive. Answers `null`. */
+        put: operations["tick_session"];
+        /** Acquire (lock) up to `max_num_jobs` eligible jobs for this session. Also a heartbeat. */
+        post: operations["acquire_jobs"];
+        /** End a session: its RUNNING jobs become RUN_TIMEOUT, the others are unlocked. */
+        delete: operations["delete_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sites/": {
         parameters: {
             query?: never;
@@ -151,6 +309,45 @@ export interface paths {
         post?: never;
         /** Delete a Site with its Apps, Jobs, BatchJobs, Sessions, TransferItems and LogEvents. */
         delete: operations["delete_site"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/transfers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the caller's TransferItems. */
+        get: operations["list_transfers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update several TransferItems (`id` + state/task_id/transfer_info); jobs whose
+         *     transfers are then all done move on.
+         */
+        patch: operations["bulk_update_transfers"];
+        trace?: never;
+    };
+    "/transfers/{transfer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's TransferItems. */
+        get: operations["get_transfer"];
+        /** Update one TransferItem. */
+        put: operations["update_transfer"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -227,6 +424,195 @@ export interface components {
             /** Format: int64 */
             wall_time_min: number;
         };
+        /** @description A BatchJob as the API returns it. */
+        BatchJob: {
+            id: components["schemas"]["i64"];
+            site_id: components["schemas"]["i64"];
+            /** Format: int64 */
+            scheduler_id?: number | null;
+            project: string;
+            queue: string;
+            optional_params: {
+                [key: string]: string;
+            };
+            /** Format: int64 */
+            num_nodes: number;
+            /** Format: int64 */
+            wall_time_min: number;
+            /** @description `serial` or `mpi`. */
+            job_mode: string;
+            filter_tags: {
+                [key: string]: string;
+            };
+            partitions?: Record<string, never>[] | null;
+            /** @description pending_submission, queued, running, finished, submit_failed or pending_deletion. */
+            state: string;
+            status_info: {
+                [key: string]: string;
+            };
+            start_time?: string | null;
+            end_time?: string | null;
+        };
+        /** @description The body of `POST /batch-jobs/`. */
+        BatchJobCreate: {
+            site_id: components["schemas"]["i64"];
+            project: string;
+            queue: string;
+            /** Format: int64 */
+            num_nodes: number;
+            /** Format: int64 */
+            wall_time_min: number;
+            job_mode: string;
+            optional_params: {
+                [key: string]: string;
+            };
+            filter_tags: {
+                [key: string]: string;
+            };
+            partitions?: Record<string, never>[] | null;
+        };
+        /** @description A partial BatchJob update (`PUT`, or one `PATCH` item without its id). */
+        BatchJobPatch: {
+            /** Format: int64 */
+            scheduler_id?: number | null;
+            state?: string | null;
+            status_info?: {
+                [key: string]: string;
+            } | null;
+            start_time?: string | null;
+            end_time?: string | null;
+        };
+        /** @description A Job as the API returns it. */
+        Job: {
+            id: components["schemas"]["i64"];
+            workdir: string;
+            tags: {
+                [key: string]: string;
+            };
+            app_id: components["schemas"]["i64"];
+            session_id?: null | components["schemas"]["i64"];
+            serialized_parameters: string;
+            serialized_return_value: string;
+            serialized_exception: string;
+            batch_job_id?: null | components["schemas"]["i64"];
+            state: components["schemas"]["JobState"];
+            /**
+             * @description Aware UTC (`+00:00`).
+             * @example 2026-11-29T17:02:03.408584+00:00
+             */
+            last_update: string;
+            data: Record<string, never>;
+            /** Format: int64 */
+            return_code?: number | null;
+            pending_file_cleanup: boolean;
+            parent_ids: components["schemas"]["i64"][];
+            /** Format: int64 */
+            num_nodes: number;
+            /** Format: int64 */
+            ranks_per_node: number;
+            /** Format: int64 */
+            threads_per_rank: number;
+            /** Format: int64 */
+            threads_per_core: number;
+            /** Format: double */
+            gpus_per_rank: number;
+            /** Format: int64 */
+            node_packing_count: number;
+            /** Format: int64 */
+            wall_time_min: number;
+            launch_params: {
+                [key: string]: string;
+            };
+        };
+        /** @description One item of the body of `POST /jobs/`. */
+        JobCreate: {
+            workdir: string;
+            app_id: components["schemas"]["i64"];
+            tags: {
+                [key: string]: string;
+            };
+            serialized_parameters: string;
+            data: Record<string, never>;
+            /** Format: int64 */
+            return_code?: number | null;
+            /** Format: int64 */
+            num_nodes: number;
+            /** Format: int64 */
+            ranks_per_node: number;
+            /** Format: int64 */
+            threads_per_rank: number;
+            /** Format: int64 */
+            threads_per_core: number;
+            launch_params: {
+                [key: string]: string;
+            };
+            /** Format: double */
+            gpus_per_rank: number;
+            /** Format: int64 */
+            node_packing_count: number;
+            /** Format: int64 */
+            wall_time_min: number;
+            parent_ids: components["schemas"]["i64"][];
+            /** @description `{slot name: {location_alias, path}}`. */
+            transfers: {
+                [key: string]: components["schemas"]["TransferSpec"];
+            };
+        };
+        /**
+         * @description A partial job update (`PUT /jobs/{id}`, `PUT /jobs/`, one item of `PATCH /jobs/`):
+         *     only the fields present are applied.
+         */
+        JobPatch: {
+            workdir?: string | null;
+            tags?: {
+                [key: string]: string;
+            } | null;
+            serialized_parameters?: string | null;
+            data?: Record<string, never> | null;
+            /** Format: int64 */
+            return_code?: number | null;
+            /** Format: int64 */
+            num_nodes?: number | null;
+            /** Format: int64 */
+            ranks_per_node?: number | null;
+            /** Format: int64 */
+            threads_per_rank?: number | null;
+            /** Format: int64 */
+            threads_per_core?: number | null;
+            launch_params?: {
+                [key: string]: string;
+            } | null;
+            /** Format: double */
+            gpus_per_rank?: number | null;
+            /** Format: int64 */
+            node_packing_count?: number | null;
+            /** Format: int64 */
+            wall_time_min?: number | null;
+            batch_job_id?: null | components["schemas"]["i64"];
+            state?: null | components["schemas"]["JobState"];
+            /** @description When the state changed (default: now). Stored as the LogEvent timestamp. */
+            state_timestamp?: string | null;
+            /** @description Stored as the LogEvent `data`. */
+            state_data?: Record<string, never> | null;
+            pending_file_cleanup?: boolean | null;
+            serialized_return_value?: string | null;
+            serialized_exception?: string | null;
+        };
+        /**
+         * @description A Balsam job state.
+         * @enum {string}
+         */
+        JobState: "CREATED" | "AWAITING_PARENTS" | "READY" | "STAGED_IN" | "PREPROCESSED" | "RUNNING" | "RUN_DONE" | "RUN_ERROR" | "RUN_TIMEOUT" | "RESTART_READY" | "POSTPROCESSED" | "STAGED_OUT" | "JOB_FINISHED" | "FAILED";
+        /** @description A LogEvent as the API returns it. */
+        LogEvent: {
+            id: components["schemas"]["i64"];
+            job_id: components["schemas"]["i64"];
+            /** @description Naive UTC, exact to the microsecond. */
+            timestamp: string;
+            from_state: string;
+            to_state: string;
+            data: Record<string, never>;
+        };
         /** @description The login form (`application/x-www-form-urlencoded`). */
         LoginForm: {
             username: string;
@@ -253,6 +639,111 @@ export interface components {
                 transfers: {
                     [key: string]: components["schemas"]["TransferSlot"];
                 };
+            }[];
+        };
+        /** @description A page of results with the total count of matching rows. */
+        Paginated_BatchJob: {
+            /** Format: int64 */
+            count: number;
+            results: {
+                id: components["schemas"]["i64"];
+                site_id: components["schemas"]["i64"];
+                /** Format: int64 */
+                scheduler_id?: number | null;
+                project: string;
+                queue: string;
+                optional_params: {
+                    [key: string]: string;
+                };
+                /** Format: int64 */
+                num_nodes: number;
+                /** Format: int64 */
+                wall_time_min: number;
+                /** @description `serial` or `mpi`. */
+                job_mode: string;
+                filter_tags: {
+                    [key: string]: string;
+                };
+                partitions?: Record<string, never>[] | null;
+                /** @description pending_submission, queued, running, finished, submit_failed or pending_deletion. */
+                state: string;
+                status_info: {
+                    [key: string]: string;
+                };
+                start_time?: string | null;
+                end_time?: string | null;
+            }[];
+        };
+        /** @description A page of results with the total count of matching rows. */
+        Paginated_Job: {
+            /** Format: int64 */
+            count: number;
+            results: {
+                id: components["schemas"]["i64"];
+                workdir: string;
+                tags: {
+                    [key: string]: string;
+                };
+                app_id: components["schemas"]["i64"];
+                session_id?: null | components["schemas"]["i64"];
+                serialized_parameters: string;
+                serialized_return_value: string;
+                serialized_exception: string;
+                batch_job_id?: null | components["schemas"]["i64"];
+                state: components["schemas"]["JobState"];
+                /**
+                 * @description Aware UTC (`+00:00`).
+                 * @example 2026-11-29T17:02:03.408584+00:00
+                 */
+                last_update: string;
+                data: Record<string, never>;
+                /** Format: int64 */
+                return_code?: number | null;
+                pending_file_cleanup: boolean;
+                parent_ids: components["schemas"]["i64"][];
+                /** Format: int64 */
+                num_nodes: number;
+                /** Format: int64 */
+                ranks_per_node: number;
+                /** Format: int64 */
+                threads_per_rank: number;
+                /** Format: int64 */
+                threads_per_core: number;
+                /** Format: double */
+                gpus_per_rank: number;
+                /** Format: int64 */
+                node_packing_count: number;
+                /** Format: int64 */
+                wall_time_min: number;
+                launch_params: {
+                    [key: string]: string;
+                };
+            }[];
+        };
+        /** @description A page of results with the total count of matching rows. */
+        Paginated_LogEvent: {
+            /** Format: int64 */
+            count: number;
+            results: {
+                id: components["schemas"]["i64"];
+                job_id: components["schemas"]["i64"];
+                /** @description Naive UTC, exact to the microsecond. */
+                timestamp: string;
+                from_state: string;
+                to_state: string;
+                data: Record<string, never>;
+            }[];
+        };
+        /** @description A page of results with the total count of matching rows. */
+        Paginated_Session: {
+            /** Format: int64 */
+            count: number;
+            results: {
+                id: components["schemas"]["i64"];
+                site_id: components["schemas"]["i64"];
+                batch_job_id?: null | components["schemas"]["i64"];
+                /** @description Naive UTC. */
+                heartbeat: string;
             }[];
         };
         /** @description A page of results with the total count of matching rows. */
@@ -293,6 +784,24 @@ export interface components {
                 creation_date: string;
             }[];
         };
+        /** @description A page of results with the total count of matching rows. */
+        Paginated_TransferItem: {
+            /** Format: int64 */
+            count: number;
+            results: {
+                id: components["schemas"]["i64"];
+                job_id: components["schemas"]["i64"];
+                direction: components["schemas"]["TransferDirection"];
+                local_path: string;
+                remote_path: string;
+                location_alias: string;
+                recursive: boolean;
+                /** @description awaiting_job, pending, active, inactive, done or error. */
+                state: string;
+                task_id: string;
+                transfer_info: Record<string, never>;
+            }[];
+        };
         /** @description One scheduler job as the Site sees it. */
         SchedulerJobStatus: {
             /** Format: int64 */
@@ -308,6 +817,43 @@ export interface components {
             time_remaining_min: number;
             /** Format: int64 */
             queued_time_min: number;
+        };
+        /** @description A Session as the API returns it. */
+        Session: {
+            id: components["schemas"]["i64"];
+            site_id: components["schemas"]["i64"];
+            batch_job_id?: null | components["schemas"]["i64"];
+            /** @description Naive UTC. */
+            heartbeat: string;
+        };
+        /** @description The body of `POST /sessions/{id}` (acquire). */
+        SessionAcquire: {
+            /** Format: int64 */
+            max_num_jobs: number;
+            filter_tags: {
+                [key: string]: string;
+            };
+            states: components["schemas"]["JobState"][];
+            app_ids: components["schemas"]["i64"][];
+            /**
+             * Format: int64
+             * @description Truncated to an int; 0 disables the filter (upstream quirk, kept).
+             */
+            max_wall_time_min?: number | null;
+            /** Format: int64 */
+            max_nodes_per_job?: number | null;
+            /**
+             * Format: double
+             * @description Present: the MPI launcher's node-packing path.
+             */
+            max_aggregate_nodes?: number | null;
+            serial_only: boolean;
+            sort_by?: string | null;
+        };
+        /** @description The body of `POST /sessions/`. */
+        SessionCreate: {
+            site_id: components["schemas"]["i64"];
+            batch_job_id?: null | components["schemas"]["i64"];
         };
         /** @description A Site as the API returns it. */
         Site: {
@@ -366,6 +912,14 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** @description Job counts per state at one Site (`GET /jobs/state-counts`). */
+        SiteStateCounts: {
+            site_id: components["schemas"]["i64"];
+            /** @description `{state: count}`; states without jobs are left out. */
+            counts: {
+                [key: string]: number;
+            };
+        };
         /** @description The body of `PUT /sites/{id}`: only the fields present are written. */
         SiteUpdate: {
             name?: string | null;
@@ -405,6 +959,26 @@ export interface components {
          * @enum {string}
          */
         TransferDirection: "in" | "out";
+        /** @description A TransferItem as the API returns it. */
+        TransferItem: {
+            id: components["schemas"]["i64"];
+            job_id: components["schemas"]["i64"];
+            direction: components["schemas"]["TransferDirection"];
+            local_path: string;
+            remote_path: string;
+            location_alias: string;
+            recursive: boolean;
+            /** @description awaiting_job, pending, active, inactive, done or error. */
+            state: string;
+            task_id: string;
+            transfer_info: Record<string, never>;
+        };
+        /** @description An update of a TransferItem: only these fields, only when present. */
+        TransferPatch: {
+            state?: string | null;
+            task_id?: string | null;
+            transfer_info?: Record<string, never> | null;
+        };
         /** @description A stage-in or stage-out slot of an App. */
         TransferSlot: {
             required: boolean;
@@ -413,6 +987,12 @@ export interface components {
             local_path: string;
             description: string;
             recursive: boolean;
+        };
+        /** @description Where one transfer slot of a new job points: a Site transfer location and a path there. */
+        TransferSpec: {
+            location_alias: string;
+            /** @description Absolute path at the remote location. */
+            path: string;
         };
         /** @description The public user shape (`GET /auth/password/me`, registration response). */
         User: {
@@ -763,6 +1343,727 @@ export interface operations {
             };
         };
     };
+    list_batch_jobs: {
+        parameters: {
+            query?: {
+                id?: number[];
+                site_id?: number[];
+                /** @description Not validated: unknown states match nothing */
+                state?: string[];
+                /** @description 0 means no filter */
+                scheduler_id?: number;
+                queue?: string;
+                start_time_before?: string;
+                start_time_after?: string;
+                end_time_before?: string;
+                end_time_after?: string;
+                /** @description key:value pairs */
+                filter_tags?: string[];
+                /** @description start_time or -start_time */
+                ordering?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Paginated_BatchJob"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    create_batch_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchJobCreate"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchJob"];
+                };
+            };
+            /** @description No site with ID n */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_update_batch_jobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchJobPatch"][];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchJob"][];
+                };
+            };
+            /** @description Could not find some Batch Job IDs */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    get_batch_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchJob"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    update_batch_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchJobPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchJob"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    delete_batch_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_events: {
+        parameters: {
+            query?: {
+                id?: number[];
+                job_id?: number[];
+                batch_job_id?: number;
+                scheduler_id?: number;
+                tags?: string[];
+                data?: string[];
+                timestamp_before?: string;
+                timestamp_after?: string;
+                from_state?: string;
+                to_state?: string;
+                /** @description timestamp or -timestamp (default) */
+                ordering?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Paginated_LogEvent"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    list_jobs: {
+        parameters: {
+            query?: {
+                /** @description Any of these ids */
+                id?: number[];
+                /** @description Children of any of these jobs */
+                parent_id?: number[];
+                /** @description 0 means no filter */
+                app_id?: number;
+                /** @description At any of these Sites */
+                site_id?: number[];
+                /** @description Ran in this BatchJob; 0 means no filter */
+                batch_job_id?: number;
+                last_update_before?: string;
+                last_update_after?: string;
+                workdir__contains?: string;
+                state?: components["schemas"]["JobState"][];
+                state__ne?: components["schemas"]["JobState"];
+                /** @description key:value pairs the job's tags must all contain */
+                tags?: string[];
+                /** @description Only `true` filters */
+                pending_file_cleanup?: boolean;
+                /** @description last_update, id, state or workdir; `-` for descending */
+                ordering?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Paginated_Job"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    query_update_jobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobPatch"];
+            };
+        };
+        responses: {
+            /** @description Number of jobs updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": number;
+                };
+            };
+            /** @description More than 5000 jobs match */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_create_jobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobCreate"][];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"][];
+                };
+            };
+            /** @description Too many jobs, duplicate workdirs or an unknown transfer slot/location */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An app_id or parent id is not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    query_delete_jobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_update_jobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobPatch"][];
+            };
+        };
+        responses: {
+            /** @description Number of jobs updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": number;
+                };
+            };
+            /** @description Unknown or duplicate ids, or more than 5000 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    job_state_counts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteStateCounts"][];
+                };
+            };
+        };
+    };
+    get_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    update_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": number;
+                };
+            };
+            /** @description Could not find some Job IDs */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    delete_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_sessions: {
+        parameters: {
+            query?: {
+                id?: number[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Paginated_Session"];
+                };
+            };
+        };
+    };
+    create_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionCreate"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description No site / batch_job with that id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    tick_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description null */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found (or expired) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    acquire_jobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionAcquire"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"][];
+                };
+            };
+            /** @description Not found (or expired) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    delete_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     list_sites: {
         parameters: {
             query?: {
@@ -939,6 +2240,150 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    list_transfers: {
+        parameters: {
+            query?: {
+                id?: number[];
+                site_id?: number;
+                job_id?: number[];
+                state?: string[];
+                /** @description in or out */
+                direction?: string;
+                job_state?: string;
+                tags?: string[];
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Paginated_TransferItem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_update_transfers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferPatch"][];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferItem"][];
+                };
+            };
+            /** @description Some TransferItems not found */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    get_transfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferItem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    update_transfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferItem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };

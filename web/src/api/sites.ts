@@ -2,7 +2,7 @@
 import { api, unwrap } from './client'
 import type { SiteQuery } from './types'
 
-/** One page of `GET /api/v1/sites/`: `{count, results}`. */
+/** One page of `GET /api/v1/api/v1/sites/`: `{count, results}`. */
 export async function listSites(query: SiteQuery = {}) {
   return unwrap(await api.GET('/sites/', { params: { query } }))
 }

@@ -1,15 +1,30 @@
 // BatchJobs keyed by id; views get ordered subsets through computed properties.
-// Fed by the event stream only until the server's OpenAPI document has this resource's list
-// route; then `load(query)` joins, as in sites.ts.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 
-import type { BatchJob } from '@/api/types'
+import { listBatchJobs } from '@/api/batchJobs'
+import type { BatchJob, BatchJobQuery } from '@/api/types'
 
-import { hasKeys, useResourceTable } from './resourceTable'
+import { useLoadStatus } from './loadStatus'
+import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
 
 export const useBatchJobsStore = defineStore('batchJobs', () => {
   const table = useResourceTable<BatchJob>('batch_job', hasKeys('site_id', 'state', 'num_nodes'))
-  return { ...table }
+  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
+
+  /** Upserts one page of `GET /batch-jobs/`; never evicts. */
+  function load(query: BatchJobQuery = {}) {
+    return fetchOnce('/batch-jobs/', query, async () => {
+      const page = await listBatchJobs(query)
+      table.applyRows(page.results, snapshotSeq(page))
+    })
+  }
+
+  function clear() {
+    table.clear()
+    resetStatus()
+  }
+
+  return { ...table, clear, loading, error, loaded, load }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useBatchJobsStore, import.meta.hot))

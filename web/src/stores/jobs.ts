@@ -1,15 +1,30 @@
 // Jobs keyed by id. Holds far more than any view shows; views select ordered subsets.
-// Fed by the event stream only until the server's OpenAPI document has this resource's list
-// route; then `load(query)` joins, as in sites.ts.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 
-import type { Job } from '@/api/types'
+import { listJobs } from '@/api/jobs'
+import type { Job, JobQuery } from '@/api/types'
 
-import { hasKeys, useResourceTable } from './resourceTable'
+import { useLoadStatus } from './loadStatus'
+import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
 
 export const useJobsStore = defineStore('jobs', () => {
   const table = useResourceTable<Job>('job', hasKeys('app_id', 'state', 'workdir'))
-  return { ...table }
+  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
+
+  /** Upserts one page of `GET /jobs/`; never evicts. */
+  function load(query: JobQuery = {}) {
+    return fetchOnce('/jobs/', query, async () => {
+      const page = await listJobs(query)
+      table.applyRows(page.results, snapshotSeq(page))
+    })
+  }
+
+  function clear() {
+    table.clear()
+    resetStatus()
+  }
+
+  return { ...table, clear, loading, error, loaded, load }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useJobsStore, import.meta.hot))

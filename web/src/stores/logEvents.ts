@@ -1,15 +1,30 @@
 // LogEvents keyed by id: immutable rows, removed only by delete events.
-// Fed by the event stream only until the server's OpenAPI document has this resource's list
-// route; then `load(query)` joins, as in sites.ts.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 
-import type { LogEvent } from '@/api/types'
+import { listLogEvents } from '@/api/events'
+import type { LogEvent, LogEventQuery } from '@/api/types'
 
-import { hasKeys, useResourceTable } from './resourceTable'
+import { useLoadStatus } from './loadStatus'
+import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
 
 export const useLogEventsStore = defineStore('logEvents', () => {
   const table = useResourceTable<LogEvent>('log_event', hasKeys('job_id', 'timestamp', 'to_state'))
-  return { ...table }
+  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
+
+  /** Upserts one page of `GET /events/`; never evicts. */
+  function load(query: LogEventQuery = {}) {
+    return fetchOnce('/events/', query, async () => {
+      const page = await listLogEvents(query)
+      table.applyRows(page.results, snapshotSeq(page))
+    })
+  }
+
+  function clear() {
+    table.clear()
+    resetStatus()
+  }
+
+  return { ...table, clear, loading, error, loaded, load }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useLogEventsStore, import.meta.hot))
