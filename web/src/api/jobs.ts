@@ -1,0 +1,13 @@
+// Named calls on `/api/v1/jobs/`.
+import { api, unwrap } from './client'
+import type { JobQuery } from './types'
+
+/** One page of `GET /api/v1/jobs/`: `{count, results}`. */
+export async function listJobs(query: JobQuery = {}) {
+  return unwrap(await api.GET('/jobs/', { params: { query } }))
+}
+
+/** `GET /jobs/state-counts`: per Site, how many jobs are in each state. */
+export async function jobStateCounts() {
+  return unwrap(await api.GET('/jobs/state-counts'))
+}

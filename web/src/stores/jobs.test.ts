@@ -1,0 +1,66 @@
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+
+import { getMemo } from '@/api/getMemo'
+import { listJobs } from '@/api/jobs'
+import type { Job } from '@/api/types'
+
+import { useJobsStore } from './jobs'
+
+vi.mock('@/api/jobs')
+
+function job(id: number, state: Job['state']): Job {
+  return {
+    id,
+    app_id: 1,
+    workdir: `w/${id}`,
+    tags: {},
+    serialized_parameters: '',
+    serialized_return_value: '',
+    serialized_exception: '',
+    state,
+    last_update: '2026-11-29T17:02:03.408584+00:00',
+    data: {},
+    pending_file_cleanup: true,
+    parent_ids: [],
+    num_nodes: 1,
+    ranks_per_node: 1,
+    threads_per_rank: 1,
+    threads_per_core: 1,
+    gpus_per_rank: 0,
+    node_packing_count: 1,
+    wall_time_min: 0,
+    launch_params: {},
+  }
+}
+
+beforeEach(() => {
+  setActivePinia(createPinia())
+  getMemo.setLive(false)
+  getMemo.clear()
+})
+
+describe('jobs store', () => {
+  it('passes its query on and remembers each distinct query separately while live', async () => {
+    vi.mocked(listJobs).mockResolvedValue({ count: 1, results: [job(1, 'RUNNING')] })
+    const jobs = useJobsStore()
+    getMemo.setLive(true)
+    await jobs.load({ ordering: '-last_update', limit: 100 })
+    await jobs.load({ ordering: '-last_update', limit: 100 })
+    await jobs.load({ state: ['FAILED'] })
+
+    expect(listJobs).toHaveBeenCalledTimes(2)
+    expect(listJobs).toHaveBeenNthCalledWith(1, { ordering: '-last_update', limit: 100 })
+    expect(listJobs).toHaveBeenNthCalledWith(2, { state: ['FAILED'] })
+  })
+
+  it('applies list-wise events from the socket on top of loaded rows', async () => {
+    vi.mocked(listJobs).mockResolvedValue({ count: 2, results: [job(1, 'READY'), job(2, 'READY')] })
+    const jobs = useJobsStore()
+    await jobs.load()
+    jobs.apply({ action: 'bulk-update', type: 'job', data: [job(1, 'RUNNING')] })
+    jobs.apply({ action: 'bulk-delete', type: 'job', data: { ids: [2] } })
+
+    expect(jobs.all.map((j) => [j.id, j.state])).toEqual([[1, 'RUNNING']])
+  })
+})
