@@ -24,8 +24,4 @@ export default defineConfig({
       '/api/v1': { target: apiTarget, changeOrigin: true, ws: true },
     },
   },
-  build: {
-    // echarts is large; it is split out so the first paint does not wait for it.
-    chunkSizeWarningLimit: 1200,
-  },
 })
