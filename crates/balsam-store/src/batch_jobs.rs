@@ -39,7 +39,11 @@ pub trait SessionStore {
         owner: UserId,
         session: &SessionCreate,
     ) -> Result<Session, StoreError>;
-    async fn list_sessions(&self, owner: UserId, ids: &[Id]) -> Result<Vec<Session>, StoreError>;
+    async fn list_sessions(
+        &self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Paginated<Session>, StoreError>;
     /// Refreshes the heartbeat (`NotFound` when missing or swept).
     async fn tick_session(&self, owner: UserId, id: Id) -> Result<(), StoreError>;
     /// Locks up to `max_num_jobs` eligible jobs for the session, never one held by another.

@@ -5,6 +5,7 @@
 mod apps;
 mod batch_jobs;
 mod error;
+mod event_log;
 mod jobs;
 mod lifecycle;
 pub mod postgres;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 pub use apps::AppStore;
 pub use batch_jobs::{BatchJobStore, SessionStore};
 pub use error::StoreError;
+pub use event_log::{CommitListener, EventLogPage, EventLogStore};
 pub use jobs::{JobStore, JobUpdate};
 pub use sites::SiteStore;
 pub use transfers::{EventStore, TransferStore};
@@ -35,6 +37,7 @@ pub trait Store:
     + EventStore
     + BatchJobStore
     + SessionStore
+    + EventLogStore
     + Send
     + Sync
     + 'static

@@ -8,9 +8,13 @@
 
 use crate::jobs::JobUpdate;
 use crate::StoreError;
+use balsam_types::change::kind;
 use balsam_types::job::MAX_ITEMS_PER_BULK_OP;
 use balsam_types::job_state::{transition, TransferSummary};
-use balsam_types::{Id, Job, JobCreate, JobPatch, JobQuery, JobState, UserId};
+use balsam_types::{
+    Id, Job, JobCreate, JobPatch, JobQuery, JobState, LogEvent, LoggedEvent, Outbox, Session,
+    TransferItem, UserId,
+};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -94,9 +98,15 @@ pub(crate) trait JobTx: Send {
         writes: &[JobWrite],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    async fn insert_log_events(&mut self, events: &[NewLogEvent]) -> Result<(), StoreError>;
-    /// Stage-out items of these jobs in `awaiting_job` become `pending`.
-    async fn activate_stage_outs(&mut self, job_ids: &[Id]) -> Result<(), StoreError>;
+    async fn insert_log_events(
+        &mut self,
+        events: &[NewLogEvent],
+    ) -> Result<Vec<LogEvent>, StoreError>;
+    /// Stage-out items of these jobs in `awaiting_job` become `pending`; returns them.
+    async fn activate_stage_outs(
+        &mut self,
+        job_ids: &[Id],
+    ) -> Result<Vec<TransferItem>, StoreError>;
     /// The owner's AWAITING_PARENTS children of `parents` whose parents are now all
     /// JOB_FINISHED (a deleted parent never is).
     async fn releasable_children(
@@ -126,7 +136,29 @@ pub(crate) trait JobTx: Send {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError>;
-    async fn insert_transfers(&mut self, items: &[NewTransfer]) -> Result<(), StoreError>;
+    async fn insert_transfers(
+        &mut self,
+        items: &[NewTransfer],
+    ) -> Result<Vec<TransferItem>, StoreError>;
+    /// Ids returned by a portable one-parameter query (`$1` = `id`).
+    async fn ids_where(&mut self, sql: &'static str, id: Id) -> Result<Vec<Id>, StoreError>;
+    /// Runs a portable one-parameter statement (`$1` = `id`).
+    async fn execute_with_id(&mut self, sql: &'static str, id: Id) -> Result<u64, StoreError>;
+    /// Full Session rows, by id.
+    async fn fetch_sessions(&mut self, ids: &[Id]) -> Result<Vec<Session>, StoreError>;
+    /// Ids of the TransferItems and LogEvents of these jobs (they go with them).
+    async fn dependent_ids(&mut self, job_ids: &[Id]) -> Result<(Vec<Id>, Vec<Id>), StoreError>;
+    /// Deletes job rows (their TransferItems, LogEvents and parent links cascade).
+    async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError>;
+    /// Appends the owner's changes to the event log, numbering them after the owner's
+    /// last sequence number. Called last in a transaction: on PostgreSQL it holds the
+    /// owner's counter row until commit, which keeps numbers in commit order.
+    async fn append_events(
+        &mut self,
+        owner: UserId,
+        payloads: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LoggedEvent>, StoreError>;
     /// Full job rows, in the order of `ids`.
     async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError>;
 }
@@ -142,6 +174,7 @@ pub(crate) async fn create_jobs(
     owner: UserId,
     jobs: &[JobCreate],
     now: DateTime<Utc>,
+    out: &mut Outbox,
 ) -> Result<Vec<Job>, StoreError> {
     if jobs.len() > MAX_ITEMS_PER_BULK_OP {
         return Err(bad(
@@ -253,7 +286,7 @@ pub(crate) async fn create_jobs(
             ..t
         })
         .collect();
-    tx.insert_transfers(&items).await?;
+    let items = tx.insert_transfers(&items).await?;
     let events: Vec<NewLogEvent> = ids
         .iter()
         .zip(&states)
@@ -265,8 +298,12 @@ pub(crate) async fn create_jobs(
             data: Map::new(),
         })
         .collect();
-    tx.insert_log_events(&events).await?;
-    tx.fetch_jobs(&ids).await
+    let events = tx.insert_log_events(&events).await?;
+    let created = tx.fetch_jobs(&ids).await?;
+    out.list(kind::JOB, "bulk-create", &created);
+    out.list(kind::TRANSFER_ITEM, "bulk-create", &items);
+    out.list(kind::LOG_EVENT, "bulk-create", &events);
+    Ok(created)
 }
 
 /// `PATCH /jobs/`, `PUT /jobs/{id}` and `PUT /jobs/`: resolves the targets, then applies
@@ -276,6 +313,7 @@ pub(crate) async fn update_jobs(
     owner: UserId,
     update: JobUpdate<'_>,
     now: DateTime<Utc>,
+    out: &mut Outbox,
 ) -> Result<u64, StoreError> {
     let not_found = || bad("Could not find some Job IDs");
     let targets: Vec<(JobHead, Cow<'_, JobPatch>)> = match update {
@@ -328,7 +366,7 @@ pub(crate) async fn update_jobs(
     };
     check_batch_jobs(tx, owner, targets.iter().map(|(_, p)| p.as_ref())).await?;
     let count = targets.len() as u64;
-    apply(tx, owner, targets, now).await?;
+    apply(tx, owner, targets, now, out).await?;
     Ok(count)
 }
 
@@ -363,10 +401,11 @@ pub(crate) async fn apply(
     owner: UserId,
     targets: Vec<(JobHead, Cow<'_, JobPatch>)>,
     now: DateTime<Utc>,
+    out: &mut Outbox,
 ) -> Result<(), StoreError> {
     let mut targets = targets;
     loop {
-        let finished = apply_once(tx, &targets, now).await?;
+        let finished = apply_once(tx, &targets, now, out).await?;
         if finished.is_empty() {
             return Ok(());
         }
@@ -394,7 +433,11 @@ async fn apply_once(
     tx: &mut dyn JobTx,
     targets: &[(JobHead, Cow<'_, JobPatch>)],
     now: DateTime<Utc>,
+    out: &mut Outbox,
 ) -> Result<Vec<Id>, StoreError> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
     let need_transfers: Vec<Id> = targets
         .iter()
         .filter(|(h, p)| {
@@ -443,8 +486,12 @@ async fn apply_once(
         });
     }
     tx.write_jobs(&writes, now).await?;
-    tx.insert_log_events(&events).await?;
-    tx.activate_stage_outs(&stage_outs).await?;
+    let events = tx.insert_log_events(&events).await?;
+    let activated = tx.activate_stage_outs(&stage_outs).await?;
+    let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
+    out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&ids).await?);
+    out.list(kind::TRANSFER_ITEM, "bulk-update", &activated);
+    out.list(kind::LOG_EVENT, "bulk-create", &events);
     Ok(finished)
 }
 
@@ -456,6 +503,7 @@ pub(crate) async fn advance_after_transfers(
     owner: UserId,
     job_ids: &[Id],
     now: DateTime<Utc>,
+    out: &mut Outbox,
 ) -> Result<(), StoreError> {
     let heads: Vec<JobHead> = tx
         .job_heads(owner, job_ids)
@@ -497,7 +545,10 @@ pub(crate) async fn advance_after_transfers(
         });
     }
     tx.write_jobs(&writes, now).await?;
-    tx.insert_log_events(&events).await?;
+    let events = tx.insert_log_events(&events).await?;
+    let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
+    out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&ids).await?);
+    out.list(kind::LOG_EVENT, "bulk-create", &events);
     if !finished.is_empty() {
         // Release children through the same machinery as the update path.
         let children = tx.releasable_children(owner, &finished).await?;
@@ -512,8 +563,139 @@ pub(crate) async fn advance_after_transfers(
             .into_iter()
             .map(|h| (h, Cow::Owned(release.clone())))
             .collect();
-        apply(tx, owner, targets, now).await?;
+        apply(tx, owner, targets, now, out).await?;
     }
+    Ok(())
+}
+
+/// Deletes jobs with everything hanging off them and records every deletion, so a
+/// client hears of each removed Job, TransferItem and LogEvent.
+pub(crate) async fn delete_jobs_by_ids(
+    tx: &mut dyn JobTx,
+    ids: &[Id],
+    out: &mut Outbox,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let (transfers, events) = tx.dependent_ids(ids).await?;
+    tx.delete_job_rows(ids).await?;
+    out.list_deleted(kind::LOG_EVENT, &events);
+    out.list_deleted(kind::TRANSFER_ITEM, &transfers);
+    out.list_deleted(kind::JOB, ids);
+    Ok(())
+}
+
+/// Deletes a Site's jobs (recording every removed Job, TransferItem and LogEvent) and
+/// records the deletion of its Sessions, BatchJobs, Apps and itself; the caller then
+/// deletes the Site row and the database cascades the rest.
+pub(crate) async fn delete_site_cascade(
+    tx: &mut dyn JobTx,
+    site_id: Id,
+    out: &mut Outbox,
+) -> Result<(), StoreError> {
+    let jobs = tx
+        .ids_where(
+            "SELECT id FROM jobs WHERE site_id = $1 ORDER BY id",
+            site_id,
+        )
+        .await?;
+    delete_jobs_by_ids(tx, &jobs, out).await?;
+    let sessions = tx
+        .ids_where(
+            "SELECT id FROM sessions WHERE site_id = $1 ORDER BY id",
+            site_id,
+        )
+        .await?;
+    let batch_jobs = tx
+        .ids_where(
+            "SELECT id FROM batch_jobs WHERE site_id = $1 ORDER BY id",
+            site_id,
+        )
+        .await?;
+    let apps = tx
+        .ids_where(
+            "SELECT id FROM apps WHERE site_id = $1 ORDER BY id",
+            site_id,
+        )
+        .await?;
+    out.deleted(kind::SESSION, &sessions);
+    out.deleted(kind::BATCH_JOB, &batch_jobs);
+    out.deleted(kind::APP, &apps);
+    out.deleted(kind::SITE, &[site_id]);
+    Ok(())
+}
+
+/// Deletes an App's jobs (recorded) and records the App's deletion; the caller deletes
+/// the row.
+pub(crate) async fn delete_app_cascade(
+    tx: &mut dyn JobTx,
+    app_id: Id,
+    out: &mut Outbox,
+) -> Result<(), StoreError> {
+    let jobs = tx
+        .ids_where("SELECT id FROM jobs WHERE app_id = $1 ORDER BY id", app_id)
+        .await?;
+    delete_jobs_by_ids(tx, &jobs, out).await?;
+    out.deleted(kind::APP, &[app_id]);
+    Ok(())
+}
+
+/// Deletes a BatchJob; the jobs and sessions that pointed at it lose the link, and the
+/// client hears of each of them.
+pub(crate) async fn delete_batch_job(
+    tx: &mut dyn JobTx,
+    id: Id,
+    out: &mut Outbox,
+) -> Result<(), StoreError> {
+    let jobs = tx
+        .ids_where(
+            "SELECT id FROM jobs WHERE batch_job_id = $1 ORDER BY id",
+            id,
+        )
+        .await?;
+    let sessions = tx
+        .ids_where(
+            "SELECT id FROM sessions WHERE batch_job_id = $1 ORDER BY id",
+            id,
+        )
+        .await?;
+    tx.execute_with_id("DELETE FROM batch_jobs WHERE id = $1", id)
+        .await?;
+    out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&jobs).await?);
+    for session in tx.fetch_sessions(&sessions).await? {
+        out.single(kind::SESSION, "update", &session);
+    }
+    out.deleted(kind::BATCH_JOB, &[id]);
+    Ok(())
+}
+
+/// Ends one of the owner's sessions: its RUNNING jobs time out through the state machine,
+/// the session row goes, and the jobs it still held are unlocked (all recorded).
+pub(crate) async fn end_session(
+    tx: &mut dyn JobTx,
+    owner: UserId,
+    session_id: Id,
+    now: DateTime<Utc>,
+    out: &mut Outbox,
+) -> Result<(), StoreError> {
+    let running = tx
+        .ids_where(
+            "SELECT id FROM jobs WHERE session_id = $1 AND state = 'RUNNING' ORDER BY id",
+            session_id,
+        )
+        .await?;
+    time_out_running(tx, owner, &running, now, out).await?;
+    let held = tx
+        .ids_where(
+            "SELECT id FROM jobs WHERE session_id = $1 ORDER BY id",
+            session_id,
+        )
+        .await?;
+    tx.execute_with_id("DELETE FROM sessions WHERE id = $1", session_id)
+        .await?;
+    out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&held).await?);
+    out.deleted(kind::SESSION, &[session_id]);
     Ok(())
 }
 
@@ -740,6 +922,7 @@ pub(crate) async fn time_out_running(
     owner: UserId,
     job_ids: &[Id],
     now: DateTime<Utc>,
+    out: &mut Outbox,
 ) -> Result<(), StoreError> {
     if job_ids.is_empty() {
         return Ok(());
@@ -755,7 +938,7 @@ pub(crate) async fn time_out_running(
         .into_iter()
         .map(|h| (h, Cow::Borrowed(&patch)))
         .collect();
-    apply(tx, owner, targets, now).await
+    apply(tx, owner, targets, now, out).await
 }
 
 /// Groups `(site, state, count)` rows, ordered by site, into one entry per Site.

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod batch_job;
+pub mod change;
 pub mod job;
 pub mod job_state;
 pub mod log_event;
@@ -16,6 +17,7 @@ pub mod validate;
 
 pub use app::{App, AppCreate, AppParameter, AppQuery, AppUpdate, TransferDirection, TransferSlot};
 pub use batch_job::{BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery};
+pub use change::{LoggedEvent, Outbox};
 pub use job::{Job, JobBulkPatch, JobCreate, JobOrdering, JobPatch, JobQuery};
 pub use job_state::JobState;
 pub use log_event::{EventQuery, LogEvent, SiteStateCounts};

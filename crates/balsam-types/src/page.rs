@@ -27,4 +27,8 @@ impl Default for Page {
 pub struct Paginated<T> {
     pub count: i64,
     pub results: Vec<T>,
+    /// The caller's event-log sequence number this page reflects (read in the same
+    /// snapshot as the rows); sent as the `X-Balsam-Seq` header, not in the body.
+    #[serde(skip)]
+    pub seq: i64,
 }

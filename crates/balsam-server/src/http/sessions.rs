@@ -42,11 +42,7 @@ async fn list_sessions(
     let mut q = Query::parse(raw.as_deref());
     let ids = q.ints("id");
     q.finish()?;
-    let results = app.store.list_sessions(user.id, &ids).await?;
-    Ok(Json(Paginated {
-        count: results.len() as i64,
-        results,
-    }))
+    Ok(Json(app.store.list_sessions(user.id, &ids).await?))
 }
 
 /// Open a session at one of the caller's Sites, optionally inside a BatchJob there.

@@ -1,7 +1,10 @@
 //! Apps on PostgreSQL.
 
-use super::{push_id_list, PostgresStore};
+use super::{head_seq, push_id_list, PostgresStore};
+use crate::lifecycle;
 use crate::{AppStore, StoreError};
+use balsam_types::change::kind;
+use balsam_types::Outbox;
 use balsam_types::{App, AppCreate, AppQuery, AppUpdate, Id, Page, Paginated, UserId};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -94,8 +97,11 @@ impl AppStore for PostgresStore {
         .bind(Json(&a.transfers))
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(row.into())
+        let app = App::from(row);
+        let mut out = Outbox::new();
+        out.single(kind::APP, "create", &app);
+        self.commit_with(tx, owner, out).await?;
+        Ok(app)
     }
 
     async fn list_apps(
@@ -105,6 +111,7 @@ impl AppStore for PostgresStore {
         page: Page,
     ) -> Result<Paginated<App>, StoreError> {
         let mut tx = self.read().await?;
+        let seq = head_seq(&mut tx, owner).await?;
         let mut count = QueryBuilder::new("SELECT count(*)");
         push_filters(&mut count, owner, q);
         let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
@@ -119,6 +126,7 @@ impl AppStore for PostgresStore {
         Ok(Paginated {
             count,
             results: results.into_iter().map(App::from).collect(),
+            seq,
         })
     }
 
@@ -176,23 +184,31 @@ impl AppStore for PostgresStore {
         b.push(" WHERE id = ").push_bind(current);
         b.push(format!(" RETURNING {}", COLUMNS.replace("apps.", "")));
         let row: AppRow = b.build_query_as().fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(row.into())
+        let app = App::from(row);
+        let mut out = Outbox::new();
+        out.single(kind::APP, "update", &app);
+        self.commit_with(tx, owner, out).await?;
+        Ok(app)
     }
 
     async fn delete_app(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "DELETE FROM apps WHERE id = $1 AND site_id IN (SELECT id FROM sites WHERE owner_id = $2)",
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM apps WHERE id = $1 AND site_id IN (SELECT id FROM sites WHERE owner_id = $2) FOR UPDATE",
         )
         .bind(id)
         .bind(owner)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
+        if found.is_none() {
             return Err(StoreError::NotFound);
         }
-        tx.commit().await?;
-        Ok(())
+        let mut out = Outbox::new();
+        lifecycle::delete_app_cascade(&mut *tx, id, &mut out).await?;
+        sqlx::query("DELETE FROM apps WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_with(tx, owner, out).await
     }
 }

@@ -2,9 +2,11 @@
 
 use super::jobs::pg_timestamp;
 use super::jobs::push_tag_filters;
-use super::{push_id_list, PostgresStore};
+use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
 use crate::{BatchJobStore, StoreError};
+use balsam_types::change::kind;
+use balsam_types::Outbox;
 use balsam_types::{
     BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, Id, Page, Paginated, UserId,
 };
@@ -135,8 +137,11 @@ impl BatchJobStore for PostgresStore {
         .bind(j.partitions.as_ref().map(Json))
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(row.into())
+        let job = BatchJob::from(row);
+        let mut out = Outbox::new();
+        out.single(kind::BATCH_JOB, "create", &job);
+        self.commit_with(tx, owner, out).await?;
+        Ok(job)
     }
 
     async fn list_batch_jobs(
@@ -146,6 +151,7 @@ impl BatchJobStore for PostgresStore {
         page: Page,
     ) -> Result<Paginated<BatchJob>, StoreError> {
         let mut tx = self.read().await?;
+        let seq = head_seq(&mut tx, owner).await?;
         let mut count = QueryBuilder::new("SELECT count(*)");
         push_filters(&mut count, owner, q);
         let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
@@ -165,6 +171,7 @@ impl BatchJobStore for PostgresStore {
         Ok(Paginated {
             count,
             results: results.into_iter().map(BatchJob::from).collect(),
+            seq,
         })
     }
 
@@ -219,23 +226,29 @@ impl BatchJobStore for PostgresStore {
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(rows.into_iter().map(BatchJob::from).collect())
+        let jobs: Vec<BatchJob> = rows.into_iter().map(BatchJob::from).collect();
+        let mut out = Outbox::new();
+        for job in &jobs {
+            out.single(kind::BATCH_JOB, "update", job);
+        }
+        self.commit_with(tx, owner, out).await?;
+        Ok(jobs)
     }
 
     async fn delete_batch_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "DELETE FROM batch_jobs WHERE id = $1 AND site_id IN (SELECT id FROM sites WHERE owner_id = $2)",
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM batch_jobs WHERE id = $1 AND site_id IN (SELECT id FROM sites WHERE owner_id = $2) FOR UPDATE",
         )
         .bind(id)
         .bind(owner)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
+        if found.is_none() {
             return Err(StoreError::NotFound);
         }
-        tx.commit().await?;
-        Ok(())
+        let mut out = Outbox::new();
+        lifecycle::delete_batch_job(&mut *tx, id, &mut out).await?;
+        self.commit_with(tx, owner, out).await
     }
 }

@@ -2,7 +2,8 @@
 //! `jsonb_array_elements`, ids bound as arrays, targets locked `FOR UPDATE` in id order)
 //! and the job queries.
 
-use super::PostgresStore;
+use super::transfers::{TransferRow, TRANSFER_RETURNING};
+use super::{head_seq, PostgresStore};
 use crate::jobs::{JobStore, JobUpdate};
 use crate::lifecycle::{
     self, AppInfo, ColumnKind, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
@@ -11,7 +12,8 @@ use crate::lifecycle::{
 use crate::StoreError;
 use balsam_types::job::JobOrdering;
 use balsam_types::{
-    Id, Job, JobCreate, JobQuery, JobState, Page, Paginated, SiteStateCounts, UserId,
+    Id, Job, JobCreate, JobQuery, JobState, LogEvent, LoggedEvent, Outbox, Page, Paginated,
+    Session, SiteStateCounts, TransferItem, UserId,
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
@@ -263,34 +265,61 @@ impl JobTx for PgConnection {
         Ok(())
     }
 
-    async fn insert_log_events(&mut self, events: &[NewLogEvent]) -> Result<(), StoreError> {
+    async fn insert_log_events(
+        &mut self,
+        events: &[NewLogEvent],
+    ) -> Result<Vec<LogEvent>, StoreError> {
         if events.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        sqlx::query(
+        type Row = (
+            i64,
+            i64,
+            NaiveDateTime,
+            String,
+            String,
+            Json<Map<String, Value>>,
+        );
+        let mut rows: Vec<Row> = sqlx::query_as(
             "INSERT INTO log_events (job_id, timestamp, from_state, to_state, data) \
              SELECT job_id, timestamp, from_state, to_state, data \
              FROM jsonb_to_recordset($1) AS x(job_id bigint, timestamp timestamp, from_state text, \
-                                              to_state text, data jsonb)",
+                                              to_state text, data jsonb) \
+             RETURNING id, job_id, timestamp, from_state, to_state, data",
         )
         .bind(Json(lifecycle::events_document(events, pg_timestamp)))
-        .execute(&mut *self)
+        .fetch_all(&mut *self)
         .await?;
-        Ok(())
+        rows.sort_by_key(|r| r.0);
+        Ok(rows
+            .into_iter()
+            .map(|(id, job_id, ts, from_state, to_state, data)| LogEvent {
+                id,
+                job_id,
+                timestamp: ts.and_utc(),
+                from_state,
+                to_state,
+                data: data.0,
+            })
+            .collect())
     }
 
-    async fn activate_stage_outs(&mut self, job_ids: &[Id]) -> Result<(), StoreError> {
+    async fn activate_stage_outs(
+        &mut self,
+        job_ids: &[Id],
+    ) -> Result<Vec<TransferItem>, StoreError> {
         if job_ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        sqlx::query(
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
             "UPDATE transfer_items SET state = 'pending' WHERE direction = 'out' \
-             AND state = 'awaiting_job' AND job_id = ANY($1)",
-        )
+             AND state = 'awaiting_job' AND job_id = ANY($1) RETURNING {TRANSFER_RETURNING}"
+        ))
         .bind(job_ids)
-        .execute(&mut *self)
+        .fetch_all(&mut *self)
         .await?;
-        Ok(())
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
     }
 
     async fn releasable_children(
@@ -428,21 +457,103 @@ impl JobTx for PgConnection {
         Ok(())
     }
 
-    async fn insert_transfers(&mut self, items: &[NewTransfer]) -> Result<(), StoreError> {
+    async fn insert_transfers(
+        &mut self,
+        items: &[NewTransfer],
+    ) -> Result<Vec<TransferItem>, StoreError> {
         if items.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        sqlx::query(
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
             "INSERT INTO transfer_items (job_id, direction, local_path, remote_path, recursive, \
                 location_alias, state) \
              SELECT job_id, direction, local_path, remote_path, recursive, location_alias, state \
              FROM jsonb_to_recordset($1) AS x(job_id bigint, direction text, local_path text, \
-                remote_path text, recursive boolean, location_alias text, state text)",
-        )
+                remote_path text, recursive boolean, location_alias text, state text) \
+             RETURNING {TRANSFER_RETURNING}"
+        ))
         .bind(Json(lifecycle::transfers_document(items)))
+        .fetch_all(&mut *self)
+        .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
+    }
+
+    async fn ids_where(&mut self, sql: &'static str, id: Id) -> Result<Vec<Id>, StoreError> {
+        Ok(sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_all(&mut *self)
+            .await?)
+    }
+
+    async fn execute_with_id(&mut self, sql: &'static str, id: Id) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql)
+            .bind(id)
+            .execute(&mut *self)
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_sessions(&mut self, ids: &[Id]) -> Result<Vec<Session>, StoreError> {
+        super::sessions::fetch_sessions(self, ids).await
+    }
+
+    async fn dependent_ids(&mut self, job_ids: &[Id]) -> Result<(Vec<Id>, Vec<Id>), StoreError> {
+        let transfers =
+            sqlx::query_scalar("SELECT id FROM transfer_items WHERE job_id = ANY($1) ORDER BY id")
+                .bind(job_ids)
+                .fetch_all(&mut *self)
+                .await?;
+        let events =
+            sqlx::query_scalar("SELECT id FROM log_events WHERE job_id = ANY($1) ORDER BY id")
+                .bind(job_ids)
+                .fetch_all(&mut *self)
+                .await?;
+        Ok((transfers, events))
+    }
+
+    async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM jobs WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn append_events(
+        &mut self,
+        owner: UserId,
+        payloads: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        let n = payloads.len() as i64;
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO user_event_seq (user_id, seq) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET seq = user_event_seq.seq + EXCLUDED.seq RETURNING seq",
+        )
+        .bind(owner)
+        .bind(n)
+        .fetch_one(&mut *self)
+        .await?;
+        let first = last - n + 1;
+        sqlx::query(
+            "INSERT INTO event_log (user_id, seq, created_at, payload) \
+             SELECT $1, $2 + ord - 1, $3, p FROM unnest($4::text[]) WITH ORDINALITY AS t(p, ord)",
+        )
+        .bind(owner)
+        .bind(first)
+        .bind(now.naive_utc())
+        .bind(payloads)
         .execute(&mut *self)
         .await?;
-        Ok(())
+        Ok(payloads
+            .iter()
+            .zip(first..)
+            .map(|(p, seq)| LoggedEvent {
+                seq,
+                payload: p.as_str().into(),
+            })
+            .collect())
     }
 
     async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError> {
@@ -463,9 +574,10 @@ impl JobTx for PgConnection {
 impl JobStore for PostgresStore {
     async fn create_jobs(&self, owner: UserId, jobs: &[JobCreate]) -> Result<Vec<Job>, StoreError> {
         let mut tx = self.write().await?;
-        let created =
-            lifecycle::create_jobs(&mut *tx, owner, jobs, balsam_types::time::now()).await?;
-        tx.commit().await?;
+        let mut out = Outbox::new();
+        let now = balsam_types::time::now();
+        let created = lifecycle::create_jobs(&mut *tx, owner, jobs, now, &mut out).await?;
+        self.commit_with(tx, owner, out).await?;
         Ok(created)
     }
 
@@ -476,6 +588,7 @@ impl JobStore for PostgresStore {
         page: Page,
     ) -> Result<Paginated<Job>, StoreError> {
         let mut tx = self.read().await?;
+        let seq = head_seq(&mut tx, owner).await?;
         let mut count = QueryBuilder::new("SELECT count(*) FROM jobs");
         push_job_filters(&mut count, owner, q);
         let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
@@ -491,6 +604,7 @@ impl JobStore for PostgresStore {
         Ok(Paginated {
             count,
             results: results.into_iter().map(Job::from).collect(),
+            seq,
         })
     }
 
@@ -507,20 +621,24 @@ impl JobStore for PostgresStore {
 
     async fn update_jobs(&self, owner: UserId, update: JobUpdate<'_>) -> Result<u64, StoreError> {
         let mut tx = self.write().await?;
-        let n = lifecycle::update_jobs(&mut *tx, owner, update, balsam_types::time::now()).await?;
-        tx.commit().await?;
+        let mut out = Outbox::new();
+        let now = balsam_types::time::now();
+        let n = lifecycle::update_jobs(&mut *tx, owner, update, now, &mut out).await?;
+        self.commit_with(tx, owner, out).await?;
         Ok(n)
     }
 
     async fn delete_jobs(&self, owner: UserId, q: &JobQuery) -> Result<u64, StoreError> {
         // Rows locked by a concurrent transaction are skipped, like upstream.
-        let mut b = QueryBuilder::new("DELETE FROM jobs WHERE id IN (SELECT jobs.id FROM jobs");
+        let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
         push_job_filters(&mut b, owner, q);
-        b.push(" AND jobs.session_id IS NULL FOR UPDATE SKIP LOCKED)");
+        b.push(" AND jobs.session_id IS NULL ORDER BY jobs.id FOR UPDATE SKIP LOCKED");
         let mut tx = self.write().await?;
-        let done = b.build().execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+        let ids: Vec<Id> = b.build_query_scalar().fetch_all(&mut *tx).await?;
+        let mut out = Outbox::new();
+        lifecycle::delete_jobs_by_ids(&mut *tx, &ids, &mut out).await?;
+        self.commit_with(tx, owner, out).await?;
+        Ok(ids.len() as u64)
     }
 
     async fn delete_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
@@ -536,10 +654,9 @@ impl JobStore for PostgresStore {
             None => return Err(StoreError::NotFound),
             Some(Some(_)) => {} // held by a Session: skipped silently, as upstream
             Some(None) => {
-                sqlx::query("DELETE FROM jobs WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                let mut out = Outbox::new();
+                lifecycle::delete_jobs_by_ids(&mut *tx, &[id], &mut out).await?;
+                return self.commit_with(tx, owner, out).await;
             }
         }
         tx.commit().await?;

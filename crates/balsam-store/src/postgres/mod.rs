@@ -8,7 +8,11 @@ mod sites;
 mod transfers;
 mod users;
 
+use crate::event_log::{CommitListener, EventLogPage, EventLogStore, Notifier};
+use crate::lifecycle::JobTx;
 use crate::{Store, StoreError};
+use balsam_types::{LoggedEvent, Outbox, UserId};
+use chrono::{DateTime, Utc};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -20,6 +24,7 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    notifier: Notifier,
 }
 
 impl PostgresStore {
@@ -33,11 +38,34 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            notifier: Notifier::default(),
+        })
     }
 
     pub(crate) async fn write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Appends `out` to the owner's event log (last, so the owner's counter row is held
+    /// only until the commit right after), commits, then hands the numbered entries to the
+    /// commit listener.
+    pub(crate) async fn commit_with(
+        &self,
+        mut tx: Transaction<'static, Postgres>,
+        owner: UserId,
+        out: Outbox,
+    ) -> Result<(), StoreError> {
+        let logged = if out.is_empty() {
+            Vec::new()
+        } else {
+            tx.append_events(owner, out.payloads(), balsam_types::time::now())
+                .await?
+        };
+        tx.commit().await?;
+        self.notifier.notify(owner, logged);
+        Ok(())
     }
 
     /// A read transaction: one consistent snapshot for a count and its page.
@@ -67,6 +95,82 @@ impl Store for PostgresStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The owner's latest event-log sequence number (0 before any change).
+pub(crate) async fn head_seq(
+    conn: &mut sqlx::PgConnection,
+    owner: UserId,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE((SELECT seq FROM user_event_seq WHERE user_id = $1), 0)",
+    )
+    .bind(owner)
+    .fetch_one(conn)
+    .await?)
+}
+
+#[async_trait::async_trait]
+impl EventLogStore for PostgresStore {
+    async fn events_after(
+        &self,
+        user: UserId,
+        after: i64,
+        limit: i64,
+    ) -> Result<EventLogPage, StoreError> {
+        let mut tx = self.read().await?;
+        let head = head_seq(&mut tx, user).await?;
+        let first: Option<i64> =
+            sqlx::query_scalar("SELECT min(seq) FROM event_log WHERE user_id = $1")
+                .bind(user)
+                .fetch_one(&mut *tx)
+                .await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, payload FROM event_log WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(user)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(EventLogPage {
+            events: rows
+                .into_iter()
+                .map(|(seq, p)| LoggedEvent {
+                    seq,
+                    payload: p.into(),
+                })
+                .collect(),
+            head,
+            first_available: first.unwrap_or(head + 1),
+        })
+    }
+
+    async fn prune_event_log(
+        &self,
+        older_than: DateTime<Utc>,
+        keep_per_user: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let by_age = sqlx::query("DELETE FROM event_log WHERE created_at < $1")
+            .bind(older_than.naive_utc())
+            .execute(&mut *tx)
+            .await?;
+        let by_count = sqlx::query(
+            "DELETE FROM event_log e USING user_event_seq s \
+             WHERE s.user_id = e.user_id AND e.seq <= s.seq - $1",
+        )
+        .bind(keep_per_user)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(by_age.rows_affected() + by_count.rows_affected())
+    }
+
+    fn on_commit(&self, listener: CommitListener) {
+        self.notifier.set(listener);
     }
 }
 

@@ -1,10 +1,12 @@
 //! TransferItems and LogEvents on PostgreSQL.
 
 use super::jobs::push_tag_filters;
-use super::{push_id_list, PostgresStore};
+use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
 use crate::{EventStore, StoreError, TransferStore};
 use balsam_types::app::TransferDirection;
+use balsam_types::change::kind;
+use balsam_types::Outbox;
 use balsam_types::{
     EventQuery, Id, LogEvent, Page, Paginated, TransferItem, TransferPatch, TransferQuery, UserId,
 };
@@ -16,9 +18,13 @@ use sqlx::{Postgres, QueryBuilder};
 const TRANSFER_COLUMNS: &str = "t.id, t.job_id, t.direction, t.local_path, t.remote_path, \
     t.location_alias, t.recursive, t.state, t.task_id, t.transfer_info";
 
+/// The same columns, unqualified, for `RETURNING`.
+pub(crate) const TRANSFER_RETURNING: &str = "id, job_id, direction, local_path, remote_path, \
+    location_alias, recursive, state, task_id, transfer_info";
+
 #[derive(sqlx::FromRow)]
-struct TransferRow {
-    id: i64,
+pub(crate) struct TransferRow {
+    pub(crate) id: i64,
     job_id: i64,
     direction: String,
     local_path: String,
@@ -91,6 +97,7 @@ impl TransferStore for PostgresStore {
         page: Page,
     ) -> Result<Paginated<TransferItem>, StoreError> {
         let mut tx = self.read().await?;
+        let seq = head_seq(&mut tx, owner).await?;
         let mut count = QueryBuilder::new("SELECT count(*)");
         push_transfer_filters(&mut count, owner, q);
         let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
@@ -105,6 +112,7 @@ impl TransferStore for PostgresStore {
         Ok(Paginated {
             count,
             results: results.into_iter().map(TransferItem::from).collect(),
+            seq,
         })
     }
 
@@ -166,18 +174,20 @@ impl TransferStore for PostgresStore {
         .bind(Json(Value::Array(doc)))
         .execute(&mut *tx)
         .await?;
-        let job_ids = lifecycle::distinct(owned.iter().map(|(_, job)| *job));
-        lifecycle::advance_after_transfers(&mut *tx, owner, &job_ids, balsam_types::time::now())
-            .await?;
-        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
+        let rows: Vec<TransferRow> = sqlx::query_as(&format!(
             "SELECT {TRANSFER_COLUMNS} FROM transfer_items t WHERE t.id = ANY($1) ORDER BY t.id"
         ))
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await?;
-        tx.commit().await?;
-        rows.sort_by_key(|r| r.id);
-        Ok(rows.into_iter().map(TransferItem::from).collect())
+        let items: Vec<TransferItem> = rows.into_iter().map(TransferItem::from).collect();
+        let mut out = Outbox::new();
+        out.list(kind::TRANSFER_ITEM, "bulk-update", &items);
+        let job_ids = lifecycle::distinct(owned.iter().map(|(_, job)| *job));
+        let now = balsam_types::time::now();
+        lifecycle::advance_after_transfers(&mut *tx, owner, &job_ids, now, &mut out).await?;
+        self.commit_with(tx, owner, out).await?;
+        Ok(items)
     }
 }
 
@@ -225,6 +235,7 @@ impl EventStore for PostgresStore {
         page: Page,
     ) -> Result<Paginated<LogEvent>, StoreError> {
         let mut tx = self.read().await?;
+        let seq = head_seq(&mut tx, owner).await?;
         let mut count = QueryBuilder::new("SELECT count(*)");
         push_event_filters(&mut count, owner, q);
         let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
@@ -264,6 +275,7 @@ impl EventStore for PostgresStore {
                     data: data.0,
                 })
                 .collect(),
+            seq,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Jobs on SQLite: the lifecycle primitives (JSON documents expanded with `json_each`, so
 //! every bulk call is a fixed number of statements) and the job queries.
 
-use super::{from_micros, push_id_list, to_micros, SqliteStore};
+use super::transfers::{TransferRow, TRANSFER_RETURNING};
+use super::{from_micros, head_seq, push_id_list, to_micros, SqliteStore};
 use crate::jobs::{JobStore, JobUpdate};
 use crate::lifecycle::{
     self, AppInfo, ColumnKind, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
@@ -10,7 +11,8 @@ use crate::lifecycle::{
 use crate::StoreError;
 use balsam_types::job::JobOrdering;
 use balsam_types::{
-    Id, Job, JobCreate, JobQuery, JobState, Page, Paginated, SiteStateCounts, UserId,
+    Id, Job, JobCreate, JobQuery, JobState, LogEvent, LoggedEvent, Outbox, Page, Paginated,
+    Session, SiteStateCounts, TransferItem, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -259,36 +261,57 @@ impl JobTx for SqliteConnection {
         Ok(())
     }
 
-    async fn insert_log_events(&mut self, events: &[NewLogEvent]) -> Result<(), StoreError> {
+    async fn insert_log_events(
+        &mut self,
+        events: &[NewLogEvent],
+    ) -> Result<Vec<LogEvent>, StoreError> {
         if events.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let doc = lifecycle::events_document(events, |t| to_micros(t).into());
-        sqlx::query(
+        type Row = (i64, i64, i64, String, String, Json<Map<String, Value>>);
+        let mut rows: Vec<Row> = sqlx::query_as(
             "INSERT INTO log_events (job_id, timestamp, from_state, to_state, data) \
              SELECT json_extract(value, '$.job_id'), json_extract(value, '$.timestamp'), \
                     json_extract(value, '$.from_state'), json_extract(value, '$.to_state'), \
                     json(json_extract(value, '$.data')) \
-             FROM json_each($1)",
+             FROM json_each($1) \
+             RETURNING id, job_id, timestamp, from_state, to_state, data",
         )
         .bind(doc.to_string())
-        .execute(&mut *self)
+        .fetch_all(&mut *self)
         .await?;
-        Ok(())
+        rows.sort_by_key(|r| r.0);
+        Ok(rows
+            .into_iter()
+            .map(|(id, job_id, ts, from_state, to_state, data)| LogEvent {
+                id,
+                job_id,
+                timestamp: from_micros(ts),
+                from_state,
+                to_state,
+                data: data.0,
+            })
+            .collect())
     }
 
-    async fn activate_stage_outs(&mut self, job_ids: &[Id]) -> Result<(), StoreError> {
+    async fn activate_stage_outs(
+        &mut self,
+        job_ids: &[Id],
+    ) -> Result<Vec<TransferItem>, StoreError> {
         if job_ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        sqlx::query(
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
             "UPDATE transfer_items SET state = 'pending' WHERE direction = 'out' \
-             AND state = 'awaiting_job' AND job_id IN (SELECT value FROM json_each($1))",
-        )
+             AND state = 'awaiting_job' AND job_id IN (SELECT value FROM json_each($1)) \
+             RETURNING {TRANSFER_RETURNING}"
+        ))
         .bind(ids_json(job_ids))
-        .execute(&mut *self)
+        .fetch_all(&mut *self)
         .await?;
-        Ok(())
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
     }
 
     async fn releasable_children(
@@ -435,23 +458,107 @@ impl JobTx for SqliteConnection {
         Ok(())
     }
 
-    async fn insert_transfers(&mut self, items: &[NewTransfer]) -> Result<(), StoreError> {
+    async fn insert_transfers(
+        &mut self,
+        items: &[NewTransfer],
+    ) -> Result<Vec<TransferItem>, StoreError> {
         if items.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        sqlx::query(
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
             "INSERT INTO transfer_items (job_id, direction, local_path, remote_path, recursive, \
                 location_alias, state) \
              SELECT json_extract(value, '$.job_id'), json_extract(value, '$.direction'), \
                 json_extract(value, '$.local_path'), json_extract(value, '$.remote_path'), \
                 json_extract(value, '$.recursive'), json_extract(value, '$.location_alias'), \
                 json_extract(value, '$.state') \
-             FROM json_each($1)",
-        )
+             FROM json_each($1) RETURNING {TRANSFER_RETURNING}"
+        ))
         .bind(lifecycle::transfers_document(items).to_string())
+        .fetch_all(&mut *self)
+        .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
+    }
+
+    async fn ids_where(&mut self, sql: &'static str, id: Id) -> Result<Vec<Id>, StoreError> {
+        Ok(sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_all(&mut *self)
+            .await?)
+    }
+
+    async fn execute_with_id(&mut self, sql: &'static str, id: Id) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql)
+            .bind(id)
+            .execute(&mut *self)
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_sessions(&mut self, ids: &[Id]) -> Result<Vec<Session>, StoreError> {
+        super::sessions::fetch_sessions(self, ids).await
+    }
+
+    async fn dependent_ids(&mut self, job_ids: &[Id]) -> Result<(Vec<Id>, Vec<Id>), StoreError> {
+        let ids = ids_json(job_ids);
+        let transfers = sqlx::query_scalar(
+            "SELECT id FROM transfer_items WHERE job_id IN (SELECT value FROM json_each($1)) ORDER BY id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *self)
+        .await?;
+        let events = sqlx::query_scalar(
+            "SELECT id FROM log_events WHERE job_id IN (SELECT value FROM json_each($1)) ORDER BY id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok((transfers, events))
+    }
+
+    async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM jobs WHERE id IN (SELECT value FROM json_each($1))")
+            .bind(ids_json(ids))
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn append_events(
+        &mut self,
+        owner: UserId,
+        payloads: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        let n = payloads.len() as i64;
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO user_event_seq (user_id, seq) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET seq = seq + excluded.seq RETURNING seq",
+        )
+        .bind(owner)
+        .bind(n)
+        .fetch_one(&mut *self)
+        .await?;
+        let first = last - n + 1;
+        sqlx::query(
+            "INSERT INTO event_log (user_id, seq, created_at, payload) \
+             SELECT $1, $2 + key, $3, value FROM json_each($4)",
+        )
+        .bind(owner)
+        .bind(first)
+        .bind(to_micros(&now))
+        .bind(serde_json::to_string(payloads).unwrap_or_default())
         .execute(&mut *self)
         .await?;
-        Ok(())
+        Ok(payloads
+            .iter()
+            .zip(first..)
+            .map(|(p, seq)| LoggedEvent {
+                seq,
+                payload: p.as_str().into(),
+            })
+            .collect())
     }
 
     async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError> {
@@ -472,9 +579,10 @@ impl JobTx for SqliteConnection {
 impl JobStore for SqliteStore {
     async fn create_jobs(&self, owner: UserId, jobs: &[JobCreate]) -> Result<Vec<Job>, StoreError> {
         let mut tx = self.write().await?;
-        let created =
-            lifecycle::create_jobs(&mut *tx, owner, jobs, balsam_types::time::now()).await?;
-        tx.commit().await?;
+        let mut out = Outbox::new();
+        let now = balsam_types::time::now();
+        let created = lifecycle::create_jobs(&mut *tx, owner, jobs, now, &mut out).await?;
+        self.commit_with(tx, owner, out).await?;
         Ok(created)
     }
 
@@ -485,6 +593,7 @@ impl JobStore for SqliteStore {
         page: Page,
     ) -> Result<Paginated<Job>, StoreError> {
         let mut tx = self.read().await?;
+        let seq = head_seq(&mut tx, owner).await?;
         let mut count = QueryBuilder::new("SELECT count(*) FROM jobs");
         push_job_filters(&mut count, owner, q);
         let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
@@ -500,6 +609,7 @@ impl JobStore for SqliteStore {
         Ok(Paginated {
             count,
             results: results.into_iter().map(Job::from).collect(),
+            seq,
         })
     }
 
@@ -516,19 +626,24 @@ impl JobStore for SqliteStore {
 
     async fn update_jobs(&self, owner: UserId, update: JobUpdate<'_>) -> Result<u64, StoreError> {
         let mut tx = self.write().await?;
-        let n = lifecycle::update_jobs(&mut *tx, owner, update, balsam_types::time::now()).await?;
-        tx.commit().await?;
+        let mut out = Outbox::new();
+        let n =
+            lifecycle::update_jobs(&mut *tx, owner, update, balsam_types::time::now(), &mut out)
+                .await?;
+        self.commit_with(tx, owner, out).await?;
         Ok(n)
     }
 
     async fn delete_jobs(&self, owner: UserId, q: &JobQuery) -> Result<u64, StoreError> {
-        let mut b = QueryBuilder::new("DELETE FROM jobs WHERE jobs.session_id IS NULL AND jobs.id IN (SELECT jobs.id FROM jobs");
+        let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
         push_job_filters(&mut b, owner, q);
-        b.push(")");
+        b.push(" AND jobs.session_id IS NULL ORDER BY jobs.id");
         let mut tx = self.write().await?;
-        let done = b.build().execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+        let ids: Vec<Id> = b.build_query_scalar().fetch_all(&mut *tx).await?;
+        let mut out = Outbox::new();
+        lifecycle::delete_jobs_by_ids(&mut *tx, &ids, &mut out).await?;
+        self.commit_with(tx, owner, out).await?;
+        Ok(ids.len() as u64)
     }
 
     async fn delete_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
@@ -543,10 +658,9 @@ impl JobStore for SqliteStore {
             None => return Err(StoreError::NotFound),
             Some(Some(_)) => {} // held by a Session: skipped silently, as upstream
             Some(None) => {
-                sqlx::query("DELETE FROM jobs WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                let mut out = Outbox::new();
+                lifecycle::delete_jobs_by_ids(&mut *tx, &[id], &mut out).await?;
+                return self.commit_with(tx, owner, out).await;
             }
         }
         tx.commit().await?;

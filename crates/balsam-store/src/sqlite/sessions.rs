@@ -2,14 +2,15 @@
 //! so two launchers can never take the same job), expiry.
 
 use super::jobs::{push_tag_filters, JobRow, JOB_COLUMNS};
-use super::{from_micros, push_id_list, to_micros, SqliteStore};
+use super::{from_micros, head_seq, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
-use balsam_types::{Id, Job, Session, SessionAcquire, SessionCreate, UserId};
+use balsam_types::change::kind;
+use balsam_types::{Id, Job, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use std::collections::BTreeMap;
 
+const COLUMNS: &str = "x.id, x.site_id, x.batch_job_id, x.heartbeat";
 type SessionRow = (i64, i64, Option<i64>, i64);
 
 fn session(r: SessionRow) -> Session {
@@ -21,53 +22,51 @@ fn session(r: SessionRow) -> Session {
     }
 }
 
-/// The owner's session `id`: (site_id, batch_job_id), or `NotFound`.
+/// Full Session rows by id (for change records).
+pub(crate) async fn fetch_sessions(
+    conn: &mut SqliteConnection,
+    ids: &[Id],
+) -> Result<Vec<Session>, StoreError> {
+    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sessions x WHERE x.id IN (SELECT value FROM json_each($1)) ORDER BY x.id"
+    ))
+    .bind(serde_json::to_string(ids).unwrap_or_default())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(session).collect())
+}
+
+/// The owner's session `id`, or `NotFound`.
 async fn owned_session(
     conn: &mut SqliteConnection,
     owner: UserId,
     id: Id,
-) -> Result<(Id, Option<Id>), StoreError> {
-    sqlx::query_as(
-        "SELECT x.site_id, x.batch_job_id FROM sessions x JOIN sites s ON s.id = x.site_id \
-         WHERE x.id = $1 AND s.owner_id = $2",
-    )
+) -> Result<Session, StoreError> {
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sessions x JOIN sites s ON s.id = x.site_id \
+         WHERE x.id = $1 AND s.owner_id = $2"
+    ))
     .bind(id)
     .bind(owner)
     .fetch_optional(conn)
-    .await?
-    .ok_or(StoreError::NotFound)
+    .await?;
+    row.map(session).ok_or(StoreError::NotFound)
 }
 
-/// Ends sessions: RUNNING jobs time out (per owner, through the state machine), then the
-/// rows go, and the foreign key unlocks every other job they held.
-async fn end_sessions(
+/// Sets the heartbeat and returns the updated session.
+async fn beat(
     conn: &mut SqliteConnection,
-    ids: &[Id],
+    id: Id,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let ids_json = serde_json::to_string(ids).unwrap_or_default();
-    let running: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT owner_id, id FROM jobs WHERE state = 'RUNNING' \
-         AND session_id IN (SELECT value FROM json_each($1)) ORDER BY owner_id, id",
+) -> Result<Session, StoreError> {
+    let row: SessionRow = sqlx::query_as(
+        "UPDATE sessions SET heartbeat = $1 WHERE id = $2 RETURNING id, site_id, batch_job_id, heartbeat",
     )
-    .bind(&ids_json)
-    .fetch_all(&mut *conn)
+    .bind(to_micros(&now))
+    .bind(id)
+    .fetch_one(conn)
     .await?;
-    let mut by_owner: BTreeMap<UserId, Vec<Id>> = BTreeMap::new();
-    for (owner, job) in running {
-        by_owner.entry(owner).or_default().push(job);
-    }
-    for (owner, jobs) in by_owner {
-        lifecycle::time_out_running(&mut *conn, owner, &jobs, now).await?;
-    }
-    sqlx::query("DELETE FROM sessions WHERE id IN (SELECT value FROM json_each($1))")
-        .bind(&ids_json)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    Ok(session(row))
 }
 
 #[async_trait::async_trait]
@@ -110,35 +109,46 @@ impl SessionStore for SqliteStore {
         .bind(to_micros(&balsam_types::time::now()))
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(session(row))
+        let created = session(row);
+        let mut out = Outbox::new();
+        out.single(kind::SESSION, "create", &created);
+        self.commit_with(tx, owner, out).await?;
+        Ok(created)
     }
 
-    async fn list_sessions(&self, owner: UserId, ids: &[Id]) -> Result<Vec<Session>, StoreError> {
-        let mut b = QueryBuilder::<Sqlite>::new(
-            "SELECT x.id, x.site_id, x.batch_job_id, x.heartbeat FROM sessions x \
-             JOIN sites s ON s.id = x.site_id WHERE s.owner_id = ",
-        );
+    async fn list_sessions(
+        &self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Paginated<Session>, StoreError> {
+        let mut tx = self.read().await?;
+        let seq = head_seq(&mut tx, owner).await?;
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {COLUMNS} FROM sessions x JOIN sites s ON s.id = x.site_id WHERE s.owner_id = "
+        ));
         b.push_bind(owner);
         if !ids.is_empty() {
             b.push(" AND x.id IN (");
             push_id_list(&mut b, ids);
         }
         b.push(" ORDER BY x.id");
-        let rows: Vec<SessionRow> = b.build_query_as().fetch_all(&self.reader).await?;
-        Ok(rows.into_iter().map(session).collect())
+        let rows: Vec<SessionRow> = b.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let results: Vec<Session> = rows.into_iter().map(session).collect();
+        Ok(Paginated {
+            count: results.len() as i64,
+            results,
+            seq,
+        })
     }
 
     async fn tick_session(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         owned_session(&mut tx, owner, id).await?;
-        sqlx::query("UPDATE sessions SET heartbeat = $1 WHERE id = $2")
-            .bind(to_micros(&balsam_types::time::now()))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let updated = beat(&mut tx, id, balsam_types::time::now()).await?;
+        let mut out = Outbox::new();
+        out.single(kind::SESSION, "update", &updated);
+        self.commit_with(tx, owner, out).await
     }
 
     async fn acquire_jobs(
@@ -149,16 +159,16 @@ impl SessionStore for SqliteStore {
     ) -> Result<Vec<Job>, StoreError> {
         let now = balsam_types::time::now();
         let mut tx = self.write().await?;
-        let (site_id, batch_job_id) = owned_session(&mut tx, owner, id).await?;
-        sqlx::query("UPDATE sessions SET heartbeat = $1 WHERE id = $2")
-            .bind(to_micros(&now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let current = owned_session(&mut tx, owner, id).await?;
+        let updated = beat(&mut tx, id, now).await?;
+        if spec.states.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
         let mut b = QueryBuilder::<Sqlite>::new(
             "SELECT jobs.id, jobs.num_nodes, jobs.node_packing_count FROM jobs WHERE jobs.site_id = ",
         );
-        b.push_bind(site_id);
+        b.push_bind(current.site_id);
         b.push(" AND jobs.owner_id = ").push_bind(owner);
         b.push(" AND jobs.session_id IS NULL AND jobs.state IN (");
         {
@@ -168,9 +178,6 @@ impl SessionStore for SqliteStore {
             }
         }
         b.push(")");
-        if spec.states.is_empty() {
-            return Ok(Vec::new());
-        }
         let tags: Vec<(String, String)> = spec
             .filter_tags
             .iter()
@@ -190,19 +197,12 @@ impl SessionStore for SqliteStore {
         if spec.serial_only {
             b.push(" AND jobs.num_nodes = 1 AND jobs.ranks_per_node = 1");
         }
-        b.push(match (spec.max_aggregate_nodes.is_some(), spec.sort_by.as_deref()) {
-            (false, _) => " ORDER BY jobs.id",
-            (true, Some("long_large_first")) => {
-                " ORDER BY jobs.wall_time_min DESC, jobs.num_nodes DESC, jobs.node_packing_count DESC, jobs.id"
-            }
-            (true, _) => {
-                " ORDER BY jobs.num_nodes ASC, jobs.node_packing_count DESC, jobs.wall_time_min DESC, jobs.id"
-            }
-        });
+        b.push(acquire_order(spec));
         b.push(" LIMIT ").push_bind(spec.max_num_jobs);
         let candidates: Vec<(i64, i64, i64)> = b.build_query_as().fetch_all(&mut *tx).await?;
         let ids = lifecycle::acquire_prefix(&candidates, spec.max_aggregate_nodes);
         if ids.is_empty() {
+            // An idle acquire only refreshes the heartbeat: not worth an event per second.
             tx.commit().await?;
             return Ok(Vec::new());
         }
@@ -212,7 +212,7 @@ impl SessionStore for SqliteStore {
              WHERE id IN (SELECT value FROM json_each($4))",
         )
         .bind(id)
-        .bind(batch_job_id)
+        .bind(current.batch_job_id)
         .bind(to_micros(&now))
         .bind(&ids_json)
         .execute(&mut *tx)
@@ -223,19 +223,20 @@ impl SessionStore for SqliteStore {
         .bind(&ids_json)
         .fetch_all(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(lifecycle::in_order_of(
-            &ids,
-            rows.into_iter().map(Job::from).collect(),
-        ))
+        let jobs = lifecycle::in_order_of(&ids, rows.into_iter().map(Job::from).collect());
+        let mut out = Outbox::new();
+        out.list(kind::JOB, "bulk-update", &jobs);
+        out.single(kind::SESSION, "update", &updated);
+        self.commit_with(tx, owner, out).await?;
+        Ok(jobs)
     }
 
     async fn delete_session(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         owned_session(&mut tx, owner, id).await?;
-        end_sessions(&mut tx, &[id], balsam_types::time::now()).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut out = Outbox::new();
+        lifecycle::end_session(&mut *tx, owner, id, balsam_types::time::now(), &mut out).await?;
+        self.commit_with(tx, owner, out).await
     }
 
     async fn sweep_sessions(
@@ -243,9 +244,8 @@ impl SessionStore for SqliteStore {
         owner: Option<UserId>,
         stale_before: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.write().await?;
         let mut b = QueryBuilder::<Sqlite>::new(
-            "SELECT x.id FROM sessions x JOIN sites s ON s.id = x.site_id \
+            "SELECT s.owner_id, x.id FROM sessions x JOIN sites s ON s.id = x.site_id \
              LEFT JOIN batch_jobs b ON b.id = x.batch_job_id \
              WHERE (x.heartbeat <= ",
         );
@@ -254,9 +254,32 @@ impl SessionStore for SqliteStore {
         if let Some(owner) = owner {
             b.push(" AND s.owner_id = ").push_bind(owner);
         }
-        let expired: Vec<i64> = b.build_query_scalar().fetch_all(&mut *tx).await?;
-        end_sessions(&mut tx, &expired, balsam_types::time::now()).await?;
-        tx.commit().await?;
-        Ok(expired.len() as u64)
+        b.push(" ORDER BY s.owner_id, x.id");
+        let expired: Vec<(i64, i64)> = b.build_query_as().fetch_all(&self.reader).await?;
+        // One transaction per session: each owner's events are numbered in its own log.
+        let mut ended = 0;
+        for (owner, id) in expired {
+            let mut tx = self.write().await?;
+            if owned_session(&mut tx, owner, id).await.is_err() {
+                continue; // ended meanwhile
+            }
+            let mut out = Outbox::new();
+            lifecycle::end_session(&mut *tx, owner, id, balsam_types::time::now(), &mut out)
+                .await?;
+            self.commit_with(tx, owner, out).await?;
+            ended += 1;
+        }
+        Ok(ended)
+    }
+}
+
+/// Acquire order: by id without node packing, else upstream's packing orders.
+pub(crate) fn acquire_order(spec: &SessionAcquire) -> &'static str {
+    match (spec.max_aggregate_nodes.is_some(), spec.sort_by.as_deref()) {
+        (false, _) => " ORDER BY jobs.id",
+        (true, Some("long_large_first")) => {
+            " ORDER BY jobs.wall_time_min DESC, jobs.num_nodes DESC, jobs.node_packing_count DESC, jobs.id"
+        }
+        (true, _) => " ORDER BY jobs.num_nodes ASC, jobs.node_packing_count DESC, jobs.wall_time_min DESC, jobs.id",
     }
 }

@@ -1,7 +1,10 @@
 //! Sites on SQLite.
 
-use super::{from_micros, push_id_list, to_micros, SqliteStore};
+use super::{from_micros, head_seq, push_id_list, to_micros, SqliteStore};
+use crate::lifecycle;
 use crate::{SiteStore, StoreError};
+use balsam_types::change::kind;
+use balsam_types::Outbox;
 use balsam_types::{time, Id, Page, Paginated, Site, SiteCreate, SiteQuery, SiteUpdate, UserId};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -89,8 +92,11 @@ impl SiteStore for SqliteStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(row.into())
+        let site = Site::from(row);
+        let mut out = Outbox::new();
+        out.single(kind::SITE, "create", &site);
+        self.commit_with(tx, owner, out).await?;
+        Ok(site)
     }
 
     async fn list_sites(
@@ -100,6 +106,7 @@ impl SiteStore for SqliteStore {
         page: Page,
     ) -> Result<Paginated<Site>, StoreError> {
         let mut tx = self.read().await?;
+        let seq = head_seq(&mut tx, owner).await?;
         let mut count = QueryBuilder::new("SELECT count(*) FROM sites");
         push_filters(&mut count, owner, q);
         let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
@@ -114,6 +121,7 @@ impl SiteStore for SqliteStore {
         Ok(Paginated {
             count,
             results: results.into_iter().map(Site::from).collect(),
+            seq,
         })
     }
 
@@ -165,21 +173,30 @@ impl SiteStore for SqliteStore {
             .push(format!(" RETURNING {COLUMNS}"));
         let mut tx = self.write().await?;
         let row: SiteRow = b.build_query_as().fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(row.into())
+        let site = Site::from(row);
+        let mut out = Outbox::new();
+        out.single(kind::SITE, "update", &site);
+        self.commit_with(tx, owner, out).await?;
+        Ok(site)
     }
 
     async fn delete_site(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("DELETE FROM sites WHERE id = $1 AND owner_id = $2")
-            .bind(id)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM sites WHERE id = $1 AND owner_id = $2")
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if found.is_none() {
             return Err(StoreError::NotFound);
         }
-        tx.commit().await?;
-        Ok(())
+        let mut out = Outbox::new();
+        lifecycle::delete_site_cascade(&mut *tx, id, &mut out).await?;
+        sqlx::query("DELETE FROM sites WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_with(tx, owner, out).await
     }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 
 mod apps;
+mod event_log;
 mod jobs;
 mod sessions;
 mod sites;
@@ -62,6 +63,8 @@ contract!(
     sessions::ending_a_session_times_out_running_jobs_and_unlocks_the_rest,
     sessions::stale_sessions_and_finished_batch_jobs_are_swept,
     sessions::batch_jobs_follow_upstreams_update_rules,
+    event_log::every_change_is_logged_in_order_with_full_instances,
+    event_log::pruning_moves_the_first_available_sequence,
 );
 
 /// Stories that need the store shared between tasks.

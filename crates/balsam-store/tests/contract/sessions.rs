@@ -289,6 +289,7 @@ pub async fn stale_sessions_and_finished_batch_jobs_are_swept(store: &dyn Store)
         .list_sessions(owner, &[])
         .await
         .unwrap()
+        .results
         .into_iter()
         .map(|s| s.id)
         .collect();

@@ -1,0 +1,64 @@
+//! The per-user event log: every committed change, numbered per user without gaps in
+//! commit order, appended in the same transaction as the change. Live delivery starts
+//! from the commit listener; replay and resync read from here.
+
+use crate::StoreError;
+use balsam_types::{LoggedEvent, UserId};
+use chrono::{DateTime, Utc};
+use std::sync::{Arc, OnceLock};
+
+/// Called after every commit that appended events, with that user's new entries in order.
+pub type CommitListener = Arc<dyn Fn(UserId, Vec<LoggedEvent>) + Send + Sync>;
+
+/// A slice of one user's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventLogPage {
+    /// Entries with `seq > after`, in order, at most `limit`.
+    pub events: Vec<LoggedEvent>,
+    /// The user's latest sequence number (0 before any change).
+    pub head: i64,
+    /// The oldest sequence number still in the log (`head + 1` when it is empty); a
+    /// client that applied less than `first_available - 1` has missed pruned entries.
+    pub first_available: i64,
+}
+
+#[async_trait::async_trait]
+pub trait EventLogStore {
+    /// Up to `limit` of the user's entries after `after`, with the log's bounds.
+    async fn events_after(
+        &self,
+        user: UserId,
+        after: i64,
+        limit: i64,
+    ) -> Result<EventLogPage, StoreError>;
+    /// Deletes entries older than `older_than`, and beyond the newest `keep_per_user` of
+    /// each user; returns how many went.
+    async fn prune_event_log(
+        &self,
+        older_than: DateTime<Utc>,
+        keep_per_user: i64,
+    ) -> Result<u64, StoreError>;
+    /// Installs the listener told about every commit's new entries (once).
+    fn on_commit(&self, listener: CommitListener);
+}
+
+/// The listener slot each backend holds.
+#[derive(Clone, Default)]
+pub(crate) struct Notifier(Arc<OnceLock<CommitListener>>);
+
+impl Notifier {
+    pub(crate) fn set(&self, listener: CommitListener) {
+        if self.0.set(listener).is_err() {
+            tracing::warn!("a commit listener was already installed; keeping the first");
+        }
+    }
+
+    pub(crate) fn notify(&self, user: UserId, events: Vec<LoggedEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        if let Some(listener) = self.0.get() {
+            listener(user, events);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+use crate::jobs::{jobs, world};
+use balsam_store::{JobUpdate, Store};
+use balsam_types::{JobPatch, JobQuery, UserId};
+use serde_json::{json, Value};
+
+async fn log(store: &dyn Store, owner: UserId, after: i64) -> Vec<(i64, Value)> {
+    let page = store.events_after(owner, after, 10_000).await.unwrap();
+    page.events
+        .into_iter()
+        .map(|e| (e.seq, serde_json::from_str(&e.payload).unwrap()))
+        .collect()
+}
+
+fn summary(entries: &[(i64, Value)]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|(_, v)| {
+            format!(
+                "{} {}",
+                v["action"].as_str().unwrap(),
+                v["type"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+pub async fn every_change_is_logged_in_order_with_full_instances(store: &dyn Store) {
+    let (owner, site_id, app) = world(store).await;
+    let (other, _, _) = world(store).await;
+    let setup = log(store, owner, 0).await;
+    assert_eq!(summary(&setup), ["create site", "create app"]);
+    assert_eq!(setup.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2]);
+
+    let created = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "a", "app_id": app,
+            "transfers": {"inp": {"location_alias": "laptop", "path": "/in"}}}])),
+        )
+        .await
+        .unwrap();
+    let entries = log(store, owner, 2).await;
+    assert_eq!(
+        summary(&entries),
+        [
+            "bulk-create job",
+            "bulk-create transfer_item",
+            "bulk-create log_event"
+        ]
+    );
+    assert_eq!(
+        entries[0].1["data"][0],
+        serde_json::to_value(&created[0]).unwrap()
+    );
+
+    // A failed request logs nothing.
+    let bad = JobPatch::from_json(&json!({"state": "FAILED"})).unwrap();
+    assert!(store
+        .update_jobs(owner, JobUpdate::One(987_654, &bad))
+        .await
+        .is_err());
+    assert_eq!(store.events_after(owner, 0, 100).await.unwrap().head, 5);
+
+    let q = JobQuery::default();
+    store
+        .update_jobs(owner, JobUpdate::Query(&q, &bad))
+        .await
+        .unwrap();
+    let entries = log(store, owner, 5).await;
+    assert_eq!(
+        summary(&entries),
+        ["bulk-update job", "bulk-create log_event"]
+    );
+    assert_eq!(entries[0].1["data"][0]["state"], "FAILED");
+
+    store.delete_site(owner, site_id).await.unwrap();
+    let entries = log(store, owner, 7).await;
+    assert_eq!(
+        summary(&entries),
+        [
+            "bulk-delete log_event",
+            "bulk-delete transfer_item",
+            "bulk-delete job",
+            "delete app",
+            "delete site"
+        ]
+    );
+    assert_eq!(entries[2].1["data"], json!({"ids": [created[0].id]}));
+    assert_eq!(entries[1].1["data"]["ids"].as_array().unwrap().len(), 1);
+    assert_eq!(entries[0].1["data"]["ids"].as_array().unwrap().len(), 2);
+    let seqs: Vec<i64> = log(store, owner, 0).await.iter().map(|e| e.0).collect();
+    assert_eq!(seqs, (1..=12).collect::<Vec<_>>(), "gap-free");
+
+    // Another user's log is their own.
+    assert_eq!(
+        summary(&log(store, other, 0).await),
+        ["create site", "create app"]
+    );
+}
+
+pub async fn pruning_moves_the_first_available_sequence(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    store
+        .create_jobs(owner, &jobs(json!([{"workdir": "a", "app_id": app}])))
+        .await
+        .unwrap();
+    let before = store.events_after(owner, 0, 100).await.unwrap();
+    assert_eq!(
+        (before.first_available, before.head),
+        (1, 4),
+        "site, app, job, log event"
+    );
+    store
+        .prune_event_log(balsam_types::time::now() - chrono::Duration::hours(1), 2)
+        .await
+        .unwrap();
+    let after = store.events_after(owner, 0, 100).await.unwrap();
+    assert_eq!((after.first_available, after.head), (3, 4));
+    assert_eq!(
+        after.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [3, 4]
+    );
+    store
+        .prune_event_log(
+            balsam_types::time::now() + chrono::Duration::seconds(1),
+            1_000,
+        )
+        .await
+        .unwrap();
+    let empty = store.events_after(owner, 0, 100).await.unwrap();
+    assert_eq!(
+        (empty.first_available, empty.head, empty.events.len()),
+        (5, 4, 0)
+    );
+    let listed = store
+        .list_jobs(owner, &JobQuery::default(), balsam_types::Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.seq, 4,
+        "list responses carry the sequence they reflect"
+    );
+}
