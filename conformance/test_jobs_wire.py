@@ -1,0 +1,273 @@
+"""Wire-level checks for /jobs, /transfers and acquire that the SDK cannot express:
+bulk limits, explicit nulls in update bodies, coercion, read shapes, TransferItem
+endpoints and their errors (balsam-api.md §1.2, §1.6, §3.3, §3.6, §4.3, §4.6)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+
+from helpers import assert_422, assert_naive_recent, assert_status, describe, unique, utcnow
+from jobkit import Workflow, ids
+
+NOT_FOUND = {"error": "Not found"}
+TOO_MANY_CREATE = {"detail": "Cannot bulk-create more than 5000 in a single API call."}
+TOO_MANY_UPDATE = {"detail": "Cannot bulk-update more than 5000 in a single API call."}
+NO_TRANSFERS = {"detail": "Some TransferItems not found"}
+
+
+def post_jobs(wf: Workflow, items: List[Dict[str, Any]]):
+    return wf.raw.post("jobs/", json=items)
+
+
+def one(wf: Workflow, **kw: Any) -> Dict[str, Any]:
+    body = {"workdir": unique("w"), "app_id": wf.plain_id, **kw}
+    resp = post_jobs(wf, [body])
+    assert_status(resp, 201)
+    return resp.json()[0]
+
+
+# --- limits -------------------------------------------------------------------------------
+def test_bulk_limits(wf: Workflow) -> None:
+    prefix = unique("lim")
+    items = [{"workdir": f"{prefix}/{i}", "app_id": wf.plain_id} for i in range(5001)]
+    resp = post_jobs(wf, items)
+    assert_status(resp, 400)
+    assert resp.json() == TOO_MANY_CREATE
+    assert wf.Job.objects.filter(workdir__contains=prefix).count() == 0
+
+    resp = post_jobs(wf, items[:5000])
+    assert_status(resp, 201)
+    made = [j["id"] for j in resp.json()]
+    assert len(made) == 5000
+    extra = one(wf, workdir=f"{prefix}/extra")
+
+    resp = wf.raw.request("PATCH", "jobs/", json=[{"id": i, "data": {"a": 1}} for i in made + [extra["id"]]])
+    assert_status(resp, 400)
+    assert resp.json() == TOO_MANY_UPDATE
+    # PUT /jobs/ matching more than 5000 jobs
+    resp = wf.raw.put("jobs/", params={"workdir__contains": prefix}, json={"data": {"b": 2}})
+    assert_status(resp, 400)
+    assert resp.json() == TOO_MANY_UPDATE
+    assert wf.raw_job(extra["id"])["data"] == {}
+    # exactly 5000 is fine
+    resp = wf.raw.request("PATCH", "jobs/", json=[{"id": i, "data": {"a": 1}} for i in made])
+    assert_status(resp, 200)
+    assert resp.json() == 5000
+    assert_status(wf.raw.delete("jobs/", params={"workdir__contains": prefix}), 204)
+    assert wf.Job.objects.filter(workdir__contains=prefix).count() == 0
+
+
+def test_serialized_parameters_size_limit(wf: Workflow) -> None:
+    resp = post_jobs(wf, [{"workdir": "big", "app_id": wf.plain_id, "serialized_parameters": "x" * 512001}])
+    assert_422(resp, ["body", 0, "serialized_parameters"], type_="assertion_error")
+    ok = one(wf, serialized_parameters="x" * 512000)
+    assert len(wf.raw_job(ok["id"])["serialized_parameters"]) == 512000
+
+
+# --- explicit nulls in update bodies (balsam-api.md §3.3) -----------------------------------
+@pytest.mark.upstream_differs("upstream lets these nulls through and then answers 500 or stores NULL")
+@pytest.mark.parametrize(
+    "field", ["workdir", "pending_file_cleanup", "serialized_parameters", "serialized_return_value", "serialized_exception"]
+)
+def test_update_null_rejected(wf: Workflow, field: str) -> None:
+    job = one(wf)
+    resp = wf.raw.put(f"jobs/{job['id']}", json={field: None})
+    assert_422(resp, ["body", field])
+    resp = wf.raw.request("PATCH", "jobs/", json=[{"id": job["id"], field: None}])
+    assert resp.status_code == 422, describe(resp)
+    got = wf.raw_job(job["id"])
+    assert got[field] == job[field]
+    assert_status(wf.raw.get("jobs/", params={"id": job["id"]}), 200)
+
+
+@pytest.mark.parametrize("field", ["tags", "data", "launch_params", "state_data", "num_nodes", "gpus_per_rank"])
+def test_update_null_not_allowed(wf: Workflow, field: str) -> None:
+    job = one(wf)
+    assert_422(wf.raw.put(f"jobs/{job['id']}", json={field: None}), ["body", field])
+
+
+def test_update_nullable_fields(wf: Workflow) -> None:
+    bj = wf.BatchJob.objects.create(site_id=wf.site.id, project="p", queue="q", num_nodes=1, wall_time_min=1, job_mode="mpi")
+    job = one(wf, return_code=3)
+    assert job["return_code"] == 3
+    assert_status(wf.raw.put(f"jobs/{job['id']}", json={"batch_job_id": bj.id}), 200)
+    assert wf.raw_job(job["id"])["batch_job_id"] == bj.id
+    assert_status(wf.raw.put(f"jobs/{job['id']}", json={"return_code": None, "batch_job_id": None}), 200)
+    got = wf.raw_job(job["id"])
+    assert (got["return_code"], got["batch_job_id"]) == (None, None)
+    # state null: no state change, no event
+    assert_status(wf.raw.put(f"jobs/{job['id']}", json={"state": None, "tags": {"t": "1"}}), 200)
+    got = wf.raw_job(job["id"])
+    assert (got["state"], got["tags"]) == ("STAGED_IN", {"t": "1"})
+    assert len(wf.events(job["id"])) == 1
+
+
+@pytest.mark.upstream_differs("upstream stores a NULL event timestamp, and /events/ then answers 500")
+def test_state_timestamp_null_means_now(wf: Workflow) -> None:
+    job = one(wf)
+    before = utcnow()
+    resp = wf.raw.put(f"jobs/{job['id']}", json={"state": "RUNNING", "state_timestamp": None})
+    assert_status(resp, 200)
+    after = utcnow()
+    resp = wf.raw.get("events/", params={"job_id": job["id"]})
+    assert_status(resp, 200)
+    ev = wf.events(job["id"])[-1]
+    assert ev.to_state == "RUNNING"
+    assert_naive_recent(ev.timestamp, before, after, "event timestamp for state_timestamp=null")
+
+
+# --- coercion and normalisation --------------------------------------------------------------
+def test_create_coercion(wf: Workflow) -> None:
+    job = one(
+        wf,
+        num_nodes=2.7,
+        ranks_per_node="4",
+        gpus_per_rank=1,
+        wall_time_min=12.0,
+        launch_params={"cpu_bind": 1, "x": True},
+        parent_ids=[],
+    )
+    got = wf.raw_job(job["id"])
+    assert (got["num_nodes"], got["ranks_per_node"], got["gpus_per_rank"], got["wall_time_min"]) == (2, 4, 1.0, 12)
+    assert got["launch_params"] == {"cpu_bind": "1", "x": "True"}
+    assert isinstance(got["gpus_per_rank"], float)
+
+
+def test_parent_ids_are_a_set(wf: Workflow) -> None:
+    p = one(wf)
+    kid = one(wf, parent_ids=[p["id"], p["id"]])
+    assert wf.raw_job(kid["id"])["parent_ids"] == [p["id"]]
+
+
+def test_transfer_shortcut_string_is_not_accepted_by_the_server(wf: Workflow) -> None:
+    """The SDK expands "alias:/path" client-side; the server takes only the object form."""
+    resp = post_jobs(wf, [{"workdir": "tx", "app_id": wf.echo_id, "transfers": {"inp": "laptop:/in.dat"}}])
+    assert resp.status_code == 422, describe(resp)
+    resp = post_jobs(wf, [{"workdir": "tx", "app_id": wf.echo_id, "transfers": {"inp": {"location_alias": "laptop", "path": "rel/in.dat"}}}])
+    assert resp.status_code == 422, describe(resp)
+    assert wf.Job.objects.filter(workdir__contains="tx").count() == 0
+
+
+def test_read_shapes_agree(wf: Workflow) -> None:
+    created = one(wf, tags={"a": "b"}, data={"nested": {"x": [1, None, "s"]}})
+    listed = wf.raw_job(created["id"])
+    item = wf.raw.get(f"jobs/{created['id']}")
+    assert_status(item, 200)
+    assert item.json() == listed
+    for key, value in created.items():
+        if key in ("last_update", "session_id"):
+            continue
+        assert listed[key] == value, key
+    assert listed["data"] == {"nested": {"x": [1, None, "s"]}}
+    # the acquire response has the read shape too
+    wf.Job.objects.filter(id=[created["id"]]).update(state="PREPROCESSED")
+    sess = wf.Session.objects.create(site_id=wf.site.id)
+    resp = wf.raw.post(
+        f"sessions/{sess.id}",
+        json={"max_num_jobs": 10, "filter_tags": {}, "max_wall_time_min": None, "max_nodes_per_job": None,
+              "max_aggregate_nodes": None, "serial_only": False, "sort_by": None, "states": ["PREPROCESSED"], "app_ids": []},
+    )
+    assert_status(resp, 200)
+    (acq,) = resp.json()
+    required = {"id", "app_id", "parent_ids", "last_update", "state", "pending_file_cleanup", "serialized_parameters",
+                "serialized_return_value", "serialized_exception", "workdir", "tags", "num_nodes", "batch_job_id"}
+    assert required <= set(acq), required - set(acq)
+    assert (acq["id"], acq["workdir"], acq["tags"]) == (created["id"], created["workdir"], {"a": "b"})
+
+
+def test_collection_without_slash_and_405(wf: Workflow) -> None:
+    one(wf)
+    for path in ("jobs", "batch-jobs", "events", "transfers", "sessions"):
+        resp = wf.raw.get(path, allow_redirects=False)
+        assert resp.status_code in (200, 307), describe(resp)
+        resp = wf.raw.get(path)
+        assert_status(resp, 200)
+    for method, path in [("PATCH", "jobs/1"), ("POST", "jobs/1"), ("POST", "transfers/"), ("DELETE", "transfers/1"), ("PATCH", "sessions/")]:
+        resp = wf.raw.request(method, path, json={})
+        assert_status(resp, 405)
+
+
+def test_tags_filter_items_without_colon_are_ignored(wf: Workflow) -> None:
+    tag = unique("nc")
+    j = one(wf, tags={"k": tag})
+    resp = wf.raw.get("jobs/", params={"tags": ["nocolon", f"k:{tag}"]})
+    assert [r["id"] for r in resp.json()["results"]] == [j["id"]]
+    # repeated keys: the last one wins
+    resp = wf.raw.get("jobs/", params={"tags": [f"k:other", f"k:{tag}"]})
+    assert [r["id"] for r in resp.json()["results"]] == [j["id"]]
+
+
+# --- TransferItems ---------------------------------------------------------------------------
+def make_xfer_job(wf: Workflow) -> Dict[str, Any]:
+    return one(
+        wf,
+        app_id=wf.echo_id,
+        tags={"xt": unique("x")},
+        transfers={
+            "inp": {"location_alias": "laptop", "path": "/data/in.dat"},
+            "out": {"location_alias": "dtn", "path": "/data/out"},
+        },
+    )
+
+
+def test_transfer_items_read_update_and_errors(wf: Workflow, wf2: Workflow) -> None:
+    job = make_xfer_job(wf)
+    resp = wf.raw.get("transfers/", params={"job_id": job["id"]})
+    assert_status(resp, 200)
+    items = sorted(resp.json()["results"], key=lambda t: t["direction"])
+    assert resp.json()["count"] == 2
+    inp, out = items
+    assert set(inp) == {"id", "job_id", "direction", "local_path", "remote_path", "location_alias", "recursive", "state", "task_id", "transfer_info"}
+    one_item = wf.raw.get(f"transfers/{inp['id']}")
+    assert one_item.json() == inp
+
+    resp = wf.raw.put(f"transfers/{inp['id']}", json={"state": "active", "task_id": "t-1", "transfer_info": {"a": 1}})
+    assert_status(resp, 200)
+    body = resp.json()
+    assert (body["state"], body["task_id"], body["transfer_info"]) == ("active", "t-1", {"a": 1})
+    assert body["local_path"] == "in.dat" and body["remote_path"] == "/data/in.dat"
+    # only the keys present are written; transfer_info is replaced, not merged
+    resp = wf.raw.put(f"transfers/{inp['id']}", json={"transfer_info": {"b": 2}, "direction": "out", "job_id": 1})
+    body = resp.json()
+    assert (body["state"], body["task_id"], body["transfer_info"], body["direction"]) == ("active", "t-1", {"b": 2}, "in")
+
+    # filters
+    by = lambda **p: sorted(t["id"] for t in wf.raw.get("transfers/", params=p).json()["results"])  # noqa: E731
+    assert by(job_id=job["id"], state="active") == [inp["id"]]
+    assert by(job_id=job["id"], state=["active", "awaiting_job"]) == sorted([inp["id"], out["id"]])
+    assert by(job_id=job["id"], direction="out") == [out["id"]]
+    assert by(site_id=wf.site.id, tags=f"xt:{job['tags']['xt']}") == sorted([inp["id"], out["id"]])
+    assert by(job_id=job["id"], job_state="READY") == sorted([inp["id"], out["id"]])
+    assert by(id=out["id"]) == [out["id"]]
+    assert_422(wf.raw.get("transfers/", params={"state": "bogus"}), ["query", "state", 0])
+    assert_422(wf.raw.get("transfers/", params={"direction": "sideways"}), ["query", "direction"])
+    assert_422(wf.raw.put(f"transfers/{inp['id']}", json={"state": "bogus"}), ["body", "state"])
+
+    # PATCH: any unknown or foreign id -> 400, nothing applied
+    theirs = make_xfer_job(wf2)
+    their_item = wf2.raw.get("transfers/", params={"job_id": theirs["id"]}).json()["results"][0]
+    for bad in (2**31 - 41, their_item["id"]):
+        resp = wf.raw.request("PATCH", "transfers/", json=[{"id": out["id"], "state": "done"}, {"id": bad, "state": "done"}])
+        assert_status(resp, 400)
+        assert resp.json() == NO_TRANSFERS
+    assert wf.raw.get(f"transfers/{out['id']}").json()["state"] == "awaiting_job"
+    assert wf.raw.get(f"transfers/{their_item['id']}").json() == NOT_FOUND
+    assert_status(wf.raw.put(f"transfers/{their_item['id']}", json={"state": "done"}), 404)
+    assert wf2.raw.get(f"transfers/{their_item['id']}").json()["state"] == their_item["state"]
+    # PATCH answers the updated items
+    resp = wf.raw.request("PATCH", "transfers/", json=[{"id": inp["id"], "state": "done"}, {"id": out["id"], "task_id": "t-2"}])
+    assert_status(resp, 200)
+    assert {t["id"]: (t["state"], t["task_id"]) for t in resp.json()} == {inp["id"]: ("done", "t-1"), out["id"]: ("awaiting_job", "t-2")}
+    # the stage-in is done: the job moved READY -> STAGED_IN
+    assert wf.raw_job(job["id"])["state"] == "STAGED_IN"
+
+
+def test_transfer_error_state_does_not_move_the_job(wf: Workflow) -> None:
+    job = make_xfer_job(wf)
+    (inp,) = [t for t in wf.raw.get("transfers/", params={"job_id": job["id"], "direction": "in"}).json()["results"]]
+    resp = wf.raw.request("PATCH", "transfers/", json=[{"id": inp["id"], "state": "error", "transfer_info": {"error": "nope"}}])
+    assert_status(resp, 200)
+    assert wf.raw_job(job["id"])["state"] == "READY"
+    assert len(wf.events(job["id"])) == 1
