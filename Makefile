@@ -4,22 +4,23 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 PG_URL ?= postgres://postgres@127.0.0.1:5432
+REDIS_URL ?= redis://127.0.0.1:6379
 DATA_DIR ?= balsam-data
 
 .PHONY: help run build test check fmt lint test-rust test-rust-sqlite test-rust-postgres \
-        conformance services openapi clean
+        conformance services openapi clean web web-deps web-ci e2e browser bench
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
-run: ## Build and start the server on SQLite (data in ./balsam-data)
+run: web ## Build the web client and the server, start it on SQLite (data in ./balsam-data)
 	$(CARGO) build --release -p balsam-server
-	./target/release/balsam-server --data-dir $(DATA_DIR) serve
+	./target/release/balsam-server --data-dir $(DATA_DIR) serve --web-dir web/dist
 
 build: ## Build everything (debug)
 	$(CARGO) build --workspace --all-targets
 
-test: check services conformance test-rust ## Everything CI runs: fmt, clippy, conformance, Rust tests on SQLite and PostgreSQL
+test: check services conformance web-ci e2e test-rust ## Everything CI runs: fmt, clippy, conformance, web checks, browser e2e, Rust tests on SQLite and PostgreSQL
 
 check: fmt lint
 
@@ -41,11 +42,37 @@ test-rust: test-rust-sqlite test-rust-postgres
 test-rust-sqlite: ## Rust tests on SQLite (the embedded default)
 	$(call nextest)
 
-test-rust-postgres: services ## Rust tests again with PostgreSQL (contract suite: both backends)
-	BALSAM_TEST_POSTGRES_URL=$(PG_URL) BALSAM_TEST_REQUIRE_POSTGRES=1 $(call nextest)
+test-rust-postgres: services ## Rust tests again on PostgreSQL + Redis (contract suites: every backend)
+	BALSAM_TEST_POSTGRES_URL=$(PG_URL) BALSAM_TEST_REQUIRE_POSTGRES=1 \
+	BALSAM_TEST_REDIS_URL=$(REDIS_URL) BALSAM_TEST_REQUIRE_REDIS=1 $(call nextest)
 
-openapi: ## Regenerate the committed OpenAPI document
+openapi: web-deps ## Regenerate the committed OpenAPI document and the web client's types
 	UPDATE_OPENAPI=1 $(CARGO) test -p balsam-server --test api openapi
+	cd web && npm run gen:api
+
+web-deps: web/node_modules/.package-lock.json
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web: web-deps ## Build the web client into web/dist
+	cd web && npm run build
+
+web-ci: web-deps ## Web client: typecheck, lint, unit tests, build
+	cd web && npm run ci
+
+browser: ## Install Debian's Chromium for the browser tests if it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: apt-get install chromium" >&2; exit 1; fi; }
+
+e2e: browser web-deps ## Playwright in Chromium against the real server serving web/dist
+	$(CARGO) build -p balsam-server
+	cd web && npm run build && npm run e2e -- --reporter=line
+
+bench: services ## Benchmark report on SQLite and PostgreSQL (release build; minutes)
+	./bench/run.sh sqlite
+	./bench/run.sh postgres
 
 clean:
 	$(CARGO) clean

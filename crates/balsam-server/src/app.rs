@@ -4,7 +4,9 @@ use crate::auth::{self, TokenKeys};
 use crate::config::Config;
 use crate::http;
 use anyhow::Context;
+use balsam_channels::{ChannelLayer, Message};
 use balsam_store::Store;
+use balsam_types::{LoggedEvent, UserId};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,8 +17,12 @@ use tower::Layer;
 #[derive(Clone)]
 pub struct App {
     pub store: Arc<dyn Store>,
+    pub channels: Arc<dyn ChannelLayer>,
     pub config: Arc<Config>,
     pub tokens: Arc<TokenKeys>,
+    /// Flips to `true` when the server starts shutting down (websockets close with 1001).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown_tx: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl App {
@@ -43,12 +49,65 @@ impl App {
             .context("cannot apply database migrations")?;
         let secret = auth::load_or_create_secret(&config)?;
         let tokens = TokenKeys::new(&secret, config.auth.token_ttl_hours);
+        let channels = channel_layer(&config).await?;
+        store.on_commit(publisher(channels.clone()));
+        let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
         Ok(App {
             store,
+            channels,
             config: Arc::new(config),
             tokens: Arc::new(tokens),
+            shutdown,
+            shutdown_tx: Arc::new(shutdown_tx),
         })
     }
+}
+
+/// The configured channel layer: Redis when `channels.redis_url` is set, else in-process.
+/// An unreachable Redis does not stop the server; the layer reconnects in the background.
+async fn channel_layer(config: &Config) -> anyhow::Result<Arc<dyn ChannelLayer>> {
+    let url = config.channels.redis_url.trim();
+    if url.is_empty() {
+        return Ok(Arc::new(balsam_channels::InProcessLayer::new()));
+    }
+    let options = balsam_channels::RedisOptions {
+        channel_prefix: config.channels.redis_prefix.clone(),
+        ..Default::default()
+    };
+    let layer = balsam_channels::RedisLayer::connect(url, options)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot start the Redis channel layer {}",
+                balsam_store::redact_url(url)
+            )
+        })?;
+    Ok(Arc::new(layer))
+}
+
+/// The commit listener: queues each commit's new log entries for one publishing task,
+/// which keeps this process's publishes in commit order. A failed publish loses nothing
+/// (subscribers notice the gap by sequence number and read the log); it is only logged.
+fn publisher(channels: Arc<dyn ChannelLayer>) -> balsam_store::CommitListener {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(UserId, Vec<LoggedEvent>)>();
+    tokio::spawn(async move {
+        while let Some((user, events)) = rx.recv().await {
+            let messages: Vec<Message> = events
+                .into_iter()
+                .map(|e| Message {
+                    seq: e.seq,
+                    payload: e.payload,
+                })
+                .collect();
+            if let Err(err) = channels.publish(user, &messages).await {
+                tracing::warn!(user.id = user, error = %err, "publish failed; subscribers will catch up from the event log");
+            }
+        }
+    });
+    Arc::new(move |user, events| {
+        // Fails only when the publishing task is gone (runtime shutting down).
+        let _ = tx.send((user, events));
+    })
 }
 
 /// A bound, not yet running server. Binding first lets tests use port 0.
@@ -82,8 +141,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let store = self.app.store.clone();
+        let stop = self.app.shutdown_tx.clone();
         let sweeper = tokio::spawn(sweep_sessions_forever(self.app.clone()));
+        let pruner = tokio::spawn(prune_event_log_forever(self.app.clone()));
         let router = http::router(self.app);
+        let shutdown = async move {
+            shutdown.await;
+            // Tell websockets first: they close with 1001 and the drain can finish.
+            let _ = stop.send(true);
+        };
         let service = tower::util::MapRequestLayer::new(http::canonical_slashes).layer(router);
         axum::serve(
             self.listener,
@@ -94,6 +160,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         sweeper.abort();
+        pruner.abort();
         store.close().await;
         Ok(())
     }
@@ -116,6 +183,24 @@ async fn sweep_sessions_forever(app: App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(session.count = n, "expired stale sessions"),
             Err(err) => tracing::warn!(error = ?err, "session sweep failed"),
+        }
+    }
+}
+
+/// Prunes the event log to its retention (age and per-user count).
+async fn prune_event_log_forever(app: App) {
+    let events = &app.config.events;
+    let period = std::time::Duration::from_secs(events.prune_interval_secs.max(1));
+    let retention = chrono::Duration::hours(i64::try_from(events.retention_hours).unwrap_or(72));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let cutoff = balsam_types::time::now() - retention;
+        match app.store.prune_event_log(cutoff, events.max_per_user).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(event.count = n, "pruned the event log"),
+            Err(err) => tracing::warn!(error = ?err, "event log pruning failed"),
         }
     }
 }

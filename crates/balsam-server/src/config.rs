@@ -20,7 +20,42 @@ pub struct Config {
     pub auth: AuthConfig,
     pub web: WebConfig,
     pub sessions: SessionsConfig,
+    pub channels: ChannelsConfig,
+    pub events: EventsConfig,
+    pub ws: WsConfig,
     pub telemetry: TelemetryConfig,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsConfig {
+    pub redis_url: String,
+    pub redis_prefix: String,
+}
+
+impl fmt::Debug for ChannelsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelsConfig")
+            .field("redis_url", &balsam_store::redact_url(&self.redis_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    pub retention_hours: u64,
+    pub max_per_user: i64,
+    pub prune_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsConfig {
+    pub auth_timeout_secs: u64,
+    pub ping_interval_secs: u64,
+    pub send_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,6 +127,8 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub web_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -129,6 +166,9 @@ impl Config {
         }
         if let Some(dir) = &overrides.web_dir {
             flags.insert("web".into(), serde_json::json!({ "dist_dir": dir }));
+        }
+        if let Some(url) = &overrides.redis_url {
+            flags.insert("channels".into(), serde_json::json!({ "redis_url": url }));
         }
         figment
             .merge(Serialized::defaults(flags))

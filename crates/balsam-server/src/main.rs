@@ -54,6 +54,9 @@ struct ServeArgs {
     /// Serve the built web client from this folder (e.g. web/dist) at `/`.
     #[arg(long, value_name = "DIR")]
     web_dir: Option<PathBuf>,
+    /// Redis URL for the channel layer shared by several replicas [default: in-process].
+    #[arg(long, value_name = "URL")]
+    redis_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +100,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.global.database_url,
         bind: serve_args.and_then(|a| a.bind.clone()),
         web_dir: serve_args.and_then(|a| a.web_dir.clone()),
+        redis_url: serve_args.and_then(|a| a.redis_url.clone()),
     };
     let config =
         Config::load(cli.global.config.as_deref(), &overrides).context("invalid configuration")?;

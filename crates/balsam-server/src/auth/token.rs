@@ -66,6 +66,13 @@ impl TokenKeys {
         Ok(IssuedToken { token, expires_at })
     }
 
+    /// Whole seconds until a valid token expires (`None` if it does not verify).
+    pub fn seconds_left(&self, token: &str) -> Option<u64> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        let left = data.claims.exp - chrono::Utc::now().timestamp();
+        u64::try_from(left).ok()
+    }
+
     /// Verifies signature and expiry; returns the user the token names.
     pub fn verify(&self, token: &str) -> Result<User, TokenError> {
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {

@@ -4,7 +4,7 @@ use crate::app::App as AppState;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::ValidationErrorBody;
+use crate::http::{Listed, ValidationErrorBody};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -44,7 +44,7 @@ async fn list_apps(
     State(app): State<AppState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Paginated<App>>, ApiError> {
+) -> Result<Listed<App>, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let query = AppQuery {
         site_ids: q.ints("site_id"),
@@ -55,7 +55,7 @@ async fn list_apps(
     };
     let page = q.page();
     q.finish()?;
-    Ok(Json(app.store.list_apps(user.id, &query, page).await?))
+    Ok(Listed(app.store.list_apps(user.id, &query, page).await?))
 }
 
 /// Register an App at one of the caller's Sites.

@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::ValidationErrorBody;
+use crate::http::{Listed, ValidationErrorBody};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -42,7 +42,7 @@ async fn list_batch_jobs(
     State(app): State<App>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Paginated<BatchJob>>, ApiError> {
+) -> Result<Listed<BatchJob>, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let query = BatchJobQuery {
         ids: q.ints("id"),
@@ -63,7 +63,7 @@ async fn list_batch_jobs(
     };
     let page = q.page();
     q.finish()?;
-    Ok(Json(
+    Ok(Listed(
         app.store.list_batch_jobs(user.id, &query, page).await?,
     ))
 }

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::ValidationErrorBody;
+use crate::http::{Listed, ValidationErrorBody};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -71,12 +71,12 @@ async fn list_jobs(
     State(app): State<App>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Paginated<Job>>, ApiError> {
+) -> Result<Listed<Job>, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let query = job_query(&mut q);
     let page = q.page();
     q.finish()?;
-    Ok(Json(app.store.list_jobs(user.id, &query, page).await?))
+    Ok(Listed(app.store.list_jobs(user.id, &query, page).await?))
 }
 
 /// Create up to 5000 jobs in one call, with their parents and transfers. Returns them in

@@ -12,6 +12,7 @@ pub mod sessions;
 pub mod sites;
 mod spa;
 pub mod transfers;
+pub mod ws;
 
 use crate::app::App;
 use axum::extract::{MatchedPath, Request};
@@ -99,6 +100,25 @@ struct ValidationErrorItem {
     ctx: Option<serde_json::Value>,
 }
 
+/// Header on list responses: the caller's event-log sequence number the page reflects
+/// (read in the same database snapshot), so a client can drop rows older than what its
+/// event stream already applied.
+pub const SEQ_HEADER: &str = "x-balsam-seq";
+
+/// A list response: `{count, results}` plus the [`SEQ_HEADER`].
+pub struct Listed<T>(pub balsam_types::Paginated<T>);
+
+impl<T: Serialize> IntoResponse for Listed<T> {
+    fn into_response(self) -> axum::response::Response {
+        let seq = self.0.seq.to_string();
+        let mut res = Json(self.0).into_response();
+        if let Ok(value) = HeaderValue::from_str(&seq) {
+            res.headers_mut().insert(SEQ_HEADER, value);
+        }
+        res
+    }
+}
+
 /// The API routes with their OpenAPI document.
 fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -109,6 +129,7 @@ fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(batch_jobs::routes())
         .merge(sessions::routes())
         .merge(transfers::routes())
+        .routes(utoipa_axum::routes!(ws::subscribe_user))
         .split_for_parts()
 }
 

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::ValidationErrorBody;
+use crate::http::{Listed, ValidationErrorBody};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -38,11 +38,11 @@ async fn list_sessions(
     State(app): State<App>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Paginated<Session>>, ApiError> {
+) -> Result<Listed<Session>, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let ids = q.ints("id");
     q.finish()?;
-    Ok(Json(app.store.list_sessions(user.id, &ids).await?))
+    Ok(Listed(app.store.list_sessions(user.id, &ids).await?))
 }
 
 /// Open a session at one of the caller's Sites, optionally inside a BatchJob there.

@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::ValidationErrorBody;
+use crate::http::{Listed, ValidationErrorBody};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -43,7 +43,7 @@ async fn list_sites(
     State(app): State<App>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Paginated<Site>>, ApiError> {
+) -> Result<Listed<Site>, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let query = SiteQuery {
         name: q.string("name"),
@@ -53,7 +53,7 @@ async fn list_sites(
     };
     let page = q.page();
     q.finish()?;
-    Ok(Json(app.store.list_sites(user.id, &query, page).await?))
+    Ok(Listed(app.store.list_sites(user.id, &query, page).await?))
 }
 
 /// Register a Site. Its name must be unique among the caller's Sites.

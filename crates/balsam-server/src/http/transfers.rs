@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::ValidationErrorBody;
+use crate::http::{Listed, ValidationErrorBody};
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use balsam_store::StoreError;
@@ -36,7 +36,7 @@ async fn list_transfers(
     State(app): State<App>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Paginated<TransferItem>>, ApiError> {
+) -> Result<Listed<TransferItem>, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let query = TransferQuery {
         ids: q.ints("id"),
@@ -53,7 +53,9 @@ async fn list_transfers(
     };
     let page = q.page();
     q.finish()?;
-    Ok(Json(app.store.list_transfers(user.id, &query, page).await?))
+    Ok(Listed(
+        app.store.list_transfers(user.id, &query, page).await?,
+    ))
 }
 
 /// Update several TransferItems (`id` + state/task_id/transfer_info); jobs whose
@@ -124,7 +126,7 @@ async fn list_events(
     State(app): State<App>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Paginated<LogEvent>>, ApiError> {
+) -> Result<Listed<LogEvent>, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let query = EventQuery {
         ids: q.ints("id"),
@@ -147,5 +149,5 @@ async fn list_events(
     };
     let page = q.page();
     q.finish()?;
-    Ok(Json(app.store.list_events(user.id, &query, page).await?))
+    Ok(Listed(app.store.list_events(user.id, &query, page).await?))
 }

@@ -9,6 +9,8 @@ mod auth;
 mod bad_input;
 mod jobs;
 mod openapi;
+mod replicas;
 mod sites;
 mod support;
 mod web;
+mod ws;

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 pub struct TestApp {
     pub base: String,
+    /// The database this app uses (PostgreSQL URL, or the SQLite file's URL).
+    pub database_url: String,
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
     pg_database: Option<(String, String)>,
@@ -54,6 +56,7 @@ impl TestApp {
             bind: Some("127.0.0.1:0".into()),
             database_url,
             web_dir: None,
+            redis_url: std::env::var("BALSAM_TEST_REDIS_URL").ok(),
         };
         let mut config = Config::load(Some(&PathBuf::from("/dev/null")), &overrides).unwrap();
         config.telemetry.log_filter = if std::env::var("TEST_LOG").is_ok() {
@@ -61,8 +64,12 @@ impl TestApp {
         } else {
             "off".into()
         };
+        // Test apps share one Redis but each has its own database (and user ids).
+        config.channels.redis_prefix =
+            format!("balsam-test-{}:user:", uuid::Uuid::new_v4().simple());
         tweak(&mut config);
         balsam_server::telemetry::init(&config.telemetry);
+        let database_url = config.database_url();
         let application = Application::build(config).await.unwrap();
         let addr = application.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -76,6 +83,7 @@ impl TestApp {
         });
         TestApp {
             base: format!("http://{addr}/api/v1"),
+            database_url,
             client: reqwest::Client::new(),
             data_dir,
             pg_database,

@@ -1,0 +1,305 @@
+//! `GET /api/v1/subscribe-user`: the per-user event stream (see docs/realtime.md).
+//!
+//! Two protocols on one socket, chosen by the first frame:
+//! * upstream's: the raw token as a text frame, then binary `{"action","type","data"}`
+//!   frames; a bad token closes with 1008;
+//! * ours: `{"op":"hello","token":…,"last_seq":n|null}`, then `welcome`, replay from the
+//!   event log, live `{"seq":n,"action","type","data"}` frames, `heartbeat`s, and an explicit
+//!   `resync` when the log no longer reaches back; named close codes.
+//!
+//! Either way the session subscribes to the channel layer before reading the log, tracks
+//! the last sequence it sent, skips duplicates and fills every gap from the log, so a
+//! message lost by the channel layer is delayed, never skipped.
+
+use crate::app::App;
+use crate::auth::TokenError;
+use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use balsam_channels::Delivery;
+use balsam_types::{LoggedEvent, UserId};
+use futures::StreamExt;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Close codes, for clients to act on.
+pub mod close {
+    /// The server is shutting down: reconnect (to another replica) and resume.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Upstream protocol: the token was refused.
+    pub const POLICY: u16 = 1008;
+    /// The token is malformed, wrongly signed or for no user: log in again.
+    pub const BAD_TOKEN: u16 = 4001;
+    /// The token expired (at connect or while connected): log in again.
+    pub const TOKEN_EXPIRED: u16 = 4002;
+    /// No token or hello arrived in time.
+    pub const AUTH_TIMEOUT: u16 = 4003;
+    /// The hello frame was not understood.
+    pub const BAD_HELLO: u16 = 4004;
+    /// The client did not accept frames fast enough: reconnect and resume.
+    pub const SLOW_CONSUMER: u16 = 4008;
+}
+
+/// Entries read from the log per query while replaying.
+const REPLAY_BATCH: i64 = 1000;
+
+#[derive(Deserialize)]
+struct Hello {
+    op: String,
+    token: String,
+    last_seq: Option<i64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Upstream,
+    Sequenced,
+}
+
+/// Subscribe to the caller's live changes (websocket; see docs/realtime.md).
+#[utoipa::path(get, path = "/subscribe-user", tag = "events",
+    responses((status = 101, description = "Switching to the websocket protocol")))]
+pub async fn subscribe_user(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
+    ws.on_upgrade(move |socket| async move {
+        let conn_id = uuid::Uuid::new_v4().simple().to_string();
+        let span =
+            tracing::info_span!("ws", ws.conn_id = %conn_id, user.id = tracing::field::Empty);
+        tracing::Instrument::instrument(run(socket, app), span).await;
+    })
+}
+
+async fn run(mut socket: WebSocket, app: App) {
+    let timeout = Duration::from_secs(app.config.ws.auth_timeout_secs);
+    let first = match tokio::time::timeout(timeout, next_text(&mut socket)).await {
+        Ok(Some(text)) => text,
+        Ok(None) => return,
+        Err(_) => {
+            return close_with(socket, close::AUTH_TIMEOUT, "no token received in time").await
+        }
+    };
+    let (protocol, token, last_seq) = match first.trim_start().starts_with('{') {
+        true => match serde_json::from_str::<Hello>(&first) {
+            Ok(h) if h.op == "hello" => (Protocol::Sequenced, h.token, h.last_seq),
+            _ => {
+                return close_with(
+                    socket,
+                    close::BAD_HELLO,
+                    "expected {\"op\":\"hello\",\"token\":…}",
+                )
+                .await
+            }
+        },
+        false => (Protocol::Upstream, first.trim().to_owned(), None),
+    };
+    let user = match app.tokens.verify(&token) {
+        Ok(user) => user,
+        Err(err) => {
+            let (code, reason) = match (protocol, err) {
+                (Protocol::Upstream, _) => (close::POLICY, "Could not validate credentials"),
+                (_, TokenError::Expired) => (close::TOKEN_EXPIRED, "token expired"),
+                (_, TokenError::Invalid) => (close::BAD_TOKEN, "invalid token"),
+            };
+            return close_with(socket, code, reason).await;
+        }
+    };
+    tracing::Span::current().record("user.id", user.id);
+    let expires_in = app.tokens.seconds_left(&token).unwrap_or(0);
+    let mut session = Session {
+        socket,
+        app,
+        user: user.id,
+        protocol,
+        last_sent: 0,
+    };
+    if let Err(end) = session.serve(last_seq, expires_in).await {
+        tracing::debug!(reason = end.1, "websocket closed");
+        if end.0 != 0 {
+            close_with(session.socket, end.0, end.1).await;
+        }
+    }
+}
+
+/// Why a session ended: a close code to send (0: none) and a reason.
+type End = (u16, &'static str);
+
+struct Session {
+    socket: WebSocket,
+    app: App,
+    user: UserId,
+    protocol: Protocol,
+    /// The last sequence number sent (or skipped over by a resync).
+    last_sent: i64,
+}
+
+impl Session {
+    async fn serve(&mut self, last_seq: Option<i64>, expires_in: u64) -> Result<(), End> {
+        // Subscribe before reading the log, so nothing committed in between is missed.
+        let mut live = self
+            .app
+            .channels
+            .subscribe(self.user)
+            .await
+            .map_err(|_| (close::GOING_AWAY, "channel layer unavailable"))?;
+        let head = self.log(0, 0).await?.head;
+        match (self.protocol, last_seq) {
+            (Protocol::Sequenced, Some(last)) if last > head => {
+                // The client knows of changes this log never had (say, a reset database).
+                self.last_sent = head;
+                self.send_control(
+                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false}),
+                )
+                .await?;
+                self.send_control(serde_json::json!({"op": "resync", "seq": head}))
+                    .await?;
+            }
+            (Protocol::Sequenced, Some(last)) => {
+                self.last_sent = last.max(0);
+                self.send_control(
+                    serde_json::json!({"op": "welcome", "seq": head, "resumed": true}),
+                )
+                .await?;
+                self.catch_up().await?;
+            }
+            (Protocol::Sequenced, None) => {
+                self.last_sent = head;
+                self.send_control(
+                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false}),
+                )
+                .await?;
+            }
+            (Protocol::Upstream, _) => self.last_sent = head,
+        }
+
+        let ping_every = Duration::from_secs(self.app.config.ws.ping_interval_secs.max(1));
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
+        tokio::pin!(expiry);
+        let mut shutdown = self.app.shutdown.clone();
+        loop {
+            tokio::select! {
+                delivery = live.next() => match delivery {
+                    Some(Delivery::Message(m)) if m.seq <= self.last_sent => {}
+                    Some(Delivery::Message(m)) if m.seq == self.last_sent + 1 => {
+                        self.send_event(&LoggedEvent { seq: m.seq, payload: m.payload }).await?;
+                    }
+                    // A gap (lost, reordered or lagged messages): the log has everything.
+                    Some(_) => self.catch_up().await?,
+                    None => return Err((close::GOING_AWAY, "channel layer closed")),
+                },
+                frame = self.socket.recv() => match frame {
+                    None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => return Err((0, "client closed")),
+                    Some(Ok(_)) => {} // pongs and client chatter are ignored
+                },
+                _ = ping.tick() => {
+                    self.send(Frame::Ping(Default::default())).await?;
+                    // Safety net: a lost last message would otherwise wait for the next one.
+                    self.catch_up().await?;
+                    if self.protocol == Protocol::Sequenced {
+                        self.send_control(serde_json::json!({"op": "heartbeat", "seq": self.last_sent})).await?;
+                    }
+                }
+                () = &mut expiry, if self.protocol == Protocol::Sequenced => {
+                    return Err((close::TOKEN_EXPIRED, "token expired"));
+                }
+                _ = shutdown.changed() => return Err((close::GOING_AWAY, "server shutting down")),
+            }
+        }
+    }
+
+    /// Sends everything after `last_sent` from the log; past retention, a `resync`.
+    async fn catch_up(&mut self) -> Result<(), End> {
+        loop {
+            let page = self.log(self.last_sent, REPLAY_BATCH).await?;
+            if page.first_available > self.last_sent + 1 {
+                // Pruned entries cannot be replayed: say so and continue from the head.
+                self.last_sent = page.head;
+                if self.protocol == Protocol::Sequenced {
+                    self.send_control(serde_json::json!({"op": "resync", "seq": page.head}))
+                        .await?;
+                }
+                return Ok(());
+            }
+            let full = page.events.len() as i64 == REPLAY_BATCH;
+            for event in &page.events {
+                self.send_event(event).await?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn log(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> impl std::future::Future<Output = Result<balsam_store::EventLogPage, End>> + Send + 'static
+    {
+        read_log(self.app.clone(), self.user, after, limit)
+    }
+
+    async fn send_event(&mut self, event: &LoggedEvent) -> Result<(), End> {
+        let frame = match self.protocol {
+            // Upstream dashboards get the bytes exactly as published: binary JSON frames.
+            Protocol::Upstream => Frame::Binary(event.payload.as_bytes().to_vec().into()),
+            // `{"seq":n,` + the stored `{"action",…}` minus its brace: no re-encoding.
+            Protocol::Sequenced => {
+                let body = event.payload.strip_prefix('{').unwrap_or(&event.payload);
+                Frame::Text(Utf8Bytes::from(format!("{{\"seq\":{},{body}", event.seq)))
+            }
+        };
+        self.send(frame).await?;
+        self.last_sent = event.seq;
+        Ok(())
+    }
+
+    async fn send_control(&mut self, value: serde_json::Value) -> Result<(), End> {
+        self.send(Frame::Text(Utf8Bytes::from(value.to_string())))
+            .await
+    }
+
+    async fn send(&mut self, frame: Frame) -> Result<(), End> {
+        let timeout = Duration::from_secs(self.app.config.ws.send_timeout_secs.max(1));
+        match tokio::time::timeout(timeout, self.socket.send(frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err((0, "client went away")),
+            Err(_) => Err((close::SLOW_CONSUMER, "slow consumer")),
+        }
+    }
+}
+
+/// Reads the log without holding the socket (which is not `Sync`) across the await.
+async fn read_log(
+    app: App,
+    user: UserId,
+    after: i64,
+    limit: i64,
+) -> Result<balsam_store::EventLogPage, End> {
+    app.store
+        .events_after(user, after, limit)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = ?err, "cannot read the event log");
+            (close::GOING_AWAY, "event log unavailable")
+        })
+}
+
+async fn next_text(socket: &mut WebSocket) -> Option<String> {
+    loop {
+        match socket.recv().await? {
+            Ok(Frame::Text(text)) => return Some(text.to_string()),
+            Ok(Frame::Binary(bytes)) => return String::from_utf8(bytes.to_vec()).ok(),
+            Ok(Frame::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn close_with(mut socket: WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = socket.send(Frame::Close(Some(frame))).await;
+}

@@ -1,0 +1,521 @@
+//! The event stream on a real socket: both protocols, resume, resync, isolation, codes.
+
+use crate::support::{TestApp, TestUser};
+use futures::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn connect(app: &TestApp) -> Socket {
+    let url = format!(
+        "{}/subscribe-user",
+        app.base.replacen("http://", "ws://", 1)
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket
+}
+
+/// Connects with our protocol; returns the socket and the welcome frame.
+pub async fn hello(app: &TestApp, user: &TestUser, last_seq: Option<i64>) -> (Socket, Value) {
+    let mut socket = connect(app).await;
+    let frame = json!({"op": "hello", "token": user.token, "last_seq": last_seq});
+    socket
+        .send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+    let welcome = next_json(&mut socket).await.expect("welcome");
+    assert_eq!(welcome["op"], "welcome", "{welcome}");
+    (socket, welcome)
+}
+
+/// The next text or binary JSON frame, skipping pings; `None` on close or after 5 s.
+pub async fn next_json(socket: &mut Socket) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        match msg {
+            Message::Text(t) => return serde_json::from_str(&t).ok(),
+            Message::Binary(b) => return serde_json::from_slice(&b).ok(),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// Event frames (skipping control frames) until `n` have arrived.
+pub async fn events(socket: &mut Socket, n: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let frame = next_json(socket)
+            .await
+            .unwrap_or_else(|| panic!("only {} of {n} events: {out:?}", out.len()));
+        if frame.get("op").is_none() {
+            out.push(frame);
+        }
+    }
+    out
+}
+
+/// Nothing more arrives within `ms` (control frames aside).
+pub async fn quiet(socket: &mut Socket, ms: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, socket.next()).await {
+        if let Message::Text(t) = &msg {
+            let v: Value = serde_json::from_str(t).unwrap();
+            assert!(v.get("op").is_some(), "unexpected event {v}");
+        }
+        assert!(
+            !matches!(msg, Message::Binary(_)),
+            "unexpected event {msg:?}"
+        );
+    }
+}
+
+async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .ok()?
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+            Some(Ok(_)) => {}
+            _ => return None,
+        }
+    }
+}
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap(),
+                e["type"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+async fn world(app: &TestApp, user: &TestUser) -> (Value, Value) {
+    let site = app
+        .post(
+            "/sites/",
+            user,
+            json!({"name": "s", "path": "/s", "transfer_locations": {"laptop": "globus://x"}}),
+        )
+        .await
+        .body;
+    let a = app
+        .post(
+            "/apps/",
+            user,
+            json!({"site_id": site["id"], "name": "A", "serialized_class": "x", "source_code": "y",
+            "transfers": {"inp": {"required": false, "direction": "in", "local_path": "in.dat"}}}),
+        )
+        .await
+        .body;
+    (site, a)
+}
+
+#[tokio::test]
+async fn upstream_protocol_gets_binary_full_instances() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let mut socket = connect(&app).await;
+    socket
+        .send(Message::Text(user.token.clone().into()))
+        .await
+        .unwrap();
+    let site = app
+        .post("/sites/", &user, json!({"name": "s", "path": "/s"}))
+        .await
+        .body;
+    let msg = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let Message::Binary(bytes) = msg else {
+        panic!("upstream frames are binary: {msg:?}")
+    };
+    let event: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        event,
+        json!({"action": "create", "type": "site", "data": site})
+    );
+    let updated = app
+        .put(
+            &format!("/sites/{}", site["id"]),
+            &user,
+            json!({"path": "/t"}),
+        )
+        .await
+        .body;
+    let event = next_json(&mut socket).await.unwrap();
+    assert_eq!(
+        event,
+        json!({"action": "update", "type": "site", "data": updated}),
+        "full instance, not a patch"
+    );
+
+    let mut bad = connect(&app).await;
+    bad.send(Message::Text("not-a-token".into())).await.unwrap();
+    assert_eq!(close_code(&mut bad).await, Some(CloseCode::Policy));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_mutation_emits_its_event_with_full_instances() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let (mut socket, welcome) = hello(&app, &user, None).await;
+    assert_eq!(
+        (welcome["seq"].as_i64(), welcome["resumed"].as_bool()),
+        (Some(0), Some(false))
+    );
+
+    let (site, a) = world(&app, &user).await;
+    let got = events(&mut socket, 2).await;
+    assert_eq!(kinds(&got), ["create site", "create app"]);
+    assert_eq!(got[1]["data"], a);
+    assert_eq!(
+        (got[0]["seq"].as_i64(), got[1]["seq"].as_i64()),
+        (Some(1), Some(2))
+    );
+
+    let jobs = app
+        .post("/jobs/", &user, json!([{"workdir": "1", "app_id": a["id"], "transfers": {"inp": {"location_alias": "laptop", "path": "/in"}}},
+                                      {"workdir": "2", "app_id": a["id"]}]))
+        .await
+        .body;
+    let got = events(&mut socket, 3).await;
+    assert_eq!(
+        kinds(&got),
+        [
+            "bulk-create job",
+            "bulk-create transfer_item",
+            "bulk-create log_event"
+        ]
+    );
+    assert_eq!(got[0]["data"], jobs);
+    let j2 = jobs[1]["id"].clone();
+
+    let steps: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::PATCH,
+            "/jobs/".into(),
+            json!([{"id": j2, "state": "PREPROCESSED"}]),
+            vec!["bulk-update job", "bulk-create log_event"],
+        ),
+        (
+            Method::PUT,
+            format!("/jobs/{j2}"),
+            json!({"tags": {"k": "v"}}),
+            vec!["bulk-update job"],
+        ),
+        (
+            Method::PUT,
+            "/jobs/?workdir__contains=2".into(),
+            json!({"num_nodes": 2}),
+            vec!["bulk-update job"],
+        ),
+        (
+            Method::POST,
+            "/batch-jobs/".into(),
+            json!({"site_id": site["id"], "project": "p", "queue": "q", "num_nodes": 1, "wall_time_min": 5, "job_mode": "serial"}),
+            vec!["create batch_job"],
+        ),
+        (
+            Method::POST,
+            "/sessions/".into(),
+            json!({"site_id": site["id"]}),
+            vec!["create session"],
+        ),
+    ];
+    for (method, path, body, expected) in steps {
+        let r = app
+            .call(method.clone(), &path, Some(&user.token), Some(body))
+            .await;
+        assert!(r.status.is_success(), "{method} {path}: {}", r.text);
+        let got = events(&mut socket, expected.len()).await;
+        assert_eq!(kinds(&got), expected, "{method} {path}");
+        if method == Method::POST {
+            assert_eq!(
+                got[0]["data"], r.body,
+                "the event carries what the response carries"
+            );
+        }
+    }
+    let sessions = app.get("/sessions/", &user).await.body;
+    let sid = sessions["results"][0]["id"].clone();
+    let acquired = app
+        .post(
+            &format!("/sessions/{sid}"),
+            &user,
+            json!({"max_num_jobs": 5, "filter_tags": {}}),
+        )
+        .await
+        .body;
+    let got = events(&mut socket, 2).await;
+    assert_eq!(kinds(&got), ["bulk-update job", "update session"]);
+    assert_eq!(got[0]["data"], acquired);
+    app.put(&format!("/sessions/{sid}"), &user, json!({})).await;
+    assert_eq!(kinds(&events(&mut socket, 1).await), ["update session"]);
+    app.put(&format!("/jobs/{j2}"), &user, json!({"state": "RUNNING"}))
+        .await;
+    events(&mut socket, 2).await;
+    app.delete(&format!("/sessions/{sid}"), &user).await;
+    let got = events(&mut socket, 3).await;
+    assert_eq!(
+        kinds(&got),
+        ["bulk-update job", "bulk-create log_event", "delete session"]
+    );
+    assert_eq!(got[0]["data"][0]["state"], "RUN_TIMEOUT");
+
+    let items = app.get("/transfers/", &user).await.body;
+    let item = items["results"][0]["id"].clone();
+    app.call(
+        Method::PATCH,
+        "/transfers/",
+        Some(&user.token),
+        Some(json!([{"id": item, "state": "done"}])),
+    )
+    .await;
+    let got = events(&mut socket, 3).await;
+    assert_eq!(
+        kinds(&got),
+        [
+            "bulk-update transfer_item",
+            "bulk-update job",
+            "bulk-create log_event"
+        ]
+    );
+    assert_eq!(got[1]["data"][0]["state"], "STAGED_IN");
+
+    app.delete(&format!("/jobs/{j2}"), &user).await;
+    let got = events(&mut socket, 2).await;
+    assert_eq!(kinds(&got), ["bulk-delete log_event", "bulk-delete job"]);
+    assert_eq!(got[1]["data"], json!({"ids": [j2]}));
+
+    // A cascading Site delete: the client hears of every removed row.
+    app.delete(&format!("/sites/{}", site["id"]), &user).await;
+    let got = events(&mut socket, 6).await;
+    assert_eq!(
+        kinds(&got),
+        [
+            "bulk-delete log_event",
+            "bulk-delete transfer_item",
+            "bulk-delete job",
+            "delete batch_job",
+            "delete app",
+            "delete site"
+        ]
+    );
+    let seqs: Vec<i64> = got.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive: {seqs:?}"
+    );
+    quiet(&mut socket, 300).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn resume_replays_exactly_the_missed_events_in_order_once() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let (mut socket, _) = hello(&app, &user, None).await;
+    let (site, a) = world(&app, &user).await;
+    let seen = events(&mut socket, 2).await;
+    let last = seen[1]["seq"].as_i64().unwrap();
+    socket.close(None).await.unwrap();
+
+    // While away: creates, updates, deletes and a cascading Site delete.
+    let jobs = app
+        .post(
+            "/jobs/",
+            &user,
+            json!([{"workdir": "1", "app_id": a["id"]}]),
+        )
+        .await
+        .body;
+    app.put(
+        &format!("/jobs/{}", jobs[0]["id"]),
+        &user,
+        json!({"state": "FAILED"}),
+    )
+    .await;
+    let other = app
+        .post("/sites/", &user, json!({"name": "other", "path": "/o"}))
+        .await
+        .body;
+    app.delete(&format!("/sites/{}", site["id"]), &user).await;
+
+    let (mut socket, welcome) = hello(&app, &user, Some(last)).await;
+    assert_eq!(welcome["resumed"], true);
+    let head = welcome["seq"].as_i64().unwrap();
+    let missed = events(&mut socket, (head - last) as usize).await;
+    let seqs: Vec<i64> = missed.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, ((last + 1)..=head).collect::<Vec<_>>());
+    assert_eq!(
+        kinds(&missed),
+        [
+            "bulk-create job",
+            "bulk-create log_event",
+            "bulk-update job",
+            "bulk-create log_event",
+            "create site",
+            "bulk-delete log_event",
+            "bulk-delete job",
+            "delete app",
+            "delete site"
+        ]
+    );
+    assert_eq!(missed[4]["data"], other);
+    quiet(&mut socket, 300).await;
+    // And live delivery continues after the replay.
+    app.put(&format!("/sites/{}", other["id"]), &user, json!({}))
+        .await;
+    let live = events(&mut socket, 1).await;
+    assert_eq!(live[0]["seq"].as_i64(), Some(head + 1));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_sequence_older_than_retention_gets_resync() {
+    let app = TestApp::spawn_with(|c| {
+        c.events.retention_hours = 0;
+        c.events.prune_interval_secs = 1;
+    })
+    .await;
+    let user = app.new_user().await;
+    world(&app, &user).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // the pruner has run
+    let (mut socket, welcome) = hello(&app, &user, Some(1)).await;
+    assert_eq!(welcome["seq"], 2);
+    let resync = next_json(&mut socket).await.unwrap();
+    assert_eq!(resync, json!({"op": "resync", "seq": 2}));
+    quiet(&mut socket, 300).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn users_never_receive_each_others_events_in_either_protocol() {
+    let app = TestApp::spawn().await;
+    let alice = app.new_user().await;
+    let bob = app.new_user().await;
+    let (mut bob_seq, _) = hello(&app, &bob, None).await;
+    let mut bob_up = connect(&app).await;
+    bob_up
+        .send(Message::Text(bob.token.clone().into()))
+        .await
+        .unwrap();
+    let (mut alice_seq, _) = hello(&app, &alice, None).await;
+    world(&app, &alice).await;
+    assert_eq!(events(&mut alice_seq, 2).await.len(), 2);
+    quiet(&mut bob_seq, 500).await;
+    quiet(&mut bob_up, 100).await;
+    // Bob's own change reaches him with his own numbering.
+    app.post("/sites/", &bob, json!({"name": "b", "path": "/b"}))
+        .await;
+    assert_eq!(events(&mut bob_seq, 1).await[0]["seq"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_expired_and_missing_tokens_close_with_named_codes() {
+    let app = TestApp::spawn_with(|c| c.ws.auth_timeout_secs = 1).await;
+    let user = app.new_user().await;
+    let mut bad = connect(&app).await;
+    bad.send(Message::Text(
+        json!({"op": "hello", "token": "nope"}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(close_code(&mut bad).await, Some(CloseCode::Library(4001)));
+    let mut silent = connect(&app).await;
+    assert_eq!(
+        close_code(&mut silent).await,
+        Some(CloseCode::Library(4003))
+    );
+    let mut garbled = connect(&app).await;
+    garbled
+        .send(Message::Text("{\"op\": \"bye\"}".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        close_code(&mut garbled).await,
+        Some(CloseCode::Library(4004))
+    );
+    drop(user);
+    app.stop().await;
+
+    let app = TestApp::spawn_with(|c| c.auth.token_ttl_hours = 0).await;
+    let user = app.new_user().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut expired = connect(&app).await;
+    expired
+        .send(Message::Text(
+            json!({"op": "hello", "token": user.token})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        close_code(&mut expired).await,
+        Some(CloseCode::Library(4002))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn idle_sockets_get_pings_and_heartbeats() {
+    let app = TestApp::spawn_with(|c| c.ws.ping_interval_secs = 1).await;
+    let user = app.new_user().await;
+    let (mut socket, _) = hello(&app, &user, None).await;
+    let (mut pings, mut heartbeats) = (0, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2600);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, socket.next()).await {
+        match msg {
+            Message::Ping(_) => pings += 1,
+            Message::Text(t) if t.contains("heartbeat") => heartbeats += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        pings >= 2 && heartbeats >= 2,
+        "pings {pings}, heartbeats {heartbeats}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_with_going_away() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let (mut socket, _) = hello(&app, &user, None).await;
+    let stopping = tokio::spawn(app.stop());
+    assert_eq!(close_code(&mut socket).await, Some(CloseCode::Away));
+    stopping.await.unwrap();
+}
+
+#[tokio::test]
+async fn list_responses_carry_the_sequence_they_reflect() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    world(&app, &user).await;
+    let r = app.get("/sites/", &user).await;
+    assert_eq!(r.headers["x-balsam-seq"], "2");
+    let r = app.get("/jobs/", &user).await;
+    assert_eq!(r.headers["x-balsam-seq"], "2");
+    app.stop().await;
+}
