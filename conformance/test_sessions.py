@@ -455,3 +455,111 @@ def test_site_delete_cascades_to_sessions(wf: Workflow) -> None:
     wf.client.Site.objects.get(id=site.id).delete()
     assert wf.Session.objects.filter(id=[sess.id]).count() == 0
     assert_status(wf.raw.put(f"sessions/{sess.id}", json={}), 404)
+
+
+# ---------------------------------------------------------------------------------------
+# Expiry (semantics §4.5) on a dedicated server with short periods. balsam-rs sweeps in the
+# background (a compatible improvement); the periods are its [sessions] settings.
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def short_expiry_root(tmp_path_factory: pytest.TempPathFactory):
+    import os
+    import subprocess
+
+    import conftest
+
+    if os.environ.get("CONFORMANCE_API_ROOT"):
+        pytest.skip("needs to start its own server (CONFORMANCE_API_ROOT is set)")
+    data_dir = tmp_path_factory.mktemp("short-expiry")
+    port = conftest._free_port()
+    root = f"http://127.0.0.1:{port}/api/v1"
+    env = dict(os.environ, BALSAM_SESSIONS__EXPIRE_AFTER_SECS="2", BALSAM_SESSIONS__SWEEP_INTERVAL_SECS="1")
+    log = data_dir / "server.log"
+    with open(log, "wb") as fp:
+        proc = subprocess.Popen(
+            [str(conftest._server_binary()), "serve", "--bind", f"127.0.0.1:{port}", "--data-dir", str(data_dir)],
+            stdout=fp, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=data_dir,
+        )
+    try:
+        conftest._wait_ready(root, proc, log)
+        yield root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def swf(short_expiry_root: str) -> Workflow:
+    from balsam.client import BasicAuthRequestsClient
+
+    from conftest import register_raw
+    from helpers import NO_RETRY, RawAPI
+    from jobkit import build_workflow
+
+    user = register_raw(short_expiry_root, unique("exp"), "pw-" + unique("pw"))
+    client = BasicAuthRequestsClient(short_expiry_root, username=user.username, password=user.password, retry_count=NO_RETRY)
+    client.refresh_auth()
+    return build_workflow(client, RawAPI(short_expiry_root, client.token), prefix="exp")
+
+
+def wait_for(pred, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.25)
+    return pred()
+
+
+@pytest.mark.extension
+def test_session_without_heartbeat_expires(swf: Workflow) -> None:
+    running, idle = runnable(swf, 2)
+    sess = new_session(swf)
+    assert len(acquire(swf, sess)) == 2
+    swf.set_state(running, "RUNNING")
+    sid = sess.id
+    # listing does not tick: the heartbeat gets older than expire_after_secs
+    assert wait_for(lambda: swf.Session.objects.filter(id=[sid]).count() == 0), "session never expired"
+    resp = swf.raw.put(f"sessions/{sid}", json={})
+    assert_status(resp, 404)
+    assert resp.json() == NOT_FOUND
+    assert swf.state_of(running.id) == "RUN_TIMEOUT"
+    ev = swf.events(running.id)[-1]
+    assert (ev.from_state, ev.to_state, ev.data) == ("RUNNING", "RUN_TIMEOUT", {"message": SESSION_EXPIRED})
+    assert swf.state_of(idle.id) == "PREPROCESSED"
+    assert ids(acquire(swf, new_session(swf))) == [idle.id], "the expired session's other jobs are unlocked"
+
+
+@pytest.mark.extension
+def test_ticking_session_survives(swf: Workflow) -> None:
+    (job,) = runnable(swf, 1)
+    sess = new_session(swf)
+    assert len(acquire(swf, sess)) == 1
+    swf.set_state(job, "RUNNING")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        assert_status(swf.raw.put(f"sessions/{sess.id}", json={}), 200)
+        time.sleep(0.5)
+    assert swf.state_of(job.id) == "RUNNING"
+    assert swf.Session.objects.filter(id=[sess.id]).count() == 1
+
+
+@pytest.mark.extension
+def test_session_of_finished_batch_job_is_swept(swf: Workflow) -> None:
+    bj = new_batch_job(swf)
+    (job,) = runnable(swf, 1)
+    sess = new_session(swf, batch_job_id=bj.id)
+    assert len(acquire(swf, sess)) == 1
+    swf.set_state(job, "RUNNING")
+    assert_status(swf.raw.put(f"batch-jobs/{bj.id}", json={"state": "finished"}), 200)
+
+    def gone() -> bool:
+        swf.raw.put(f"sessions/{sess.id}", json={})  # keeps the heartbeat fresh: only the BatchJob rule applies
+        return swf.Session.objects.filter(id=[sess.id]).count() == 0
+
+    assert wait_for(gone), "a session whose BatchJob finished was never swept"
+    assert swf.state_of(job.id) == "RUN_TIMEOUT"
