@@ -519,3 +519,103 @@ async fn list_responses_carry_the_sequence_they_reflect() {
     assert_eq!(r.headers["x-balsam-seq"], "2");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_remaining_mutations_emit_their_events_too() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let (site, a) = world(&app, &user).await;
+    let (mut socket, _) = hello(&app, &user, Some(2)).await;
+
+    let bj = app
+        .post(
+            "/batch-jobs/",
+            &user,
+            json!({"site_id": site["id"], "project": "p", "queue": "q",
+            "num_nodes": 1, "wall_time_min": 5, "job_mode": "mpi"}),
+        )
+        .await
+        .body;
+    let jobs = app
+        .post("/jobs/", &user, json!([{"workdir": "1", "app_id": a["id"], "transfers": {"inp": {"location_alias": "laptop", "path": "/in"}}},
+                                      {"workdir": "2", "app_id": a["id"]}]))
+        .await
+        .body;
+    events(&mut socket, 4).await;
+    let j2 = jobs[1]["id"].clone();
+    let item = app.get("/transfers/", &user).await.body["results"][0]["id"].clone();
+
+    let steps: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::PUT,
+            format!("/apps/{}", a["id"]),
+            json!({"description": "d"}),
+            vec!["update app"],
+        ),
+        (
+            Method::PUT,
+            format!("/batch-jobs/{}", bj["id"]),
+            json!({"state": "queued"}),
+            vec!["update batch_job"],
+        ),
+        (
+            Method::PATCH,
+            "/batch-jobs/".into(),
+            json!([{"id": bj["id"], "state": "running"}]),
+            vec!["update batch_job"],
+        ),
+        (
+            Method::PUT,
+            format!("/jobs/{j2}"),
+            json!({"batch_job_id": bj["id"]}),
+            vec!["bulk-update job"],
+        ),
+        (
+            Method::DELETE,
+            format!("/batch-jobs/{}", bj["id"]),
+            Value::Null,
+            vec!["bulk-update job", "delete batch_job"],
+        ),
+        (
+            Method::PUT,
+            format!("/transfers/{item}"),
+            json!({"task_id": "t"}),
+            vec!["bulk-update transfer_item"],
+        ),
+        (
+            Method::DELETE,
+            "/jobs/?workdir__contains=2".into(),
+            Value::Null,
+            vec!["bulk-delete log_event", "bulk-delete job"],
+        ),
+        (
+            Method::DELETE,
+            format!("/apps/{}", a["id"]),
+            Value::Null,
+            vec![
+                "bulk-delete log_event",
+                "bulk-delete transfer_item",
+                "bulk-delete job",
+                "delete app",
+            ],
+        ),
+    ];
+    for (method, path, body, expected) in steps {
+        let body = (!body.is_null()).then_some(body);
+        let r = app
+            .call(method.clone(), &path, Some(&user.token), body)
+            .await;
+        assert!(r.status.is_success(), "{method} {path}: {}", r.text);
+        let got = events(&mut socket, expected.len()).await;
+        assert_eq!(kinds(&got), expected, "{method} {path}");
+        match (method.as_str(), expected[0]) {
+            ("PUT", "update app" | "update batch_job") => assert_eq!(got[0]["data"], r.body),
+            ("DELETE", "bulk-update job") => {
+                assert_eq!(got[0]["data"][0]["batch_job_id"], Value::Null)
+            }
+            _ => {}
+        }
+    }
+    quiet(&mut socket, 300).await;
+    app.stop().await;
+}
