@@ -271,3 +271,60 @@ def test_transfer_error_state_does_not_move_the_job(wf: Workflow) -> None:
     assert_status(resp, 200)
     assert wf.raw_job(job["id"])["state"] == "READY"
     assert len(wf.events(job["id"])) == 1
+
+
+# --- last_update maintenance (semantics §2.8) and whole-collection PUT/DELETE -------------------
+def test_last_update_maintenance(wf: Workflow) -> None:
+    from datetime import datetime
+
+    def lu(job_id: int) -> datetime:
+        return datetime.fromisoformat(wf.raw_job(job_id)["last_update"])
+
+    job = one(wf)
+    created = lu(job["id"])
+    creation_event = wf.events(job["id"])[0]
+    assert creation_event.timestamp == created.replace(tzinfo=None), "creation event and last_update share `now`"
+
+    # acquire sets last_update
+    wf.Job.objects.filter(id=[job["id"]]).update(state="PREPROCESSED")
+    before_acquire = lu(job["id"])
+    sess = wf.Session.objects.create(site_id=wf.site.id)
+    wf.Session
+    assert ids(sess.acquire_jobs(max_num_jobs=5)) == [job["id"]]
+    assert lu(job["id"]) > before_acquire, "acquire sets last_update = now"
+
+    # a transfer-driven state change sets it; a transfer update that changes nothing does not
+    x = one(wf, app_id=wf.echo_id, transfers={"inp": {"location_alias": "laptop", "path": "/a"}, "out": {"location_alias": "dtn", "path": "/b"}})
+    items = {t["direction"]: t for t in wf.raw.get("transfers/", params={"job_id": x["id"]}).json()["results"]}
+    t0 = lu(x["id"])
+    assert_status(wf.raw.put(f"transfers/{items['out']['id']}", json={"task_id": "zzz"}), 200)
+    assert lu(x["id"]) == t0
+    assert_status(wf.raw.put(f"transfers/{items['in']['id']}", json={"state": "done"}), 200)
+    assert wf.raw_job(x["id"])["state"] == "STAGED_IN"
+    assert lu(x["id"]) > t0
+    ev = wf.events(x["id"])[-1]
+    assert (ev.from_state, ev.to_state) == ("READY", "STAGED_IN")
+    assert abs(ev.timestamp - lu(x["id"]).replace(tzinfo=None)).total_seconds() < 5
+
+
+def test_put_and_delete_without_filters_act_on_all_own_jobs(wf: Workflow, wf2: Workflow) -> None:
+    mine = [one(wf)["id"] for _ in range(3)]
+    theirs = one(wf2)["id"]
+    resp = wf.raw.put("jobs/", json={"data": {"all": True}})
+    assert_status(resp, 200)
+    assert resp.json() == wf.Job.objects.count() == 3
+    assert all(wf.raw_job(i)["data"] == {"all": True} for i in mine)
+    assert wf2.raw_job(theirs)["data"] == {}
+    assert_status(wf.raw.delete("jobs/"), 204)
+    assert wf.Job.objects.count() == 0
+    assert wf2.Job.objects.filter(id=theirs).count() == 1
+
+
+def test_tag_values_compare_as_exact_strings(wf: Workflow) -> None:
+    j = one(wf, tags={"n": 1, "f": 1.0})
+    get = lambda t: [r["id"] for r in wf.raw.get("jobs/", params={"tags": t}).json()["results"]]  # noqa: E731
+    assert get("n:1") == [j["id"]]
+    assert get("f:1.0") == [j["id"]]
+    assert get("n:1.0") == []
+    assert get("f:1") == []
+    assert get("N:1") == []
