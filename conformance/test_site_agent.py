@@ -552,6 +552,82 @@ def test_site_heartbeat_and_config(agent: AgentRun) -> None:
     assert "JOB_FINISHED" in res.stdout
 
 
+# ---------------------------------------------------------------------------------------------
+# The job and queue commands of the real CLI, run from the (now stopped) Site directory.
+# ---------------------------------------------------------------------------------------------
+def cli_ok(agent: AgentRun, *args: str) -> str:
+    res = run_cli(list(args), agent.home, agent.site_path)
+    assert res.returncode == 0, f"balsam {' '.join(args)} -> {res.returncode}\n{res.stdout}\n{res.stderr}"
+    return res.stdout
+
+
+def test_cli_job_create_ls_modify_rm(agent: AgentRun) -> None:
+    import re
+
+    Job = agent.client.Job
+    tag = unique("cli")
+    out = cli_ok(agent, "job", "create", "-w", "cli/parent", "-a", "Hello", "-p", "name=cli", "--tag", f"src={tag}", "-y")
+    parent_id = int(re.search(r"Added Job id=(\d+)", out).group(1))
+    parent = Job.objects.get(id=parent_id)
+    assert (str(parent.workdir), parent.tags, parent.state) == ("cli/parent", {"src": tag}, "STAGED_IN")
+    assert parent.get_parameters() == {"name": "cli"}
+
+    out = cli_ok(
+        agent, "job", "create", "-w", "cli/child", "-a", "Hello", "-p", "name=kid", "--tag", f"src={tag}",
+        "-pid", str(parent_id), "-n", "2", "-t", "7", "-y",
+    )
+    child_id = int(re.search(r"Added Job id=(\d+)", out).group(1))
+    child = Job.objects.get(id=child_id)
+    assert (child.state, child.parent_ids, child.num_nodes, child.wall_time_min) == ("AWAITING_PARENTS", {parent_id}, 2, 7)
+
+    out = cli_ok(agent, "job", "ls", "--tag", f"src={tag}")
+    assert "cli/parent" in out and "cli/child" in out and "cli/one" not in out
+    out = cli_ok(agent, "job", "ls", "--by-state")  # 14 count requests
+    assert "JOB_FINISHED" in out and "AWAITING_PARENTS" in out
+
+    # `job modify` PUTs each job; finishing the parent releases the child on the server
+    cli_ok(agent, "job", "modify", "-i", str(parent_id), "-s", "JOB_FINISHED")
+    assert Job.objects.get(id=parent_id).state == "JOB_FINISHED"
+    assert Job.objects.get(id=child_id).state == "STAGED_IN"
+    last = agent.client.EventLog.objects.filter(job_id=child_id)[0]
+    assert (last.from_state, last.to_state) == ("AWAITING_PARENTS", "STAGED_IN")
+
+    cli_ok(agent, "job", "rm", "-i", str(child_id), "-y")
+    assert Job.objects.filter(id=[child_id]).count() == 0
+    cli_ok(agent, "job", "rm", "--tag", f"src={tag}", "-y")
+    assert Job.objects.filter(tags={"src": tag}).count() == 0
+
+
+def test_cli_queue_and_app_commands(agent: AgentRun) -> None:
+    out = cli_ok(agent, "app", "ls")
+    for name in ("Hello", "Square", "Boom"):
+        assert name in out
+    cli_ok(agent, "queue", "submit", "-n", "1", "-t", "5", "-q", "local", "-A", "local", "-j", "serial", "--tag", "q=cli")
+    BJ = agent.client.BatchJob
+    bj = BJ.objects.get(site_id=agent.site_id, filter_tags={"q": "cli"})
+    assert (bj.state, bj.job_mode, bj.partitions) == ("pending_submission", "serial", [])
+    out = cli_ok(agent, "queue", "ls")
+    assert str(bj.id) in out or "pending_submission" in out
+    out = cli_ok(agent, "queue", "ls", "--history")
+    assert "finished" in out
+    # `queue term` marks a queued/running BatchJob pending_deletion (found by scheduler_id)
+    bj.state = "queued"
+    bj.scheduler_id = 987654
+    bj.save()
+    out = cli_ok(agent, "queue", "term", "987654")
+    assert "Marked BatchJob for deletion" in out
+    assert BJ.objects.get(id=bj.id).state == "pending_deletion"
+    # the pending_deletion rule: a scheduler report other than `finished` does not revive it
+    got = BJ.objects.get(id=bj.id)
+    got.state = "running"
+    got.save()
+    assert BJ.objects.get(id=bj.id).state == "pending_deletion"
+    got = BJ.objects.get(id=bj.id)
+    got.state = "finished"
+    got.save()
+    assert BJ.objects.get(id=bj.id).state == "finished"
+
+
 def test_agent_stopped_cleanly(agent: AgentRun) -> None:
     assert agent.cleanup_done
     assert agent.stop_rc == 0, agent.stop_output
