@@ -328,3 +328,85 @@ def test_tag_values_compare_as_exact_strings(wf: Workflow) -> None:
     assert get("n:1.0") == []
     assert get("f:1") == []
     assert get("N:1") == []
+
+
+# --- more edges ------------------------------------------------------------------------------
+def test_datetime_query_formats_on_jobs_events_batch_jobs(wf: Workflow) -> None:
+    from datetime import datetime, timezone
+
+    j = one(wf)
+    lu = datetime.fromisoformat(wf.raw_job(j["id"])["last_update"])
+    earlier = lu.replace(microsecond=0)  # second precision, strictly <= lu
+    forms = [
+        earlier.strftime("%Y-%m-%dT%H:%M:%S"),
+        earlier.strftime("%Y-%m-%d %H:%M:%S"),
+        earlier.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        earlier.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        earlier.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M"),
+        str(int(earlier.timestamp())),
+    ]
+    for form in forms:
+        resp = wf.raw.get("jobs/", params={"last_update_after": form, "id": j["id"]})
+        assert_status(resp, 200)
+        assert resp.json()["count"] == 1, f"last_update_after={form}: {describe(resp)}"
+    for path, param in (("jobs/", "last_update_before"), ("events/", "timestamp_after"), ("batch-jobs/", "start_time_before")):
+        assert_422(wf.raw.get(path, params={param: "yesterday"}), ["query", param], type_="value_error.datetime")
+
+
+def test_patch_body_validation(wf: Workflow) -> None:
+    j = one(wf)
+    assert_422(wf.raw.request("PATCH", "jobs/", json={"id": j["id"], "state": "RUNNING"}), ["body"], type_="type_error.list")
+    resp = wf.raw.request("PATCH", "jobs/", json=[{"state": "RUNNING"}])
+    assert_422(resp, ["body", 0, "id"], type_="value_error.missing")
+    resp = wf.raw.request("PATCH", "jobs/", json=[{"id": j["id"], "state": "RUNNING"}, {"id": j["id"] + 10**6, "state": "BOGUS"}])
+    assert_422(resp, ["body", 1, "state"])
+    assert wf.raw_job(j["id"])["state"] == "STAGED_IN"
+    resp = wf.raw.request("PATCH", "jobs/", data="[{bad", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 422, describe(resp)
+
+
+def test_app_and_site_delete_take_locked_jobs_too(wf: Workflow) -> None:
+    from jobkit import plain_app
+
+    site = wf.client.Site.objects.create(name=unique("lockdel"), path="/sites/lockdel")
+    wf.Job
+    App = plain_app(site.id)
+    App.sync()
+    a = one(wf, app_id=App.__app_id__)
+    b = one(wf, app_id=App.__app_id__)
+    wf.Job.objects.filter(id=[a["id"], b["id"]]).update(state="PREPROCESSED")
+    sess = wf.Session.objects.create(site_id=site.id)
+    wf.Session
+    assert len(sess.acquire_jobs(max_num_jobs=1)) == 1
+    bj = wf.BatchJob.objects.create(site_id=site.id, project="p", queue="q", num_nodes=1, wall_time_min=1, job_mode="mpi")
+    # App deletion does not skip locked jobs (semantics §1.1)
+    assert_status(wf.raw.delete(f"apps/{App.__app_id__}"), 204)
+    assert wf.Job.objects.filter(id=[a["id"], b["id"]]).count() == 0
+    assert wf.EventLog.objects.filter(job_id=[a["id"], b["id"]]).count() == 0
+    # Site deletion takes its BatchJobs and Sessions
+    assert_status(wf.raw.delete(f"sites/{site.id}"), 204)
+    assert wf.BatchJob.objects.filter(id=[bj.id]).count() == 0
+    assert wf.Session.objects.filter(id=[sess.id]).count() == 0
+
+
+def test_acquire_edge_values(wf: Workflow) -> None:
+    made = [one(wf, wall_time_min=5, num_nodes=n)["id"] for n in (1, 3)]
+    wf.Job.objects.filter(id=made).update(state="PREPROCESSED")
+    bj = wf.BatchJob.objects.create(site_id=wf.site.id, project="p", queue="q", num_nodes=1, wall_time_min=1, job_mode="mpi")
+
+    def probe(**kw: Any) -> List[Dict[str, Any]]:
+        sid = wf.raw.post("sessions/", json={"site_id": wf.site.id, "batch_job_id": bj.id}).json()["id"]
+        body = {"max_num_jobs": 10, "filter_tags": {}, "states": ["PREPROCESSED"], **kw}
+        resp = wf.raw.post(f"sessions/{sid}", json=body)
+        assert_status(resp, 200)
+        got = resp.json()
+        assert_status(wf.raw.delete(f"sessions/{sid}"), 204)
+        return got
+
+    # only max_num_jobs and filter_tags are required; 0 disables max_nodes_per_job / max_wall_time_min
+    got = probe(max_nodes_per_job=0, max_wall_time_min=0)
+    assert sorted(j["id"] for j in got) == sorted(made)
+    # the acquired objects carry the session's batch job
+    assert {j["batch_job_id"] for j in got} == {bj.id}
+    assert probe(max_wall_time_min=-1) == [], "a negative remaining time matches nothing"
+    assert [j["id"] for j in probe(max_nodes_per_job=2)] == [made[0]]
