@@ -410,3 +410,85 @@ def test_acquire_edge_values(wf: Workflow) -> None:
     assert {j["batch_job_id"] for j in got} == {bj.id}
     assert probe(max_wall_time_min=-1) == [], "a negative remaining time matches nothing"
     assert [j["id"] for j in probe(max_nodes_per_job=2)] == [made[0]]
+
+
+# --- concurrency (bounded, loopback only) ---------------------------------------------------------
+def test_concurrent_parent_completions_release_the_child_once(wf: Workflow) -> None:
+    """Two requests finishing the two parents of one child at the same moment: whichever
+    commits last must see both parents finished and release the child exactly once."""
+    import threading
+
+    pairs = []
+    for _ in range(20):
+        p1, p2 = one(wf)["id"], one(wf)["id"]
+        kid = one(wf, parent_ids=[p1, p2])["id"]
+        pairs.append((p1, p2, kid))
+    errors: List[str] = []
+
+    def finish(job_id: int, barrier: threading.Barrier) -> None:
+        raw = wf.raw.with_token(wf.raw.token)
+        barrier.wait(timeout=30)
+        resp = raw.put(f"jobs/{job_id}", json={"state": "JOB_FINISHED"})
+        if resp.status_code != 200:
+            errors.append(describe(resp))
+
+    for p1, p2, _ in pairs:
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=finish, args=(p, barrier)) for p in (p1, p2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors
+    stuck = [kid for _, _, kid in pairs if wf.raw_job(kid)["state"] != "STAGED_IN"]
+    assert not stuck, f"children left in AWAITING_PARENTS after both parents finished: {stuck}"
+    for _, _, kid in pairs:
+        assert wf.transitions(kid) == [("CREATED", "AWAITING_PARENTS"), ("AWAITING_PARENTS", "STAGED_IN")]
+
+
+def test_concurrent_patches_and_acquires_stay_consistent(wf: Workflow) -> None:
+    """Status updaters PATCHing while another session acquires: every state change has
+    exactly one LogEvent and no job ends up in two sessions."""
+    import threading
+
+    made = [one(wf)["id"] for _ in range(40)]
+    wf.Job.objects.filter(id=made).update(state="PREPROCESSED")
+    sids = [wf.raw.post("sessions/", json={"site_id": wf.site.id}).json()["id"] for _ in range(3)]
+    taken: Dict[int, List[int]] = {s: [] for s in sids}
+    errors: List[str] = []
+    body = {"max_num_jobs": 4, "filter_tags": {}, "states": ["PREPROCESSED"]}
+
+    def launcher(sid: int) -> None:
+        raw = wf.raw.with_token(wf.raw.token)
+        for _ in range(40):
+            resp = raw.post(f"sessions/{sid}", json=body)
+            if resp.status_code != 200:
+                errors.append(describe(resp))
+                return
+            got = [j["id"] for j in resp.json()]
+            if not got:
+                return
+            taken[sid].extend(got)
+            for state in ("RUNNING", "RUN_DONE"):
+                resp = raw.request("PATCH", "jobs/", json=[{"id": i, "state": state, "state_data": {"by": sid}} for i in got])
+                if resp.status_code != 200:
+                    errors.append(describe(resp))
+                    return
+
+    threads = [threading.Thread(target=launcher, args=(s,)) for s in sids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=100)
+    assert not errors, errors
+    everything = [j for lst in taken.values() for j in lst]
+    assert sorted(everything) == sorted(made)
+    assert len(everything) == len(set(everything))
+    rows = {r["id"]: r for r in wf.raw_jobs(id=made)}
+    assert {r["state"] for r in rows.values()} == {"RUN_DONE"}
+    for jid in made:
+        assert [t for t in wf.transitions(jid)][1:] == [
+            ("STAGED_IN", "PREPROCESSED"),
+            ("PREPROCESSED", "RUNNING"),
+            ("RUNNING", "RUN_DONE"),
+        ]
