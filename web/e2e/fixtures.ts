@@ -54,3 +54,82 @@ export async function logInThroughUi(page: Page, user: TestUser): Promise<void> 
   await page.getByLabel('Password', { exact: true }).fill(user.password)
   await page.getByRole('button', { name: 'Log in', exact: true }).click()
 }
+
+function bearer(token: string) {
+  return { Authorization: `Bearer ${token}` }
+}
+
+/** `POST /apps/`: a shell-command App on `siteId` with no parameters or transfers. */
+export async function createApp(
+  request: APIRequestContext,
+  token: string,
+  siteId: number,
+  name: string,
+): Promise<{ id: number; name: string }> {
+  const response = await request.post('/api/v1/apps/', {
+    headers: bearer(token),
+    data: {
+      site_id: siteId,
+      name,
+      serialized_class: '',
+      source_code: '',
+      description: `${name} (e2e)`,
+      parameters: {},
+      transfers: {},
+    },
+  })
+  expect(response.status(), await response.text()).toBe(201)
+  return (await response.json()) as { id: number; name: string }
+}
+
+/** `POST /jobs/` of `count` jobs (they start in STAGED_IN: no parents, no stage-ins). */
+export async function createJobs(
+  request: APIRequestContext,
+  token: string,
+  appId: number,
+  count: number,
+  tags: Record<string, string> = {},
+): Promise<{ id: number; state: string; workdir: string }[]> {
+  const prefix = `e2e/${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`
+  const jobs = Array.from({ length: count }, (_, i) => ({
+    workdir: `${prefix}/${i}`,
+    app_id: appId,
+    tags,
+    serialized_parameters: '',
+    data: {},
+    num_nodes: 1,
+    ranks_per_node: 1,
+    threads_per_rank: 1,
+    threads_per_core: 1,
+    launch_params: {},
+    gpus_per_rank: 0,
+    node_packing_count: 1,
+    wall_time_min: 0,
+    parent_ids: [],
+    transfers: {},
+  }))
+  const response = await request.post('/api/v1/jobs/', { headers: bearer(token), data: jobs })
+  expect(response.status(), await response.text()).toBe(201)
+  return (await response.json()) as { id: number; state: string; workdir: string }[]
+}
+
+/** `PATCH /jobs/`: moves each job to `state`. */
+export async function setJobStates(
+  request: APIRequestContext,
+  token: string,
+  ids: number[],
+  state: string,
+): Promise<void> {
+  const response = await request.patch('/api/v1/jobs/', {
+    headers: bearer(token),
+    data: ids.map((id) => ({ id, state })),
+  })
+  expect(response.status(), await response.text()).toBe(200)
+}
+
+/** The user's event-log head, read off a list response's `X-Balsam-Seq`. */
+export async function logHead(request: APIRequestContext, token: string): Promise<number> {
+  const response = await request.get('/api/v1/sites/?limit=1', { headers: bearer(token) })
+  expect(response.status()).toBe(200)
+  return Number(response.headers()['x-balsam-seq'])
+}

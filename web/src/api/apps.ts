@@ -1,8 +1,8 @@
 // Named calls on `/api/v1/apps/`.
-import { api, unwrap } from './client'
+import { api, unwrapList } from './client'
 import type { AppQuery } from './types'
 
-/** One page of `GET /api/v1/api/v1/apps/`: `{count, results}`. */
+/** One page of `GET /api/v1/apps/`: `{count, results}` and its snapshot `seq`. */
 export async function listApps(query: AppQuery = {}) {
-  return unwrap(await api.GET('/apps/', { params: { query } }))
+  return unwrapList(await api.GET('/apps/', { params: { query } }))
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { ApiError, errorMessage, unwrap } from './client'
+import { ApiError, errorMessage, responseSeq, unwrap, unwrapList } from './client'
 
 describe('errorMessage', () => {
   it('reads upstream’s error bodies', () => {
@@ -31,5 +31,24 @@ describe('unwrap', () => {
       unwrap({ error: { detail: 'nope' }, response: new Response(null, { status: 400 }) })
     expect(failure).toThrow(ApiError)
     expect(failure).toThrow('nope')
+  })
+})
+
+describe('unwrapList', () => {
+  const answer = (headers: Record<string, string>) => ({
+    data: { count: 0, results: [] },
+    response: new Response(null, { status: 200, headers }),
+  })
+
+  it('adds the snapshot seq from X-Balsam-Seq', () => {
+    expect(unwrapList(answer({ 'X-Balsam-Seq': '57' }))).toEqual({ count: 0, results: [], seq: 57 })
+    expect(unwrapList(answer({ 'x-balsam-seq': '0' })).seq).toBe(0)
+  })
+
+  it('leaves seq out when the header is missing or not a sequence number', () => {
+    expect(unwrapList(answer({}))).not.toHaveProperty('seq')
+    for (const bad of ['', 'abc', '-1', '1.5']) {
+      expect(responseSeq(new Response(null, { headers: { 'X-Balsam-Seq': bad } }))).toBeUndefined()
+    }
   })
 })

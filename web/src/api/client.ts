@@ -97,3 +97,28 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
   if (result.response.ok && result.data !== undefined) return result.data
   throw new ApiError(result.response.status, errorMessage(result.response.status, result.error))
 }
+
+/** The header carrying a list's snapshot: the user's event-log head when its rows were read. */
+export const SEQ_HEADER = 'X-Balsam-Seq'
+
+/** The `X-Balsam-Seq` of a response, when present and valid. */
+export function responseSeq(response: Response): number | undefined {
+  const raw = response.headers.get(SEQ_HEADER)
+  if (raw === null || raw.trim() === '') return undefined
+  const seq = Number(raw)
+  return Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined
+}
+
+/**
+ * Unwraps a list answer and adds its snapshot `seq` (DESIGN.md §3 point 4), so its rows go
+ * through the reducer no newer than they are.
+ */
+export function unwrapList<T extends object>(result: {
+  data?: T
+  error?: unknown
+  response: Response
+}): T & { seq?: number } {
+  const data = unwrap(result)
+  const seq = responseSeq(result.response)
+  return seq === undefined ? data : { ...data, seq }
+}

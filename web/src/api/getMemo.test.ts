@@ -5,9 +5,9 @@ import { GetMemo, memoKey } from './getMemo'
 const ok = () => vi.fn(() => Promise.resolve())
 
 describe('GetMemo', () => {
-  it('does not repeat a GET while the stream stays live', async () => {
+  it('does not repeat a GET while remembering (the stream has a resume point)', async () => {
     const memo = new GetMemo()
-    memo.setLive(true)
+    memo.setRemembering(true)
     const fetch = ok()
     await memo.run('/sites/', fetch)
     await memo.run('/sites/', fetch)
@@ -15,7 +15,17 @@ describe('GetMemo', () => {
     expect(fetch).toHaveBeenCalledTimes(1)
   })
 
-  it('repeats GETs while the stream is not live (nothing keeps the data current)', async () => {
+  it('answers a repeated GET with what the first one answered', async () => {
+    const memo = new GetMemo()
+    memo.setRemembering(true)
+    const fetch = vi.fn(() => Promise.resolve({ ids: [1, 2] }))
+    await memo.run('/jobs/', fetch)
+
+    await expect(memo.run('/jobs/', fetch)).resolves.toEqual({ ids: [1, 2] })
+    expect(fetch).toHaveBeenCalledOnce()
+  })
+
+  it('repeats GETs while not remembering (nothing would keep the data current)', async () => {
     const memo = new GetMemo()
     const fetch = ok()
     await memo.run('/sites/', fetch)
@@ -24,7 +34,7 @@ describe('GetMemo', () => {
     expect(fetch).toHaveBeenCalledTimes(2)
   })
 
-  it('shares one request between concurrent callers even when not live', async () => {
+  it('shares one request between concurrent callers even when not remembering', async () => {
     const memo = new GetMemo()
     const fetch = ok()
     await Promise.all([memo.run('/sites/', fetch), memo.run('/sites/', fetch)])
@@ -32,24 +42,40 @@ describe('GetMemo', () => {
     expect(fetch).toHaveBeenCalledTimes(1)
   })
 
-  it('forgets everything when the stream drops and when it comes back', async () => {
+  it('keeps what it remembered when remembering is switched off and on (a resumed drop)', async () => {
     const memo = new GetMemo()
-    memo.setLive(true)
+    memo.setRemembering(true)
     const fetch = ok()
     await memo.run('/sites/', fetch)
-    memo.setLive(false)
-    expect(memo.has('/sites/')).toBe(false)
+    memo.setRemembering(false)
+    memo.setRemembering(true)
+    await memo.run('/sites/', fetch)
 
-    memo.setLive(true)
+    expect(fetch).toHaveBeenCalledTimes(1)
+  })
+
+  it('forgets everything on clear (a resync), including GETs in flight', async () => {
+    const memo = new GetMemo()
+    memo.setRemembering(true)
+    const fetch = ok()
+    await memo.run('/sites/', fetch)
+    let finish = () => undefined as void
+    const pending = memo.run('/apps/', () => new Promise<void>((resolve) => (finish = resolve)))
+    memo.clear()
+    finish()
+    await pending
+
+    expect(memo.has('/sites/')).toBe(false)
+    expect(memo.has('/apps/')).toBe(false)
     await memo.run('/sites/', fetch)
     expect(fetch).toHaveBeenCalledTimes(2)
   })
 
-  it('does not keep a GET that started before the stream went live', async () => {
+  it('does not keep a GET that started before remembering began', async () => {
     const memo = new GetMemo()
     let finish = () => undefined as void
     const pending = memo.run('/apps/', () => new Promise<void>((resolve) => (finish = resolve)))
-    memo.setLive(true)
+    memo.setRemembering(true)
     finish()
     await pending
 
@@ -58,7 +84,7 @@ describe('GetMemo', () => {
 
   it('never remembers a failure', async () => {
     const memo = new GetMemo()
-    memo.setLive(true)
+    memo.setRemembering(true)
     await expect(memo.run('/sites/', () => Promise.reject(new Error('down')))).rejects.toThrow()
     const fetch = ok()
     await memo.run('/sites/', fetch)

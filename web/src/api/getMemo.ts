@@ -1,28 +1,33 @@
-// Remembers the GETs made while the event stream is live, so none repeats (seed "Client data
-// flow"). Forgotten whenever the stream stops being live: what was fetched before may be stale.
+// Remembers the GETs whose results the event stream keeps current, so none repeats (seed
+// "Client data flow"). Remembering needs a resume point: with one, a dropped socket resumes
+// without loss, so nothing is forgotten; the stream clears the memo itself when changes may
+// have been missed (a fresh start or a `resync`). Without one, GETs are not remembered.
 
 export class GetMemo {
-  private live = false
-  private readonly entries = new Map<string, Promise<void>>()
+  private remembering = false
+  private readonly entries = new Map<string, Promise<unknown>>()
 
-  /** Called on every connection-state change; any change of liveness forgets everything. */
-  setLive(live: boolean): void {
-    if (live !== this.live) this.entries.clear()
-    this.live = live
+  /**
+   * Whether GETs that succeed from now on are remembered: the event stream has a resume
+   * point, so every later change reaches the stores. Turning it on or off forgets nothing.
+   */
+  setRemembering(on: boolean): void {
+    this.remembering = on
   }
 
-  get isLive(): boolean {
-    return this.live
+  get isRemembering(): boolean {
+    return this.remembering
   }
 
   /**
-   * Runs `fetch` unless the same `key` is in flight, or succeeded while the stream has been
-   * live throughout. Failures are never remembered.
+   * Runs `fetch` unless the same `key` is in flight, or succeeded while remembering and has
+   * not been cleared since; then it answers what that fetch answered. Failures are never
+   * remembered, nor GETs that started while not remembering.
    */
-  run(key: string, fetch: () => Promise<void>): Promise<void> {
+  run<T>(key: string, fetch: () => Promise<T>): Promise<T> {
     const known = this.entries.get(key)
-    if (known) return known
-    const keep = this.live
+    if (known) return known as Promise<T>
+    const keep = this.remembering
     const pending = fetch()
     this.entries.set(key, pending)
     const forget = () => {
@@ -36,6 +41,7 @@ export class GetMemo {
     return this.entries.has(key)
   }
 
+  /** Forgets every GET, in flight or done: the next call of each fetches again. */
   clear(): void {
     this.entries.clear()
   }

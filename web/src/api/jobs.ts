@@ -1,10 +1,10 @@
 // Named calls on `/api/v1/jobs/`.
-import { api, unwrap } from './client'
+import { api, unwrap, unwrapList } from './client'
 import type { JobQuery } from './types'
 
-/** One page of `GET /api/v1/jobs/`: `{count, results}`. */
+/** One page of `GET /api/v1/jobs/`: `{count, results}` and its snapshot `seq`. */
 export async function listJobs(query: JobQuery = {}) {
-  return unwrap(await api.GET('/jobs/', { params: { query } }))
+  return unwrapList(await api.GET('/jobs/', { params: { query } }))
 }
 
 /** `GET /jobs/state-counts`: per Site, how many jobs are in each state. */

@@ -1,8 +1,8 @@
 // Named calls on `/api/v1/sessions/`.
-import { api, unwrap } from './client'
+import { api, unwrapList } from './client'
 import type { SessionQuery } from './types'
 
-/** One page of `GET /api/v1/sessions/`: `{count, results}`. */
+/** One page of `GET /api/v1/sessions/`: `{count, results}` and its snapshot `seq`. */
 export async function listSessions(query: SessionQuery = {}) {
-  return unwrap(await api.GET('/sessions/', { params: { query } }))
+  return unwrapList(await api.GET('/sessions/', { params: { query } }))
 }

@@ -1,8 +1,8 @@
 // Named calls on `/api/v1/sites/`.
-import { api, unwrap } from './client'
+import { api, unwrapList } from './client'
 import type { SiteQuery } from './types'
 
-/** One page of `GET /api/v1/api/v1/sites/`: `{count, results}`. */
+/** One page of `GET /api/v1/sites/`: `{count, results}` and its snapshot `seq`. */
 export async function listSites(query: SiteQuery = {}) {
-  return unwrap(await api.GET('/sites/', { params: { query } }))
+  return unwrapList(await api.GET('/sites/', { params: { query } }))
 }

@@ -3,12 +3,12 @@ import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 
-import { useConnectionStore, type ConnectionPhase } from '@/stores/connection'
+import { initialStatus, useConnectionStore, type ConnectionPhase } from '@/stores/connection'
 
 import { CONNECT_GRACE_MS, useLiveLoad } from './useLiveLoad'
 
 function setPhase(phase: ConnectionPhase) {
-  useConnectionStore().set({ phase, since: Date.now(), attempt: 0, retryAt: null })
+  useConnectionStore().set({ ...initialStatus(), phase })
 }
 
 function mountProbe(load: () => void) {
@@ -54,7 +54,7 @@ describe('useLiveLoad', () => {
     expect(load).toHaveBeenCalledOnce()
   })
 
-  it('loads again after every reconnect, and not on other changes', async () => {
+  it('reloads when the stream asks (fresh start, resync), not on a resumed reconnect', async () => {
     setPhase('live')
     const load = vi.fn()
     mountProbe(load)
@@ -63,9 +63,23 @@ describe('useLiveLoad', () => {
 
     setPhase('reconnecting')
     await flushPromises()
-    expect(load).toHaveBeenCalledTimes(1)
     setPhase('live')
     await flushPromises()
+    expect(load).toHaveBeenCalledTimes(1)
+
+    useConnectionStore().noteReload('resync')
+    await flushPromises()
     expect(load).toHaveBeenCalledTimes(2)
+  })
+
+  it('does not load twice when the fresh start comes before the first load', async () => {
+    setPhase('connecting')
+    const load = vi.fn()
+    mountProbe(load)
+    useConnectionStore().noteReload('fresh')
+    setPhase('live')
+    await flushPromises()
+
+    expect(load).toHaveBeenCalledOnce()
   })
 })

@@ -1,5 +1,7 @@
 // Loads what a component shows: once the event stream has had its chance to connect
-// (subscribe before fetching), and again after every reconnect, when the GET memo was cleared.
+// (subscribe before fetching), and again whenever the stream says fetched data may have
+// missed changes (a fresh start after an early load, or a `resync`). A reconnect that
+// resumes loses nothing, so it reloads nothing.
 import { onMounted, watch } from 'vue'
 
 import { useConnectionStore } from '@/stores/connection'
@@ -9,6 +11,7 @@ export const CONNECT_GRACE_MS = 3_000
 
 export function useLiveLoad(load: () => unknown): void {
   const connection = useConnectionStore()
+  let loadedOnce = false
 
   function settled(): Promise<void> {
     if (connection.status.phase !== 'connecting') return Promise.resolve()
@@ -28,13 +31,15 @@ export function useLiveLoad(load: () => unknown): void {
 
   onMounted(async () => {
     await settled()
+    loadedOnce = true
     load()
   })
 
   watch(
-    () => connection.status.phase,
-    (phase, previous) => {
-      if (phase === 'live' && previous === 'reconnecting') load()
+    () => connection.reloads,
+    () => {
+      // Before the first load, that load is still to come and will see the cleared memo.
+      if (loadedOnce) load()
     },
   )
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { normalizeChange, parseChange } from './change'
+import { normalizeChange, parseChange, parseServerFrame } from './change'
 
 describe('parseChange', () => {
   it('reads upstream’s envelope', () => {
@@ -62,5 +62,37 @@ describe('normalizeChange', () => {
       ids,
     })
     expect(normalizeChange({ action: 'delete', type: 'job', data })).toEqual({ op: 'delete', ids })
+  })
+})
+
+describe('parseServerFrame', () => {
+  it('reads a sequenced event', () => {
+    expect(parseServerFrame('{"seq":58,"action":"bulk-update","type":"job","data":[]}')).toEqual({
+      op: 'event',
+      seq: 58,
+      change: { seq: 58, action: 'bulk-update', type: 'job', data: [] },
+    })
+  })
+
+  it('reads the control frames', () => {
+    expect(parseServerFrame('{"op":"welcome","seq":57,"resumed":true}')).toEqual({
+      op: 'welcome',
+      seq: 57,
+      resumed: true,
+    })
+    expect(parseServerFrame('{"op":"resync","seq":90}')).toEqual({ op: 'resync', seq: 90 })
+    expect(parseServerFrame('{"op":"heartbeat","seq":0}')).toEqual({ op: 'heartbeat', seq: 0 })
+  })
+
+  it.each([
+    ['not JSON', '{oops'],
+    ['an upstream event (no seq)', '{"action":"create","type":"site","data":{}}'],
+    ['a negative seq', '{"seq":-1,"action":"create","type":"site","data":{}}'],
+    ['a malformed event', '{"seq":3,"action":"explode","type":"site","data":{}}'],
+    ['a welcome without resumed', '{"op":"welcome","seq":1}'],
+    ['an unknown op', '{"op":"bye","seq":1}'],
+    ['a control frame without seq', '{"op":"heartbeat"}'],
+  ])('rejects %s', (_, text) => {
+    expect(parseServerFrame(text)).toBeNull()
   })
 })

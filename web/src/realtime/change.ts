@@ -1,6 +1,7 @@
-// The `{"action","type","data"}` envelope of the event stream (spec balsam-events.md),
-// parsed defensively and reduced to "upsert these rows" or "delete these ids".
-// REST results are expressed in the same envelope so both paths share one reducer.
+// The event stream's frames (docs/realtime.md): sequenced `{"seq","action","type","data"}`
+// events and the `welcome` / `resync` / `heartbeat` control frames, parsed defensively; an
+// event reduces to "upsert these rows" or "delete these ids". REST results are expressed in
+// the same envelope so both paths share one reducer.
 
 export const RESOURCE_TYPES = [
   'site',
@@ -56,14 +57,8 @@ function isRow(value: unknown): value is IdentifiedRow {
   return isObject(value) && isId(value.id)
 }
 
-/** Parses one frame's JSON text; `null` for anything that is not a well-formed change. */
-export function parseChange(text: string): ResourceChange | null {
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch {
-    return null
-  }
+/** Reads an already-parsed envelope; `null` for anything that is not a well-formed change. */
+function changeFromObject(raw: unknown): ResourceChange | null {
   if (!isObject(raw)) return null
   const { action, type, data, seq } = raw
   if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action)) return null
@@ -73,6 +68,54 @@ export function parseChange(text: string): ResourceChange | null {
   const change: ResourceChange = { action: action as Action, type: type as ResourceType, data }
   if (isId(seq)) change.seq = seq
   return change
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** Parses one envelope's JSON text; `null` for anything that is not a well-formed change. */
+export function parseChange(text: string): ResourceChange | null {
+  return changeFromObject(parseJson(text))
+}
+
+/** One server frame of our sequenced protocol. */
+export type ServerFrame =
+  | { op: 'event'; seq: number; change: ResourceChange & { seq: number } }
+  | { op: 'welcome'; seq: number; resumed: boolean }
+  | { op: 'resync'; seq: number }
+  | { op: 'heartbeat'; seq: number }
+
+function isSeq(value: unknown): value is number {
+  return isId(value) && value >= 0
+}
+
+/**
+ * Parses one frame of the sequenced protocol; `null` for anything else (including an
+ * event without a valid `seq`, which this protocol never sends).
+ */
+export function parseServerFrame(text: string): ServerFrame | null {
+  const raw = parseJson(text)
+  if (!isObject(raw) || !isSeq(raw.seq)) return null
+  const { seq } = raw
+  switch (raw.op) {
+    case 'welcome':
+      return typeof raw.resumed === 'boolean' ? { op: 'welcome', seq, resumed: raw.resumed } : null
+    case 'resync':
+      return { op: 'resync', seq }
+    case 'heartbeat':
+      return { op: 'heartbeat', seq }
+    case undefined: {
+      const change = changeFromObject(raw)
+      return change === null ? null : { op: 'event', seq, change: { ...change, seq } }
+    }
+    default:
+      return null
+  }
 }
 
 function deletedIds(data: unknown): number[] {

@@ -1,26 +1,52 @@
-// The only websocket: `/api/v1/subscribe-user`, upstream protocol (first text frame = raw
-// token; frames of `{"action","type","data"}`). Routes each change to the store owning its
-// type, reconnects with jittered back-off, and treats close 1008 as "log in again".
+// The only websocket: `/api/v1/subscribe-user`, sequenced protocol (docs/realtime.md). Says
+// hello with the last applied `seq`, applies events in order exactly once (in batches, one per
+// animation frame), resumes after any drop, and reports what it cannot replay (`resync`) so
+// views reload. It never fetches and never touches a store directly: callers wire it up.
 import { API_PREFIX } from '@/api/client'
 import { getMemo } from '@/api/getMemo'
-import { REJECTED_MESSAGE, useAuthStore } from '@/stores/auth'
+import { EXPIRED_MESSAGE, REJECTED_MESSAGE, useAuthStore } from '@/stores/auth'
 import { useAppsStore } from '@/stores/apps'
 import { useBatchJobsStore } from '@/stores/batchJobs'
-import { useConnectionStore, type ConnectionStatus } from '@/stores/connection'
+import {
+  initialStatus,
+  useConnectionStore,
+  type ConnectionStatus,
+  type ReloadReason,
+} from '@/stores/connection'
 import { useJobsStore } from '@/stores/jobs'
 import { useLogEventsStore } from '@/stores/logEvents'
 import { useSessionsStore } from '@/stores/sessions'
 import { useSitesStore } from '@/stores/sites'
 import { useTransferItemsStore } from '@/stores/transferItems'
 
-import { parseChange, type ResourceChange, type ResourceType } from './change'
+import { parseServerFrame, type ResourceChange, type ResourceType } from './change'
 
-/** Close code for a rejected token (upstream). Terminal: never retried. */
-export const CLOSE_POLICY_VIOLATION = 1008
+/** Close codes (docs/realtime.md, "Close codes"). */
+export const CLOSE = {
+  /** Server shutting down, or its channel layer or log unavailable: resume elsewhere. */
+  GOING_AWAY: 1001,
+  /** Upstream protocol's refused token. */
+  POLICY_VIOLATION: 1008,
+  INVALID_TOKEN: 4001,
+  TOKEN_EXPIRED: 4002,
+  /** No hello within the server's auth timeout. */
+  AUTH_TIMEOUT: 4003,
+  /** Our first frame was JSON but not a hello: a client bug. */
+  BAD_HELLO: 4004,
+  /** Slow consumer. */
+  SLOW_CONSUMER: 4008,
+  /** Sent by this client when it gives up on a socket that went silent or skipped a seq. */
+  CLIENT_RESTART: 4000,
+} as const
+
 export const BACKOFF_MIN_MS = 1_000
 export const BACKOFF_MAX_MS = 30_000
-/** A connection that stayed open this long resets the back-off. */
+/** A connection that stayed live this long resets the back-off. */
 export const STABLE_AFTER_MS = 10_000
+/** The server's `ws.ping_interval_secs`: a heartbeat frame at least this often. */
+export const HEARTBEAT_INTERVAL_MS = 20_000
+/** No frame at all for this long (2.5 heartbeats) means the socket is dead. */
+export const SILENCE_TIMEOUT_MS = 2.5 * HEARTBEAT_INTERVAL_MS
 
 /** Delay before retry number `attempt` (0-based): 1 s doubling to 30 s, each ±25 %. */
 export function backoffDelay(attempt: number, random: () => number = Math.random): number {
@@ -28,24 +54,59 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   return Math.round(base * (1 + 0.25 * (2 * random() - 1)))
 }
 
-type SocketLike = Pick<WebSocket, 'send' | 'close' | 'binaryType'> & {
+export type SocketLike = Pick<WebSocket, 'send' | 'close' | 'binaryType'> & {
   onopen: ((event: Event) => void) | null
   onmessage: ((event: MessageEvent) => void) | null
   onclose: ((event: CloseEvent) => void) | null
   onerror: ((event: Event) => void) | null
 }
 
+/** Why the server refused the login: send the user back to log in, saying this. */
+export type RejectReason = 'invalid' | 'expired'
+
+/** Runs `flush` soon; returns a cancel function. */
+export type FlushScheduler = (flush: () => void) => () => void
+
+/**
+ * Once per animation frame while the page is visible; browsers pause animation frames in
+ * background tabs, so a timer (throttled there to about once a second) races it.
+ */
+export const frameScheduler: FlushScheduler = (flush) => {
+  let done = false
+  const run = () => {
+    if (done) return
+    done = true
+    cancel()
+    flush()
+  }
+  const timer = setTimeout(run, 100)
+  const frame = typeof requestAnimationFrame === 'function' ? requestAnimationFrame(run) : null
+  function cancel() {
+    clearTimeout(timer)
+    if (frame !== null) cancelAnimationFrame(frame)
+  }
+  return () => {
+    done = true
+    cancel()
+  }
+}
+
 export interface EventStreamOptions {
   url: string
   /** The raw token; `null` stops the stream (logged out). */
   token: () => string | null
-  onChange: (change: ResourceChange) => void
+  /** A batch of events, in `seq` order, each new; called at most once per scheduled flush. */
+  onChanges: (changes: ResourceChange[]) => void
   onStatus: (status: ConnectionStatus) => void
-  /** The server refused the token (close 1008). */
-  onRejected: () => void
+  /** What was fetched may have missed changes: clear the GET memo and reload what is shown. */
+  onReload: (reason: ReloadReason) => void
+  /** The server refused the token (close 4001, 4002 or upstream's 1008). */
+  onRejected: (reason: RejectReason) => void
   createSocket?: (url: string) => SocketLike
   random?: () => number
   now?: () => number
+  schedule?: FlushScheduler
+  silenceTimeoutMs?: number
 }
 
 const decoder = new TextDecoder()
@@ -59,22 +120,34 @@ function frameText(data: unknown): string | null {
 
 export class EventStream {
   private socket: SocketLike | null = null
-  private timer: ReturnType<typeof setTimeout> | undefined
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private silenceTimer: ReturnType<typeof setTimeout> | undefined
   private running = false
   private attempt = 0
-  private openedAt: number | null = null
+  private liveAt: number | null = null
+  private welcomed = false
   private status: ConnectionStatus
+  private queue: ResourceChange[] = []
+  private cancelFlush: (() => void) | null = null
+  /** Highest `seq` accepted on any socket (queued or applied). */
+  private receivedSeq: number | null = null
+  /** The head of a non-resumed welcome just received: a `resync` right after it adds nothing. */
+  private freshWelcomeAt: number | null = null
   private readonly now: () => number
   private readonly random: () => number
+  private readonly schedule: FlushScheduler
   private readonly createSocket: (url: string) => SocketLike
-  /** Highest `seq` applied; the resume point once the server speaks the richer protocol. */
+  private readonly silenceTimeoutMs: number
+  /** The last `seq` applied: the resume point sent in every hello (`null`: fresh start). */
   lastSeq: number | null = null
 
   constructor(private readonly options: EventStreamOptions) {
     this.now = options.now ?? Date.now
     this.random = options.random ?? Math.random
+    this.schedule = options.schedule ?? frameScheduler
     this.createSocket = options.createSocket ?? ((url) => new WebSocket(url))
-    this.status = { phase: 'idle', since: this.now(), attempt: 0, retryAt: null }
+    this.silenceTimeoutMs = options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS
+    this.status = initialStatus(this.now())
   }
 
   get state(): ConnectionStatus {
@@ -85,22 +158,39 @@ export class EventStream {
     if (this.running) return
     this.running = true
     this.attempt = 0
-    this.setStatus({ phase: 'connecting', since: this.now(), attempt: 0, retryAt: null })
+    this.setStatus({ ...this.status, phase: 'connecting', since: this.now(), retryAt: null })
     this.connect()
   }
 
+  /** Closes the socket and forgets the resume point: what the stores hold is not its concern. */
   stop(): void {
     this.running = false
-    clearTimeout(this.timer)
+    clearTimeout(this.retryTimer)
     this.dropSocket()
-    this.setStatus({ phase: 'idle', since: this.now(), attempt: 0, retryAt: null })
+    this.cancelFlush?.()
+    this.cancelFlush = null
+    this.queue = []
+    this.lastSeq = this.receivedSeq = this.freshWelcomeAt = null
+    this.setStatus(initialStatus(this.now()))
   }
 
   /** Skips the remaining back-off wait (a "retry now" button, the browser coming online). */
   retryNow(): void {
     if (!this.running || this.status.phase !== 'reconnecting') return
-    clearTimeout(this.timer)
+    clearTimeout(this.retryTimer)
     this.connect()
+  }
+
+  /** Applies every queued event now (also done before any control frame and on close). */
+  flush(): void {
+    this.cancelFlush?.()
+    this.cancelFlush = null
+    if (this.queue.length === 0) return
+    const batch = this.queue
+    this.queue = []
+    this.options.onChanges(batch)
+    const last = batch.at(-1)?.seq
+    if (last !== undefined) this.lastSeq = last
   }
 
   private setStatus(status: ConnectionStatus) {
@@ -108,13 +198,19 @@ export class EventStream {
     this.options.onStatus(status)
   }
 
-  private dropSocket() {
+  private patchStatus(patch: Partial<ConnectionStatus>) {
+    this.setStatus({ ...this.status, lastSeq: this.lastSeq, ...patch })
+  }
+
+  private dropSocket(code: number = 1000) {
+    clearTimeout(this.silenceTimer)
     const socket = this.socket
     this.socket = null
+    this.welcomed = false
     if (socket === null) return
     socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null
     try {
-      socket.close(1000)
+      socket.close(code)
     } catch {
       // already closed
     }
@@ -137,48 +233,147 @@ export class EventStream {
     this.socket = socket
     socket.binaryType = 'arraybuffer'
     socket.onopen = () => {
-      socket.send(token)
-      this.openedAt = this.now()
-      this.setStatus({ phase: 'live', since: this.openedAt, attempt: this.attempt, retryAt: null })
+      this.flush()
+      socket.send(JSON.stringify({ op: 'hello', token, last_seq: this.lastSeq }))
+      this.armSilenceTimer()
     }
-    socket.onmessage = (event) => this.receive(event.data)
+    socket.onmessage = (event) => {
+      this.armSilenceTimer()
+      this.receive(event.data)
+    }
     socket.onclose = (event) => {
       if (this.socket !== socket) return
       this.socket = null
-      if (event.code === CLOSE_POLICY_VIOLATION) {
-        this.running = false
-        this.setStatus({ phase: 'rejected', since: this.now(), attempt: 0, retryAt: null })
-        this.options.onRejected()
-        return
-      }
-      this.scheduleReconnect()
+      this.welcomed = false
+      clearTimeout(this.silenceTimer)
+      this.flush()
+      this.closed(event.code)
     }
     // An error is always followed by a close, which decides what happens next.
     socket.onerror = () => undefined
   }
 
+  private closed(code: number) {
+    switch (code) {
+      case CLOSE.POLICY_VIOLATION:
+      case CLOSE.INVALID_TOKEN:
+        return this.reject('invalid')
+      case CLOSE.TOKEN_EXPIRED:
+        return this.reject('expired')
+      case CLOSE.BAD_HELLO:
+        console.error('event stream: the server refused our hello (close 4004), a client bug')
+        return this.scheduleReconnect()
+      default:
+        return this.scheduleReconnect()
+    }
+  }
+
+  private reject(reason: RejectReason) {
+    this.running = false
+    this.patchStatus({ phase: 'rejected', since: this.now(), attempt: 0, retryAt: null })
+    this.options.onRejected(reason)
+  }
+
+  /** Gives up on the current socket (silent, or a seq went missing) and resumes on a new one. */
+  private restart(why: string) {
+    console.warn(`event stream: ${why}; reconnecting to resume from seq ${this.lastSeq ?? '-'}`)
+    this.flush()
+    this.dropSocket(CLOSE.CLIENT_RESTART)
+    this.scheduleReconnect()
+  }
+
+  private armSilenceTimer() {
+    clearTimeout(this.silenceTimer)
+    this.silenceTimer = setTimeout(
+      () => this.restart(`no frame for ${Math.round(this.silenceTimeoutMs / 1000)} s`),
+      this.silenceTimeoutMs,
+    )
+  }
+
   private receive(data: unknown) {
     const text = frameText(data)
-    const change = text === null ? null : parseChange(text)
-    if (change === null) {
-      console.warn('event stream: ignored a frame that is not a resource change')
+    const frame = text === null ? null : parseServerFrame(text)
+    if (frame === null) {
+      console.warn('event stream: ignored a frame that is not part of the protocol')
       return
     }
-    if (change.seq !== undefined) this.lastSeq = Math.max(this.lastSeq ?? change.seq, change.seq)
-    this.options.onChange(change)
+    const freshWelcomeAt = this.freshWelcomeAt
+    this.freshWelcomeAt = null
+    if (frame.op === 'event') {
+      if (!this.welcomed) {
+        console.warn('event stream: ignored an event that came before the welcome')
+        return
+      }
+      const last = this.receivedSeq
+      if (last !== null && frame.seq <= last) return // already applied or queued
+      if (last !== null && frame.seq > last + 1) {
+        this.restart(`events ${last + 1}…${frame.seq - 1} never arrived`)
+        return
+      }
+      this.receivedSeq = frame.seq
+      this.queue.push(frame.change)
+      this.cancelFlush ??= this.schedule(() => {
+        this.cancelFlush = null
+        this.flush()
+      })
+      return
+    }
+    // Control frames take effect in order: everything before them is applied first.
+    this.flush()
+    switch (frame.op) {
+      case 'welcome':
+        return this.welcome(frame.seq, frame.resumed)
+      case 'resync':
+        // A refused resume is a fresh welcome followed by a resync: one reload covers both.
+        if (freshWelcomeAt === frame.seq) return
+        return this.resync(frame.seq)
+      case 'heartbeat':
+        if (this.receivedSeq !== null && frame.seq > this.receivedSeq) {
+          this.restart(`the server sent up to ${frame.seq}, we have ${this.receivedSeq}`)
+        }
+        return
+    }
+  }
+
+  private welcome(head: number, resumed: boolean) {
+    this.welcomed = true
+    this.liveAt = this.now()
+    if (resumed && this.lastSeq !== null) {
+      // The missed events follow at once; nothing was lost, so nothing is reloaded.
+      this.patchStatus({ phase: 'live', since: this.liveAt, retryAt: null })
+      return
+    }
+    // Nothing is replayed: changes before `head` reach us only through REST.
+    const hadResumePoint = this.lastSeq !== null
+    this.lastSeq = this.receivedSeq = head
+    this.patchStatus({
+      phase: 'live',
+      since: this.liveAt,
+      retryAt: null,
+      ...(hadResumePoint ? { resyncedAt: this.liveAt } : {}),
+    })
+    this.freshWelcomeAt = head
+    this.options.onReload(hadResumePoint ? 'resync' : 'fresh')
+  }
+
+  private resync(seq: number) {
+    this.lastSeq = this.receivedSeq = seq
+    this.patchStatus({ resyncedAt: this.now() })
+    this.options.onReload('resync')
   }
 
   private scheduleReconnect() {
     if (!this.running) return
     const now = this.now()
-    if (this.openedAt !== null && now - this.openedAt >= STABLE_AFTER_MS) this.attempt = 0
+    if (this.liveAt !== null && now - this.liveAt >= STABLE_AFTER_MS) this.attempt = 0
     // "Reconnecting since" counts from when the stream stopped being live.
     const since = this.status.phase === 'live' ? now : this.status.since
-    this.openedAt = null
+    this.liveAt = null
     const delay = backoffDelay(this.attempt, this.random)
     this.attempt += 1
-    this.setStatus({ phase: 'reconnecting', since, attempt: this.attempt, retryAt: now + delay })
-    this.timer = setTimeout(() => this.connect(), delay)
+    this.patchStatus({ phase: 'reconnecting', since, attempt: this.attempt, retryAt: now + delay })
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => this.connect(), delay)
   }
 }
 
@@ -201,12 +396,26 @@ export function subscribeUrl(loc: Pick<Location, 'protocol' | 'host'> = location
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${API_PREFIX}/subscribe-user`
 }
 
+/** Listeners for every applied batch (the dashboard's counts refresh on job changes). */
+const batchListeners = new Set<(changes: readonly ResourceChange[]) => void>()
+
+/** Calls `listener` after each batch of events is applied; returns an unsubscribe. */
+export function onAppliedChanges(
+  listener: (changes: readonly ResourceChange[]) => void,
+): () => void {
+  batchListeners.add(listener)
+  return () => batchListeners.delete(listener)
+}
+
 /**
- * Wires an EventStream to the app's stores: changes to their owners, status to the
- * connection store and the GET memo, a rejected token to the login page.
+ * Wires an EventStream to the app: events to the stores owning them, status to the
+ * connection store and the GET memo, reloads to the memo and the views, a refused login
+ * to the login page.
  */
 export function createAppEventStream(
-  overrides: Partial<Pick<EventStreamOptions, 'createSocket' | 'random' | 'now' | 'url'>> = {},
+  overrides: Partial<
+    Pick<EventStreamOptions, 'createSocket' | 'random' | 'now' | 'url' | 'schedule'>
+  > = {},
 ): EventStream {
   const auth = useAuthStore()
   const connection = useConnectionStore()
@@ -214,15 +423,22 @@ export function createAppEventStream(
   const stream = new EventStream({
     url: overrides.url ?? subscribeUrl(),
     token: () => auth.token,
-    onChange: (change) => {
-      // A frame racing a logout must not refill the stores the logout just cleared.
-      if (auth.token !== null) routes[change.type]().apply(change)
+    onChanges: (changes) => {
+      // Frames racing a logout must not refill the stores the logout just cleared.
+      if (auth.token === null) return
+      for (const change of changes) routes[change.type]().apply(change)
+      for (const listener of batchListeners) listener(changes)
     },
     onStatus: (status) => {
-      getMemo.setLive(status.phase === 'live')
+      getMemo.setRemembering(status.lastSeq !== null)
       connection.set(status)
     },
-    onRejected: () => auth.endLogin(REJECTED_MESSAGE),
+    onReload: (reason) => {
+      getMemo.clear()
+      connection.noteReload(reason)
+    },
+    onRejected: (reason) =>
+      auth.endLogin(reason === 'expired' ? EXPIRED_MESSAGE : REJECTED_MESSAGE),
     ...overrides,
   })
   connection.onRetryRequest(() => stream.retryNow())

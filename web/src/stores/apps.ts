@@ -5,12 +5,17 @@ import { computed } from 'vue'
 import { listApps } from '@/api/apps'
 import type { App, AppQuery } from '@/api/types'
 
-import { useLoadStatus } from './loadStatus'
-import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
+import { useListLoad } from './loadStatus'
+import { hasKeys, isUnfiltered, useResourceTable } from './resourceTable'
 
 export const useAppsStore = defineStore('apps', () => {
   const table = useResourceTable<App>('app', hasKeys('site_id', 'name', 'parameters', 'transfers'))
-  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
+  const { loading, error, loaded, load, loadPage, resetStatus } = useListLoad<App, AppQuery>(
+    '/apps/',
+    listApps,
+    table,
+    isUnfiltered,
+  )
 
   const bySite = computed(() => {
     const groups = new Map<number, App[]>()
@@ -25,19 +30,12 @@ export const useAppsStore = defineStore('apps', () => {
     return groups
   })
 
-  function load(query: AppQuery = {}) {
-    return fetchOnce('/apps/', query, async () => {
-      const page = await listApps(query)
-      table.applyRows(page.results, snapshotSeq(page))
-    })
-  }
-
   function clear() {
     table.clear()
     resetStatus()
   }
 
-  return { ...table, clear, bySite, loading, error, loaded, load }
+  return { ...table, clear, bySite, loading, error, loaded, load, loadPage }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useAppsStore, import.meta.hot))

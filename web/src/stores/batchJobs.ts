@@ -4,27 +4,22 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { listBatchJobs } from '@/api/batchJobs'
 import type { BatchJob, BatchJobQuery } from '@/api/types'
 
-import { useLoadStatus } from './loadStatus'
-import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
+import { useListLoad } from './loadStatus'
+import { hasKeys, useResourceTable } from './resourceTable'
 
 export const useBatchJobsStore = defineStore('batchJobs', () => {
   const table = useResourceTable<BatchJob>('batch_job', hasKeys('site_id', 'state', 'num_nodes'))
-  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
-
-  /** Upserts one page of `GET /batch-jobs/`; never evicts. */
-  function load(query: BatchJobQuery = {}) {
-    return fetchOnce('/batch-jobs/', query, async () => {
-      const page = await listBatchJobs(query)
-      table.applyRows(page.results, snapshotSeq(page))
-    })
-  }
+  const { loading, error, loaded, load, loadPage, resetStatus } = useListLoad<
+    BatchJob,
+    BatchJobQuery
+  >('/batch-jobs/', listBatchJobs, table)
 
   function clear() {
     table.clear()
     resetStatus()
   }
 
-  return { ...table, clear, loading, error, loaded, load }
+  return { ...table, clear, loading, error, loaded, load, loadPage }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useBatchJobsStore, import.meta.hot))

@@ -1,4 +1,5 @@
-// The event stream's state, for the connection indicator: honest about when it is not live.
+// The event stream's state, for the connection indicator (honest about when it is not live)
+// and for the views, which reload what they show when `reloads` grows.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'
 
@@ -12,19 +13,33 @@ export interface ConnectionStatus {
   attempt: number
   /** Epoch ms of the next attempt while `reconnecting`. */
   retryAt: number | null
+  /** The last event sequence number applied: where a reconnect resumes (`null`: nowhere). */
+  lastSeq: number | null
+  /** Epoch ms of the last `resync` (the server could not replay what was missed). */
+  resyncedAt: number | null
 }
 
+export function initialStatus(now = Date.now()): ConnectionStatus {
+  return { phase: 'idle', since: now, attempt: 0, retryAt: null, lastSeq: null, resyncedAt: null }
+}
+
+/** Why the views must reload what they show: a fresh start, or a resync after a gap. */
+export type ReloadReason = 'fresh' | 'resync'
+
 export const useConnectionStore = defineStore('connection', () => {
-  const status = ref<ConnectionStatus>({
-    phase: 'idle',
-    since: Date.now(),
-    attempt: 0,
-    retryAt: null,
-  })
+  const status = ref<ConnectionStatus>(initialStatus())
+  /** Grows each time what was fetched may have missed changes; views reload on growth. */
+  const reloads = ref(0)
+  const lastReloadReason = ref<ReloadReason | null>(null)
   let retryNow: () => void = () => undefined
 
   function set(next: ConnectionStatus) {
     status.value = next
+  }
+
+  function noteReload(reason: ReloadReason) {
+    lastReloadReason.value = reason
+    reloads.value += 1
   }
 
   /** The event stream registers how to skip the back-off wait. */
@@ -36,7 +51,7 @@ export const useConnectionStore = defineStore('connection', () => {
     retryNow()
   }
 
-  return { status, set, onRetryRequest, requestRetry }
+  return { status, reloads, lastReloadReason, set, noteReload, onRetryRequest, requestRetry }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useConnectionStore, import.meta.hot))

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 
 import type { IdentifiedRow } from '@/realtime/change'
 
-import { applyToTable, createTableState, hasKeys, useResourceTable } from './resourceTable'
+import {
+  applyToTable,
+  createTableState,
+  hasKeys,
+  isUnfiltered,
+  retainListed,
+  useResourceTable,
+} from './resourceTable'
 
 interface Thing {
   id: number
@@ -139,6 +146,29 @@ describe('applyToTable with sequence numbers (DESIGN.md §3 point 4)', () => {
 
     expect(state.tombstones.get(1)).toBe(8)
     expect(state.byId[1]).toBeUndefined()
+  })
+})
+
+describe('retainListed (a complete listing at a snapshot)', () => {
+  it('drops unlisted rows not written after the snapshot, tombstoned at it', () => {
+    const state = table()
+    applyToTable(state, upsert([{ id: 1, name: 'a', size: 1 }], 3), complete)
+    applyToTable(state, upsert([{ id: 2, name: 'b', size: 1 }], 5), complete)
+    applyToTable(state, upsert([{ id: 3, name: 'c', size: 1 }], 11), complete)
+    applyToTable(state, upsert([{ id: 4, name: 'd', size: 1 }]), complete)
+
+    expect(retainListed(state, new Set([1]), 10)).toBe(2)
+    expect(Object.keys(state.byId)).toEqual(['1', '3'])
+    expect(state.tombstones.get(2)).toBe(10)
+    expect(state.tombstones.get(4)).toBe(10)
+  })
+})
+
+describe('isUnfiltered', () => {
+  it('ignores paging and ordering, and undefined values', () => {
+    expect(isUnfiltered({})).toBe(true)
+    expect(isUnfiltered({ limit: 10, offset: 5, ordering: 'name', name: undefined })).toBe(true)
+    expect(isUnfiltered({ name: 'x' })).toBe(false)
   })
 })
 

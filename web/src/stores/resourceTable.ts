@@ -95,6 +95,27 @@ export function applyToTable<T extends Identified>(
   return outcome
 }
 
+/**
+ * A complete, unfiltered listing read at snapshot `seq` is the truth as of `seq`: a row it
+ * lacks whose last write is not newer was deleted by then (in a gap the event stream could
+ * not replay, which is when such a listing is fetched again). Removes those rows, with
+ * tombstones at `seq`; returns how many.
+ */
+export function retainListed<T extends Identified>(
+  state: TableState<T>,
+  listed: ReadonlySet<number>,
+  seq: number,
+): number {
+  const gone: number[] = []
+  for (const key of Object.keys(state.byId)) {
+    const id = Number(key)
+    if (listed.has(id)) continue
+    const rowSeq = state.seqById.get(id)
+    if (rowSeq === undefined || rowSeq <= seq) gone.push(id)
+  }
+  return applyToTable(state, { op: 'delete', ids: gone, seq }, () => false).deleted
+}
+
 /** A predicate that accepts rows carrying every key of the resource's read shape named here. */
 export function hasKeys(...keys: string[]): (row: IdentifiedRow) => boolean {
   return (row) => keys.every((key) => key in row)
@@ -123,6 +144,22 @@ export function useResourceTable<T extends Identified>(
     return apply({ action: 'bulk-update', type, data: rows, ...(seq === undefined ? {} : { seq }) })
   }
 
+  /**
+   * Upserts a list answer; when it is the complete, unfiltered collection (`complete`) and
+   * carries its snapshot `seq`, also drops the rows it proves deleted (`retainListed`).
+   */
+  function applyList(
+    page: { count: number; results: readonly T[]; seq?: number },
+    complete: boolean,
+  ): ApplyOutcome {
+    const outcome = applyRows(page.results, page.seq)
+    if (complete && page.seq !== undefined && page.results.length === page.count) {
+      const listed = new Set(page.results.map((row) => row.id))
+      outcome.deleted += retainListed(state, listed, page.seq)
+    }
+    return outcome
+  }
+
   /** Forgets every row, sequence and tombstone: the data belonged to a login that ended. */
   function clear() {
     for (const id of Object.keys(byId)) {
@@ -136,11 +173,18 @@ export function useResourceTable<T extends Identified>(
   const all = computed(() => Object.values(byId) as Readonly<T>[])
   const size = computed(() => all.value.length)
 
-  return { byId, apply, applyRows, all, size, clear }
+  return { byId, apply, applyRows, applyList, all, size, clear }
 }
 
-/** The sequence number a list response reflects, once the server sends one (DESIGN.md §3.4). */
+/** The sequence number a list answer reflects (its `X-Balsam-Seq`, DESIGN.md §3.4). */
 export function snapshotSeq(page: object): number | undefined {
   const { seq } = page as { seq?: unknown }
   return typeof seq === 'number' && Number.isSafeInteger(seq) ? seq : undefined
+}
+
+/** A query with no filter (paging and ordering aside): its answer can be the whole collection. */
+export function isUnfiltered(query: object): boolean {
+  return Object.entries(query).every(
+    ([key, value]) => value === undefined || ['limit', 'offset', 'ordering'].includes(key),
+  )
 }

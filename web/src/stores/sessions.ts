@@ -4,27 +4,22 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { listSessions } from '@/api/sessions'
 import type { BalsamSession, SessionQuery } from '@/api/types'
 
-import { useLoadStatus } from './loadStatus'
-import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
+import { useListLoad } from './loadStatus'
+import { hasKeys, isUnfiltered, useResourceTable } from './resourceTable'
 
 export const useSessionsStore = defineStore('sessions', () => {
   const table = useResourceTable<BalsamSession>('session', hasKeys('site_id', 'heartbeat'))
-  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
-
-  /** Upserts one page of `GET /sessions/`; never evicts. */
-  function load(query: SessionQuery = {}) {
-    return fetchOnce('/sessions/', query, async () => {
-      const page = await listSessions(query)
-      table.applyRows(page.results, snapshotSeq(page))
-    })
-  }
+  const { loading, error, loaded, load, loadPage, resetStatus } = useListLoad<
+    BalsamSession,
+    SessionQuery
+  >('/sessions/', listSessions, table, isUnfiltered)
 
   function clear() {
     table.clear()
     resetStatus()
   }
 
-  return { ...table, clear, loading, error, loaded, load }
+  return { ...table, clear, loading, error, loaded, load, loadPage }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSessionsStore, import.meta.hot))

@@ -32,7 +32,7 @@ function page(...results: Site[]) {
 
 beforeEach(() => {
   setActivePinia(createPinia())
-  getMemo.setLive(false)
+  getMemo.setRemembering(false)
   getMemo.clear()
 })
 
@@ -62,12 +62,12 @@ describe('sites store', () => {
   it('does not repeat a GET while the event stream is live', async () => {
     vi.mocked(listSites).mockResolvedValue(page(site(1, 'a')))
     const sites = useSitesStore()
-    getMemo.setLive(true)
+    getMemo.setRemembering(true)
     await sites.load()
     await sites.load()
     expect(listSites).toHaveBeenCalledTimes(1)
 
-    getMemo.setLive(false) // connection lost: refetch allowed
+    getMemo.clear() // a resync: refetch
     await sites.load()
     expect(listSites).toHaveBeenCalledTimes(2)
   })
@@ -86,9 +86,35 @@ describe('sites store', () => {
   it('applies a list snapshot carrying `seq` without clobbering a newer event', async () => {
     const sites = useSitesStore()
     sites.apply({ action: 'update', type: 'site', data: site(1, 'from-event'), seq: 10 })
-    vi.mocked(listSites).mockResolvedValueOnce({ ...page(site(1, 'from-get')), seq: 9 } as never)
+    vi.mocked(listSites).mockResolvedValueOnce({ ...page(site(1, 'from-get')), seq: 9 })
     await sites.load()
 
     expect(sites.byId[1]?.name).toBe('from-event')
+  })
+
+  it('lets a complete listing drop Sites deleted in a gap, never ones written after it', async () => {
+    const sites = useSitesStore()
+    sites.apply({ action: 'create', type: 'site', data: site(1, 'kept'), seq: 3 })
+    sites.apply({ action: 'create', type: 'site', data: site(2, 'deleted-in-gap'), seq: 4 })
+    sites.apply({ action: 'create', type: 'site', data: site(3, 'newer-than-get'), seq: 12 })
+    vi.mocked(listSites).mockResolvedValueOnce({ ...page(site(1, 'kept')), seq: 10 })
+    await sites.load()
+
+    expect(sites.list.map((s) => s.name)).toEqual(['kept', 'newer-than-get'])
+    // A late event for the dropped Site is older than the listing: it stays gone.
+    sites.apply({ action: 'update', type: 'site', data: site(2, 'late'), seq: 8 })
+    expect(sites.byId[2]).toBeUndefined()
+  })
+
+  it('never drops anything on a filtered or partial listing', async () => {
+    const sites = useSitesStore()
+    sites.apply({ action: 'create', type: 'site', data: site(1, 'a'), seq: 1 })
+    sites.apply({ action: 'create', type: 'site', data: site(2, 'b'), seq: 2 })
+    vi.mocked(listSites).mockResolvedValueOnce({ ...page(site(2, 'b')), seq: 5 })
+    await sites.load({ name: 'b' })
+    vi.mocked(listSites).mockResolvedValueOnce({ count: 2, results: [site(2, 'b')], seq: 5 })
+    await sites.load({ limit: 1 })
+
+    expect(sites.size).toBe(2)
   })
 })

@@ -5,30 +5,28 @@ import { computed } from 'vue'
 import { listSites } from '@/api/sites'
 import type { Site, SiteQuery } from '@/api/types'
 
-import { useLoadStatus } from './loadStatus'
-import { hasKeys, snapshotSeq, useResourceTable } from './resourceTable'
+import { useListLoad } from './loadStatus'
+import { hasKeys, isUnfiltered, useResourceTable } from './resourceTable'
 
 export const useSitesStore = defineStore('sites', () => {
   const table = useResourceTable<Site>('site', hasKeys('name', 'path', 'last_refresh'))
-  const { loading, error, loaded, fetchOnce, resetStatus } = useLoadStatus()
+  const { loading, error, loaded, load, loadPage, resetStatus } = useListLoad<Site, SiteQuery>(
+    '/sites/',
+    listSites,
+    table,
+    isUnfiltered,
+  )
 
   const list = computed(() =>
     table.all.value.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id),
   )
-
-  function load(query: SiteQuery = {}) {
-    return fetchOnce('/sites/', query, async () => {
-      const page = await listSites(query)
-      table.applyRows(page.results, snapshotSeq(page))
-    })
-  }
 
   function clear() {
     table.clear()
     resetStatus()
   }
 
-  return { ...table, clear, list, loading, error, loaded, load }
+  return { ...table, clear, list, loading, error, loaded, load, loadPage }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSitesStore, import.meta.hot))

@@ -23,7 +23,7 @@ describe('clearUserData', () => {
       type: 'job',
       data: [{ id: 5, app_id: 1, state: 'READY', workdir: 'w' }],
     })
-    getMemo.setLive(true)
+    getMemo.setRemembering(true)
     await getMemo.run('/sites/', () => Promise.resolve())
 
     clearUserData()

@@ -48,6 +48,13 @@ export class FakeWebSocket {
     this.onmessage?.(new MessageEvent('message', { data }))
   }
 
+  /** The first frame the client sent, parsed (the hello). */
+  hello(): unknown {
+    const first = this.sent[0]
+    if (first === undefined) throw new Error('nothing was sent')
+    return JSON.parse(first) as unknown
+  }
+
   serverCloses(code: number): void {
     this.onerror?.(new Event('error'))
     this.onclose?.(new CloseEvent('close', { code }))

@@ -7,12 +7,14 @@ import ConnectionIndicator from './ConnectionIndicator.vue'
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0)
 
-async function render(status: Omit<ConnectionStatus, 'attempt'>) {
+async function render(
+  status: Pick<ConnectionStatus, 'phase' | 'since' | 'retryAt'> & Partial<ConnectionStatus>,
+) {
   vi.useFakeTimers({ toFake: ['Date'] })
   vi.setSystemTime(NOW)
   storeLogin()
   const { wrapper, pinia } = await mountView(ConnectionIndicator)
-  useConnectionStore(pinia).set({ attempt: 1, ...status })
+  useConnectionStore(pinia).set({ attempt: 1, lastSeq: null, resyncedAt: null, ...status })
   await wrapper.vm.$nextTick()
   return wrapper.find('[data-testid="connection-indicator"]')
 }
@@ -34,6 +36,15 @@ describe('ConnectionIndicator', () => {
     expect(chip.text()).toBe('Reconnecting · 12 s')
     expect(chip.attributes('title')).toMatch(/may be out of date.*/)
     expect(chip.attributes('title')).toContain('next try in 4 s')
+  })
+
+  it('says resynced for a while after a resync, then live', async () => {
+    const chip = await render({ phase: 'live', since: NOW - 5_000, retryAt: null, resyncedAt: NOW })
+
+    expect(chip.text()).toBe('Resynced')
+    expect(chip.attributes('title')).toMatch(/reloaded/)
+    vi.setSystemTime(NOW + 20_000)
+    await vi.waitFor(() => expect(chip.text()).toBe('Live'), { timeout: 3_000 })
   })
 
   it('retries on click', async () => {
