@@ -68,7 +68,8 @@ browser: ## Install Debian's Chromium for the browser tests if it is missing
 
 e2e: browser web-deps ## Playwright in Chromium against the real server serving web/dist
 	$(CARGO) build -p balsam-server
-	cd web && npm run build && npm run e2e -- --reporter=line
+	cd web && npm run build && BALSAM_E2E_PORT=$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+	  npm run e2e -- --reporter=line
 
 bench: services ## Benchmark report on SQLite and PostgreSQL (release build; minutes)
 	./bench/run.sh sqlite
