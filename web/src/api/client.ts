@@ -98,6 +98,13 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
   throw new ApiError(result.response.status, errorMessage(result.response.status, result.error))
 }
 
+/** Checks a call answered with no body we need (204, or a count); throws an `ApiError` if not. */
+export function ensureOk(result: { error?: unknown; response: Response }): void {
+  if (!result.response.ok) {
+    throw new ApiError(result.response.status, errorMessage(result.response.status, result.error))
+  }
+}
+
 /** The header carrying a list's snapshot: the user's event-log head when its rows were read. */
 export const SEQ_HEADER = 'X-Balsam-Seq'
 

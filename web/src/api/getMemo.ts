@@ -41,6 +41,11 @@ export class GetMemo {
     return this.entries.has(key)
   }
 
+  /** Forgets one GET (a user asking to reload it). */
+  forget(key: string): void {
+    this.entries.delete(key)
+  }
+
   /** Forgets every GET, in flight or done: the next call of each fetches again. */
   clear(): void {
     this.entries.clear()

@@ -1,13 +1,86 @@
 // Named calls on `/api/v1/jobs/`.
-import { api, unwrap, unwrapList } from './client'
-import type { JobQuery } from './types'
+import { api, ensureOk, unwrap, unwrapList } from './client'
+import type { components } from './schema'
+import type { JobQuery, JobState } from './types'
+
+/** The server's cap on jobs touched by one bulk PATCH. */
+export const MAX_JOBS_PER_PATCH = 5_000
+/** Ids per `DELETE /jobs/?id=…`, keeping the URL well under common 8 KiB limits. */
+export const IDS_PER_DELETE = 500
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** A query string with repeated keys (`state=A&state=B`), as the server reads its filters. */
+export function searchOf(query: JobQuery): string {
+  const params = new URLSearchParams()
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined || value === null) continue
+    for (const item of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      params.append(name, String(item))
+    }
+  }
+  return params.toString()
+}
 
 /** One page of `GET /api/v1/jobs/`: `{count, results}` and its snapshot `seq`. */
 export async function listJobs(query: JobQuery = {}) {
   return unwrapList(await api.GET('/jobs/', { params: { query } }))
 }
 
+/** `GET /jobs/{id}`. */
+export async function getJob(id: number) {
+  return unwrap(await api.GET('/jobs/{job_id}', { params: { path: { job_id: id } } }))
+}
+
 /** `GET /jobs/state-counts`: per Site, how many jobs are in each state. */
 export async function jobStateCounts() {
   return unwrap(await api.GET('/jobs/state-counts'))
+}
+
+/**
+ * Moves every job in `ids` to `state` with `PATCH /jobs/` (all or nothing per call of at
+ * most 5 000). The new rows arrive through the event stream, like everyone else's changes.
+ */
+export async function setJobStates(ids: readonly number[], state: JobState): Promise<void> {
+  for (const part of chunks(ids, MAX_JOBS_PER_PATCH)) {
+    // The OpenAPI document types the items as JobPatch without their `id`; the server
+    // reads `id` + fields (JobBulkPatch).
+    const body = part.map((id) => ({ id, state })) as unknown as components['schemas']['JobPatch'][]
+    ensureOk(await api.PATCH('/jobs/', { body, parseAs: 'text' }))
+  }
+}
+
+/** Deletes every job in `ids` (`DELETE /jobs/?id=…`); jobs held by a Session are skipped. */
+export async function deleteJobs(ids: readonly number[]): Promise<void> {
+  for (const part of chunks(ids, IDS_PER_DELETE)) {
+    // The OpenAPI document does not list this route's filters; they are GET /jobs/'s.
+    const search = searchOf({ id: part })
+    ensureOk(await api.DELETE('/jobs/', { querySerializer: () => search, parseAs: 'text' }))
+  }
+}
+
+/**
+ * Moves every job matching `filters` to `state` (`PUT /jobs/?…`; the server refuses more
+ * than 5 000). Answers how many jobs it moved.
+ */
+export async function setJobStatesWhere(filters: JobQuery, state: JobState): Promise<number> {
+  const search = searchOf(filters)
+  // As for DELETE: the OpenAPI document does not list this route's filters.
+  const result = await api.PUT('/jobs/', {
+    body: { state },
+    querySerializer: () => search,
+    parseAs: 'text',
+  })
+  ensureOk(result)
+  return Number(result.data)
+}
+
+/** Deletes every job matching `filters` that no Session holds (`DELETE /jobs/?…`). */
+export async function deleteJobsWhere(filters: JobQuery): Promise<void> {
+  const search = searchOf(filters)
+  ensureOk(await api.DELETE('/jobs/', { querySerializer: () => search, parseAs: 'text' }))
 }

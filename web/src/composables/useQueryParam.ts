@@ -10,7 +10,12 @@ function firstValue(query: LocationQuery, name: string): string | null {
 /** Writes made in the same tick (e.g. "clear filters") are merged into one navigation. */
 const pendingQueries = new WeakMap<Router, LocationQuery>()
 
-function patchQuery(router: Router, current: LocationQuery, name: string, value: string | null) {
+function patchQuery(
+  router: Router,
+  current: LocationQuery,
+  name: string,
+  value: string | string[] | null,
+) {
   let query = pendingQueries.get(router)
   if (query === undefined) {
     const next: LocationQuery = { ...current }
@@ -36,6 +41,23 @@ export function useQueryParam(name: string, fallback = ''): WritableComputedRef<
     get: () => firstValue(route.query, name) ?? fallback,
     set: (value) => {
       patchQuery(router, route.query, name, value === fallback || value === '' ? null : value)
+    },
+  })
+}
+
+/** Every value of a repeated `?name=a&name=b` parameter; writing `[]` removes it. */
+export function useQueryList(name: string): WritableComputedRef<string[]> {
+  const route = useRoute()
+  const router = useRouter()
+  return computed({
+    get: () => {
+      const value = route.query[name]
+      const values = Array.isArray(value) ? value : value == null ? [] : [value]
+      return values.filter((item): item is string => typeof item === 'string' && item !== '')
+    },
+    set: (values) => {
+      const kept = values.filter((item) => item !== '')
+      patchQuery(router, route.query, name, kept.length === 0 ? null : kept)
     },
   })
 }

@@ -15,19 +15,37 @@ const stateColors = {
   'state-failed': '#D55E00',
 }
 
+// Text on a filled state colour: black wherever it contrasts better than white (WCAG AA at
+// chip size), which Vuetify's own pick does not always do (white on #D55E00 is 3.9:1).
+const onStateColors = {
+  'on-state-waiting': '#000000',
+  'on-state-runnable': '#000000',
+  'on-state-running': '#FFFFFF',
+  'on-state-finishing': '#000000',
+  'on-state-done': '#000000',
+  'on-state-trouble': '#000000',
+  'on-state-failed': '#000000',
+}
+
 // Vuetify's default secondary-text opacity (0.6) falls just short of WCAG AA contrast on
 // labels and subtitles; 0.7 passes in both themes (checked by e2e/accessibility.spec.ts).
 const variables = { 'medium-emphasis-opacity': 0.7 }
 
 const light: ThemeDefinition = {
   dark: false,
-  colors: { primary: '#0B5394', ...stateColors },
+  colors: { primary: '#0B5394', ...stateColors, ...onStateColors },
   variables,
 }
 
 const dark: ThemeDefinition = {
   dark: true,
-  colors: { primary: '#6FA8DC', ...stateColors, 'state-running': '#3A9AD9' },
+  colors: {
+    primary: '#6FA8DC',
+    ...stateColors,
+    ...onStateColors,
+    'state-running': '#3A9AD9',
+    'on-state-running': '#000000',
+  },
   variables,
 }
 

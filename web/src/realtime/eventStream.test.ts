@@ -8,6 +8,7 @@ import { useJobsStore } from '@/stores/jobs'
 import { useSitesStore } from '@/stores/sites'
 import { FakeWebSocket } from '@/test-support/fakeWebSocket'
 
+import { onAppliedChanges } from './appliedChanges'
 import type { ResourceChange } from './change'
 import {
   backoffDelay,
@@ -16,7 +17,6 @@ import {
   createAppEventStream,
   EventStream,
   frameScheduler,
-  onAppliedChanges,
   SILENCE_TIMEOUT_MS,
   STABLE_AFTER_MS,
   subscribeUrl,

@@ -19,6 +19,7 @@ import { useSessionsStore } from '@/stores/sessions'
 import { useSitesStore } from '@/stores/sites'
 import { useTransferItemsStore } from '@/stores/transferItems'
 
+import { notifyApplied } from './appliedChanges'
 import { parseServerFrame, type ResourceChange, type ResourceType } from './change'
 
 /** Close codes (docs/realtime.md, "Close codes"). */
@@ -396,17 +397,6 @@ export function subscribeUrl(loc: Pick<Location, 'protocol' | 'host'> = location
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${API_PREFIX}/subscribe-user`
 }
 
-/** Listeners for every applied batch (the dashboard's counts refresh on job changes). */
-const batchListeners = new Set<(changes: readonly ResourceChange[]) => void>()
-
-/** Calls `listener` after each batch of events is applied; returns an unsubscribe. */
-export function onAppliedChanges(
-  listener: (changes: readonly ResourceChange[]) => void,
-): () => void {
-  batchListeners.add(listener)
-  return () => batchListeners.delete(listener)
-}
-
 /**
  * Wires an EventStream to the app: events to the stores owning them, status to the
  * connection store and the GET memo, reloads to the memo and the views, a refused login
@@ -427,7 +417,7 @@ export function createAppEventStream(
       // Frames racing a logout must not refill the stores the logout just cleared.
       if (auth.token === null) return
       for (const change of changes) routes[change.type]().apply(change)
-      for (const listener of batchListeners) listener(changes)
+      notifyApplied(changes)
     },
     onStatus: (status) => {
       getMemo.setRemembering(status.lastSeq !== null)

@@ -40,10 +40,18 @@ describe('route guard', () => {
     await router.push('/no/such/page')
     expect(router.currentRoute.value.name).toBe('not-found')
 
-    await router.push('/jobs')
+    await router.push('/sessions')
     expect(router.currentRoute.value.matched[0]?.props).toMatchObject({
-      default: { title: 'Jobs' },
+      default: { title: 'Sessions' },
     })
+  })
+
+  it('routes a job id to its page, and anything else under /jobs/ to not-found', async () => {
+    const router = routerFor(true)
+    await router.push('/jobs/42')
+    expect(router.currentRoute.value.name).toBe('job')
+    await router.push('/jobs/abc')
+    expect(router.currentRoute.value.name).toBe('not-found')
   })
 })
 

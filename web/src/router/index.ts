@@ -33,13 +33,25 @@ export const routes: RouteRecordRaw[] = [
     component: LoginView,
     meta: { title: 'Log in', public: true, bare: true },
   },
-  notBuilt(
-    '/',
-    'dashboard',
-    'Dashboard',
-    'Per-Site job counts by state, throughput and anything that needs attention.',
-  ),
-  notBuilt('/jobs', 'jobs', 'Jobs', 'A server-paged, filterable table of Jobs with live state.'),
+  {
+    path: '/',
+    name: 'dashboard',
+    component: () => import('@/views/DashboardView.vue'),
+    meta: { title: 'Dashboard' },
+  },
+  {
+    path: '/jobs',
+    name: 'jobs',
+    component: () => import('@/views/JobsView.vue'),
+    meta: { title: 'Jobs' },
+  },
+  {
+    path: '/jobs/:id(\\d+)',
+    name: 'job',
+    component: () => import('@/views/JobDetailView.vue'),
+    props: (route) => ({ id: Number(route.params.id) }),
+    meta: { title: 'Job' },
+  },
   notBuilt(
     '/batch-jobs',
     'batch-jobs',

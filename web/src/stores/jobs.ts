@@ -9,18 +9,17 @@ import { hasKeys, useResourceTable } from './resourceTable'
 
 export const useJobsStore = defineStore('jobs', () => {
   const table = useResourceTable<Job>('job', hasKeys('app_id', 'state', 'workdir'))
-  const { loading, error, loaded, load, loadPage, resetStatus } = useListLoad<Job, JobQuery>(
-    '/jobs/',
-    listJobs,
-    table,
-  )
+  const { loading, error, loaded, load, loadPage, reloadPage, resetStatus } = useListLoad<
+    Job,
+    JobQuery
+  >('/jobs/', listJobs, table)
 
   function clear() {
     table.clear()
     resetStatus()
   }
 
-  return { ...table, clear, loading, error, loaded, load, loadPage }
+  return { ...table, clear, loading, error, loaded, load, loadPage, reloadPage }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useJobsStore, import.meta.hot))

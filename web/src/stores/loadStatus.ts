@@ -103,10 +103,16 @@ export function useListLoad<T extends Identified, Q extends object>(
     })
   }
 
+  /** `loadPage` that fetches even if remembered (the user asked to reload). */
+  function reloadPage(query: Q): Promise<PageSummary | null> {
+    getMemo.forget(memoKey(path, query))
+    return loadPage(query)
+  }
+
   /** Upserts one page; never evicts. False when it failed (the failure is in `error`). */
   async function load(query: Q = {} as Q): Promise<boolean> {
     return (await loadPage(query)) !== null
   }
 
-  return { ...status, loadPage, load }
+  return { ...status, loadPage, reloadPage, load }
 }

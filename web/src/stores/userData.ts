@@ -10,6 +10,7 @@ import { useJobsStore } from './jobs'
 import { useLogEventsStore } from './logEvents'
 import { useSessionsStore } from './sessions'
 import { useSitesStore } from './sites'
+import { useStateCountsStore } from './stateCounts'
 import { useTransferItemsStore } from './transferItems'
 
 export function clearUserData(pinia?: Pinia): void {
@@ -22,6 +23,7 @@ export function clearUserData(pinia?: Pinia): void {
     useJobsStore,
     useTransferItemsStore,
     useLogEventsStore,
+    useStateCountsStore,
   ]) {
     useStore(pinia).clear()
   }

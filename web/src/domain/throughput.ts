@@ -1,0 +1,47 @@
+// Jobs finished per minute, from the LogEvents whose `to_state` is JOB_FINISHED (the same
+// reading as upstream's `balsam.analytics.throughput_report`), for the dashboard chart.
+import type { LogEvent } from '@/api/types'
+import { parseServerTime } from '@/format/time'
+
+export const MINUTE_MS = 60_000
+
+export interface MinuteBin {
+  /** Epoch ms of the minute's start. */
+  start: number
+  count: number
+}
+
+/** The first minute a window of `minutes` whole minutes ending with `now`'s minute covers. */
+export function windowStart(now: number, minutes: number): number {
+  return (Math.floor(now / MINUTE_MS) - (minutes - 1)) * MINUTE_MS
+}
+
+/**
+ * One bin per minute for the last `minutes` minutes (the current, partial minute last),
+ * counting the events that finished a job in it. Other events are ignored.
+ */
+export function finishedPerMinute(
+  events: Iterable<Pick<LogEvent, 'to_state' | 'timestamp'>>,
+  now: number,
+  minutes = 60,
+): MinuteBin[] {
+  const first = windowStart(now, minutes)
+  const bins: MinuteBin[] = Array.from({ length: minutes }, (_, i) => ({
+    start: first + i * MINUTE_MS,
+    count: 0,
+  }))
+  for (const event of events) {
+    if (event.to_state !== 'JOB_FINISHED') continue
+    const index = Math.floor((parseServerTime(event.timestamp) - first) / MINUTE_MS)
+    const bin = bins[index]
+    if (bin !== undefined) bin.count += 1
+  }
+  return bins
+}
+
+/** Finishes per minute over the last `minutes` whole minutes (the partial one left out). */
+export function recentRate(bins: readonly MinuteBin[], minutes = 5): number {
+  const whole = bins.slice(0, -1).slice(-minutes)
+  if (whole.length === 0) return 0
+  return whole.reduce((sum, bin) => sum + bin.count, 0) / whole.length
+}

@@ -1,0 +1,140 @@
+import { flushPromises } from '@vue/test-utils'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+import { getMemo } from '@/api/getMemo'
+import { listApps } from '@/api/apps'
+import { deleteJobs, listJobs, setJobStates } from '@/api/jobs'
+import type * as JobsApi from '@/api/jobs'
+import { listSites } from '@/api/sites'
+import type { App, Job, Site } from '@/api/types'
+import { useJobsStore } from '@/stores/jobs'
+import { makeJob } from '@/test-support/jobFactory'
+import { mountView, storeLogin } from '@/test-support/mountView'
+
+import JobsView from './JobsView.vue'
+
+vi.mock('@/api/jobs', async (original) => ({
+  ...(await original<typeof JobsApi>()),
+  listJobs: vi.fn(),
+  setJobStates: vi.fn(),
+  deleteJobs: vi.fn(),
+  setJobStatesWhere: vi.fn(),
+  deleteJobsWhere: vi.fn(),
+}))
+vi.mock('@/api/apps')
+vi.mock('@/api/sites')
+
+const theta = { id: 1, name: 'theta', path: '/p', last_refresh: '2026-11-29T12:00:00' }
+const hello = { id: 1, site_id: 1, name: 'Hello', parameters: {}, transfers: {} }
+
+async function render(at: string, jobs: Job[], count = jobs.length) {
+  vi.mocked(listSites).mockResolvedValue({ count: 1, results: [theta as unknown as Site] })
+  vi.mocked(listApps).mockResolvedValue({ count: 1, results: [hello as unknown as App] })
+  vi.mocked(listJobs).mockResolvedValue({ count, results: jobs, seq: 10 })
+  storeLogin()
+  const mounted = await mountView(JobsView, { at })
+  await flushPromises()
+  return mounted
+}
+
+const ids = (wrapper: Awaited<ReturnType<typeof render>>['wrapper']) =>
+  wrapper.findAll('tbody tr').map((row) => row.findAll('td')[1]?.text())
+
+beforeEach(() => {
+  // Vuetify's dialogs read the visual viewport, which happy-dom does not have.
+  vi.stubGlobal(
+    'visualViewport',
+    Object.assign(new EventTarget(), {
+      width: 1024,
+      height: 768,
+      offsetLeft: 0,
+      offsetTop: 0,
+      scale: 1,
+    }),
+  )
+  getMemo.clear()
+  getMemo.setRemembering(true)
+})
+
+afterEach(() => {
+  document.body.innerHTML = ''
+})
+
+describe('JobsView', () => {
+  it('asks the server for the page the URL describes', async () => {
+    await render(
+      '/jobs?state=FAILED&state=RUN_ERROR&tag=exp:a&site=1&sort=-last_update&page=2&per=25',
+      [],
+    )
+
+    expect(listJobs).toHaveBeenCalledWith({
+      site_id: [1],
+      state: ['FAILED', 'RUN_ERROR'],
+      tags: ['exp:a'],
+      ordering: '-last_update',
+      limit: 25,
+      offset: 25,
+    })
+  })
+
+  it('shows the page’s rows with state, App and Site, and follows events in place', async () => {
+    const { wrapper } = await render('/jobs', [makeJob(2, 'RUNNING'), makeJob(1, 'READY')])
+    expect(ids(wrapper)).toEqual(['2', '1'])
+    expect(wrapper.find('tbody tr').text()).toContain('RUNNING')
+    expect(wrapper.find('tbody tr').text()).toContain('Hello')
+    expect(wrapper.find('tbody tr').text()).toContain('theta')
+
+    const jobs = useJobsStore()
+    jobs.apply({ action: 'bulk-update', type: 'job', data: [makeJob(2, 'RUN_DONE')], seq: 11 })
+    jobs.apply({ action: 'bulk-create', type: 'job', data: [makeJob(3, 'STAGED_IN')], seq: 12 })
+    await flushPromises()
+
+    expect(ids(wrapper)).toEqual(['3', '2', '1'])
+    expect(wrapper.findAll('tbody tr')[1]?.text()).toContain('RUN_DONE')
+    expect(wrapper.find('[data-testid="job-count"]').text()).toBe('3 jobs')
+  })
+
+  it('drops jobs that leave the filter, as their events arrive', async () => {
+    const { wrapper } = await render('/jobs?state=RUN_ERROR', [
+      makeJob(2, 'RUN_ERROR'),
+      makeJob(1, 'RUN_ERROR'),
+    ])
+    useJobsStore().apply({
+      action: 'bulk-update',
+      type: 'job',
+      data: [makeJob(2, 'RESTART_READY')],
+      seq: 11,
+    })
+    await flushPromises()
+
+    expect(ids(wrapper)).toEqual(['1'])
+    expect(wrapper.find('[data-testid="job-count"]').text()).toBe('1 job match')
+  })
+
+  it('confirms an action with the number of jobs it touches, then runs it', async () => {
+    const { wrapper } = await render('/jobs', [makeJob(2, 'RUN_ERROR'), makeJob(1, 'JOB_FINISHED')])
+    const boxes = wrapper.findAll('tbody input[type="checkbox"]')
+    await boxes[0]?.trigger('click')
+    await boxes[1]?.trigger('click')
+    expect(wrapper.find('[data-testid="selection"]').text()).toBe('2 jobs selected')
+
+    const retry = wrapper.findAll('button').find((b) => b.text() === 'Retry')
+    await retry?.trigger('click')
+    await flushPromises()
+    const dialog = document.querySelector('[data-testid="job-action-dialog"]')
+    expect(dialog?.textContent).toContain('Retry 2 jobs?')
+    expect(dialog?.textContent).toContain('1 job is JOB_FINISHED now.')
+
+    ;(document.querySelector('[data-testid="confirm-job-action"]') as HTMLElement).click()
+    await flushPromises()
+    expect(setJobStates).toHaveBeenCalledWith([2, 1], 'RESTART_READY')
+    expect(deleteJobs).not.toHaveBeenCalled()
+  })
+
+  it('tells a new user how to create jobs', async () => {
+    const { wrapper } = await render('/jobs', [])
+
+    expect(wrapper.text()).toContain('No jobs yet')
+    expect(wrapper.text()).toContain('balsam job create')
+  })
+})
