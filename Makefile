@@ -8,10 +8,10 @@ REDIS_URL ?= redis://127.0.0.1:6379
 DATA_DIR ?= balsam-data
 
 .PHONY: help run build test check fmt lint test-rust test-rust-sqlite test-rust-postgres \
-        conformance services openapi clean web web-deps web-ci e2e browser bench
+        conformance services openapi clean web web-deps web-ci e2e browser bench cluster-e2e
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 run: web ## Build the web client and the server, start it on SQLite (data in ./balsam-data)
 	$(CARGO) build --release -p balsam-server
@@ -20,7 +20,7 @@ run: web ## Build the web client and the server, start it on SQLite (data in ./b
 build: ## Build everything (debug)
 	$(CARGO) build --workspace --all-targets
 
-test: check services conformance web-ci e2e test-rust ## Everything CI runs: fmt, clippy, conformance, web checks, browser e2e, Rust tests on SQLite and PostgreSQL
+test: check services conformance web-ci e2e cluster-e2e test-rust ## Everything CI runs: fmt, clippy, conformance, web checks, browser e2e, the NGINX cluster e2e, Rust tests on SQLite and PostgreSQL
 
 check: fmt lint
 
@@ -70,6 +70,10 @@ e2e: browser web-deps ## Playwright in Chromium against the real server serving 
 	$(CARGO) build -p balsam-server
 	cd web && npm run build && BALSAM_E2E_PORT=$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
 	  npm run e2e -- --reporter=line
+
+cluster-e2e: browser web ## Conformance and Playwright through NGINX in front of two replicas (PostgreSQL + Redis), killing replicas
+	$(CARGO) build -p balsam-server
+	./scripts/cluster-e2e.sh
 
 bench: services ## Benchmark report on SQLite and PostgreSQL (release build; minutes)
 	./bench/run.sh sqlite

@@ -44,7 +44,7 @@ export default withVueTs(
   },
   {
     name: 'balsam/node-files',
-    files: ['*.config.{js,ts}', 'e2e/**/*.ts'],
+    files: ['*.config.{js,ts}', 'e2e/**/*.ts', 'e2e-cluster/**/*.ts'],
     languageOptions: { globals: globals.node },
   },
   skipFormatting,

@@ -49,6 +49,7 @@ impl App {
             .context("cannot apply database migrations")?;
         let secret = auth::load_or_create_secret(&config)?;
         let tokens = TokenKeys::new(&secret, config.auth.token_ttl_hours);
+        crate::metrics::init();
         let channels = channel_layer(&config).await?;
         store.on_commit(publisher(channels.clone()));
         let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
@@ -99,8 +100,12 @@ fn publisher(channels: Arc<dyn ChannelLayer>) -> balsam_store::CommitListener {
                     payload: e.payload,
                 })
                 .collect();
-            if let Err(err) = channels.publish(user, &messages).await {
-                tracing::warn!(user.id = user, error = %err, "publish failed; subscribers will catch up from the event log");
+            match channels.publish(user, &messages).await {
+                Ok(()) => metrics::counter!(crate::metrics::EVENTS_PUBLISHED).increment(messages.len() as u64),
+                Err(err) => {
+                    metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
+                    tracing::warn!(user.id = user, error = %err, "publish failed; subscribers will catch up from the event log");
+                }
             }
         }
     });

@@ -23,7 +23,14 @@ pub struct Config {
     pub channels: ChannelsConfig,
     pub events: EventsConfig,
     pub ws: WsConfig,
+    pub metrics: MetricsConfig,
     pub telemetry: TelemetryConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub enabled: bool,
 }
 
 #[derive(Clone, Deserialize)]

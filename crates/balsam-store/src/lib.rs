@@ -46,10 +46,19 @@ pub trait Store:
     async fn migrate(&self) -> Result<(), StoreError>;
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Connections open and idle in the pool(s), for metrics.
+    fn pool_stats(&self) -> PoolStats;
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     /// Closes the pool, waiting for checked-out connections.
     async fn close(&self);
+}
+
+/// Database connection pool use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
 }
 
 /// Opens the store named by `url` (`sqlite://PATH` / `sqlite:PATH` or `postgres://…`),

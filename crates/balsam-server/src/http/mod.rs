@@ -7,6 +7,7 @@ pub mod batch_jobs;
 mod docs;
 pub mod error;
 pub mod extract;
+mod health;
 pub mod jobs;
 pub mod sessions;
 pub mod sites;
@@ -59,7 +60,8 @@ const COLLECTIONS: &[&str] = &[
         (name = "batch-jobs", description = "Scheduler allocations at Sites"),
         (name = "sessions", description = "Launcher sessions: heartbeats and job acquisition"),
         (name = "transfers", description = "Stage-in and stage-out items of jobs"),
-        (name = "events", description = "LogEvents: the history of job state changes"),
+        (name = "events", description = "LogEvents: the history of job state changes, and the live event stream"),
+        (name = "operations", description = "Liveness and readiness"),
     )
 )]
 struct ApiDoc;
@@ -129,6 +131,7 @@ fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(batch_jobs::routes())
         .merge(sessions::routes())
         .merge(transfers::routes())
+        .merge(health::routes())
         .routes(utoipa_axum::routes!(ws::subscribe_user))
         .split_for_parts()
 }
@@ -160,10 +163,13 @@ pub fn router(app: App) -> Router {
         )
         .merge(docs::routes())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(health::track));
 
     let body_limit = app.config.http.max_body_mib.saturating_mul(1024 * 1024);
-    let root = Router::new().nest(API_PREFIX, api);
+    let root = Router::new()
+        .nest(API_PREFIX, api)
+        .route("/metrics", axum::routing::get(health::metrics));
     let root = match spa::service(&app.config.web.dist_dir) {
         Some(spa) => root.fallback_service(spa),
         None => root.fallback(not_found),

@@ -111,7 +111,11 @@ async fn run(mut socket: WebSocket, app: App) {
         protocol,
         last_sent: 0,
     };
-    if let Err(end) = session.serve(last_seq, expires_in).await {
+    let sessions = metrics::gauge!(crate::metrics::WS_SESSIONS);
+    sessions.increment(1.0);
+    let result = session.serve(last_seq, expires_in).await;
+    sessions.decrement(1.0);
+    if let Err(end) = result {
         tracing::debug!(reason = end.1, "websocket closed");
         if end.0 != 0 {
             close_with(session.socket, end.0, end.1).await;
@@ -182,6 +186,7 @@ impl Session {
                     Some(Delivery::Message(m)) if m.seq <= self.last_sent => {}
                     Some(Delivery::Message(m)) if m.seq == self.last_sent + 1 => {
                         self.send_event(&LoggedEvent { seq: m.seq, payload: m.payload }).await?;
+                        metrics::counter!(crate::metrics::EVENTS_DELIVERED).increment(1);
                     }
                     // A gap (lost, reordered or lagged messages): the log has everything.
                     Some(_) => self.catch_up().await?,
@@ -214,6 +219,7 @@ impl Session {
             if page.first_available > self.last_sent + 1 {
                 // Pruned entries cannot be replayed: say so and continue from the head.
                 self.last_sent = page.head;
+                metrics::counter!(crate::metrics::RESYNCS).increment(1);
                 if self.protocol == Protocol::Sequenced {
                     self.send_control(serde_json::json!({"op": "resync", "seq": page.head}))
                         .await?;
@@ -224,6 +230,7 @@ impl Session {
             for event in &page.events {
                 self.send_event(event).await?;
             }
+            metrics::counter!(crate::metrics::EVENTS_REPLAYED).increment(page.events.len() as u64);
             if !full {
                 return Ok(());
             }

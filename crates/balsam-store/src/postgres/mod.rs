@@ -93,6 +93,13 @@ impl Store for PostgresStore {
         "postgres"
     }
 
+    fn pool_stats(&self) -> crate::PoolStats {
+        crate::PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -107,6 +107,13 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn pool_stats(&self) -> crate::PoolStats {
+        crate::PoolStats {
+            size: self.writer.size() + self.reader.size(),
+            idle: u32::try_from(self.writer.num_idle() + self.reader.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
     async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;

@@ -1,0 +1,77 @@
+//! Liveness, readiness and the Prometheus endpoint.
+
+use crate::app::App;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::time::Instant;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
+}
+
+/// Liveness: the process answers. Checks nothing else.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "{\"status\":\"ok\"}")))]
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers and the channel layer can deliver (503 otherwise,
+/// with what failed).
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
+async fn ready(State(app): State<App>) -> Response {
+    let database = match app.store.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(err) => format!("error: {err}"),
+    };
+    let channels = match app.channels.ready().await {
+        Ok(()) => "ok".to_owned(),
+        Err(err) => format!("error: {err}"),
+    };
+    let ok = database == "ok" && channels == "ok";
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "status": if ok { "ready" } else { "unavailable" },
+        "database": {"backend": app.store.backend(), "status": database},
+        "channels": {"layer": app.channels.name(), "status": channels},
+    });
+    (status, Json(body)).into_response()
+}
+
+/// `GET /metrics` (outside `/api/v1`), when `metrics.enabled`.
+pub async fn metrics(State(app): State<App>) -> Response {
+    if !app.config.metrics.enabled {
+        return (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response();
+    }
+    let pool = app.store.pool_stats();
+    metrics::gauge!(crate::metrics::DB_POOL_SIZE).set(f64::from(pool.size));
+    metrics::gauge!(crate::metrics::DB_POOL_IDLE).set(f64::from(pool.idle));
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::handle().render(),
+    )
+        .into_response()
+}
+
+/// Counts requests and their latency by method, route template and status.
+pub async fn track(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!(crate::metrics::HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(crate::metrics::HTTP_DURATION, "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    res
+}
