@@ -133,3 +133,41 @@ export async function logHead(request: APIRequestContext, token: string): Promis
   expect(response.status()).toBe(200)
   return Number(response.headers()['x-balsam-seq'])
 }
+
+/** `POST /batch-jobs/`: a queued-to-be allocation on `siteId`. */
+export async function createBatchJob(
+  request: APIRequestContext,
+  token: string,
+  siteId: number,
+): Promise<{ id: number; state: string }> {
+  const response = await request.post('/api/v1/batch-jobs/', {
+    headers: bearer(token),
+    data: {
+      site_id: siteId,
+      project: 'e2e-project',
+      queue: 'debug',
+      num_nodes: 2,
+      wall_time_min: 30,
+      job_mode: 'mpi',
+      optional_params: {},
+      filter_tags: { exp: 'e2e' },
+    },
+  })
+  expect(response.status(), await response.text()).toBe(201)
+  return (await response.json()) as { id: number; state: string }
+}
+
+/** `POST /sessions/`: a launcher Session on `siteId`. */
+export async function createSession(
+  request: APIRequestContext,
+  token: string,
+  siteId: number,
+  batchJobId: number | null,
+): Promise<{ id: number }> {
+  const response = await request.post('/api/v1/sessions/', {
+    headers: bearer(token),
+    data: { site_id: siteId, batch_job_id: batchJobId },
+  })
+  expect(response.status(), await response.text()).toBe(201)
+  return (await response.json()) as { id: number }
+}

@@ -1,10 +1,11 @@
 // The Jobs table's filters: how they read from the URL, become a `GET /jobs/` query, and are
 // evaluated on the client so the page on screen follows live events (new matching jobs join
-// page 1, jobs that stop matching leave) without repeating the GET.
+// page 1, jobs that stop matching leave) without repeating the GET (`livePageOf`).
 import type { Job, JobQuery, JobState } from '@/api/types'
 import type { PageSummary } from '@/stores/loadStatus'
 
 import { JOB_STATE_GROUPS } from './jobStates'
+import { livePageOf, type LivePage } from './livePage'
 
 export const JOB_STATES = Object.keys(JOB_STATE_GROUPS) as JobState[]
 
@@ -139,55 +140,18 @@ export function compareJobs(ordering: JobOrdering): (a: Job, b: Job) => number {
   }
 }
 
-export interface LivePage {
-  rows: Job[]
-  /** The server's count, moved by the rows that joined or left this page since. */
-  count: number
-  /** Rows of the answered page that no longer match or were deleted. */
-  left: number
-  /** Known jobs that joined page 1 since it was answered. */
-  joined: number
-}
-
-/**
- * The page as it stands now: the answered page's rows that still match, in the server's
- * order, and on page 1 also every known job that matches and ranks above the page's last
- * row (every job changed since the answer is known, through the event stream). When the
- * answered page was not full, every matching known job belongs on it.
- */
+/** The Jobs page as it stands now (see `livePageOf`). */
 export function livePage(
   summary: PageSummary,
   byId: Readonly<Record<number, Job | undefined>>,
   known: readonly Job[],
   filters: JobFilters,
   siteOfApp: (appId: number) => number | undefined,
-): LivePage {
-  const compare = compareJobs(filters.ordering)
-  const matches = (job: Job) => jobMatches(job, filters, siteOfApp)
-  const answered = new Set(summary.ids)
-  const rows: Job[] = []
-  let left = 0
-  for (const id of summary.ids) {
-    const job = byId[id]
-    if (job !== undefined && matches(job)) rows.push(job)
-    else left += 1
-  }
-  let joined = 0
-  if (filters.page === 1) {
-    const full = summary.ids.length >= filters.perPage
-    // The page's boundary: its last row still known (deleted rows have no values to compare).
-    let boundary: Job | undefined
-    for (let i = summary.ids.length - 1; i >= 0 && boundary === undefined; i -= 1) {
-      boundary = byId[summary.ids[i] ?? -1]
-    }
-    for (const job of known) {
-      if (answered.has(job.id) || !matches(job)) continue
-      if (full && (boundary === undefined || compare(job, boundary) > 0)) continue
-      rows.push(job)
-      joined += 1
-    }
-  }
-  rows.sort(compare)
-  if (rows.length > filters.perPage) rows.length = filters.perPage
-  return { rows, count: Math.max(rows.length, summary.count + joined - left), left, joined }
+): LivePage<Job> {
+  return livePageOf(summary, byId, known, {
+    page: filters.page,
+    perPage: filters.perPage,
+    matches: (job) => jobMatches(job, filters, siteOfApp),
+    compare: compareJobs(filters.ordering),
+  })
 }

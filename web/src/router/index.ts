@@ -1,4 +1,4 @@
-// Routes and the login guard. Views not built yet say so instead of pretending.
+// Routes and the login guard.
 import type { Pinia } from 'pinia'
 import {
   createRouter,
@@ -10,7 +10,6 @@ import {
 
 import { useAuthStore } from '@/stores/auth'
 import LoginView from '@/views/LoginView.vue'
-import NotBuiltView from '@/views/NotBuiltView.vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -20,10 +19,6 @@ declare module 'vue-router' {
     /** Rendered without the app shell (login page). */
     bare?: boolean
   }
-}
-
-function notBuilt(path: string, name: string, title: string, plan: string): RouteRecordRaw {
-  return { path, name, component: NotBuiltView, props: { title, plan }, meta: { title } }
 }
 
 export const routes: RouteRecordRaw[] = [
@@ -52,20 +47,30 @@ export const routes: RouteRecordRaw[] = [
     props: (route) => ({ id: Number(route.params.id) }),
     meta: { title: 'Job' },
   },
-  notBuilt(
-    '/batch-jobs',
-    'batch-jobs',
-    'BatchJobs',
-    'Queued and running BatchJobs per Site, with their Jobs.',
-  ),
-  notBuilt('/transfers', 'transfers', 'Transfers', 'Stage-in and stage-out TransferItems.'),
+  {
+    path: '/batch-jobs',
+    name: 'batch-jobs',
+    component: () => import('@/views/BatchJobsView.vue'),
+    meta: { title: 'BatchJobs' },
+  },
+  {
+    path: '/transfers',
+    name: 'transfers',
+    component: () => import('@/views/TransfersView.vue'),
+    meta: { title: 'Transfers' },
+  },
   {
     path: '/apps',
     name: 'apps',
     component: () => import('@/views/AppsView.vue'),
     meta: { title: 'Apps' },
   },
-  notBuilt('/sessions', 'sessions', 'Sessions', 'Launcher Sessions and their heartbeats.'),
+  {
+    path: '/sessions',
+    name: 'sessions',
+    component: () => import('@/views/SessionsView.vue'),
+    meta: { title: 'Sessions' },
+  },
   {
     path: '/sites',
     name: 'sites',

@@ -9,7 +9,7 @@ import { hasKeys, useResourceTable } from './resourceTable'
 
 export const useBatchJobsStore = defineStore('batchJobs', () => {
   const table = useResourceTable<BatchJob>('batch_job', hasKeys('site_id', 'state', 'num_nodes'))
-  const { loading, error, loaded, load, loadPage, resetStatus } = useListLoad<
+  const { loading, error, loaded, load, loadPage, reloadPage, resetStatus } = useListLoad<
     BatchJob,
     BatchJobQuery
   >('/batch-jobs/', listBatchJobs, table)
@@ -19,7 +19,7 @@ export const useBatchJobsStore = defineStore('batchJobs', () => {
     resetStatus()
   }
 
-  return { ...table, clear, loading, error, loaded, load, loadPage }
+  return { ...table, clear, loading, error, loaded, load, loadPage, reloadPage }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useBatchJobsStore, import.meta.hot))

@@ -12,7 +12,7 @@ export const useTransferItemsStore = defineStore('transferItems', () => {
     'transfer_item',
     hasKeys('job_id', 'state', 'direction'),
   )
-  const { loading, error, loaded, load, loadPage, resetStatus } = useListLoad<
+  const { loading, error, loaded, load, loadPage, reloadPage, resetStatus } = useListLoad<
     TransferItem,
     TransferItemQuery
   >('/transfers/', listTransferItems, table)
@@ -22,7 +22,7 @@ export const useTransferItemsStore = defineStore('transferItems', () => {
     resetStatus()
   }
 
-  return { ...table, clear, loading, error, loaded, load, loadPage }
+  return { ...table, clear, loading, error, loaded, load, loadPage, reloadPage }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useTransferItemsStore, import.meta.hot))
