@@ -86,7 +86,7 @@ export function parseChange(text: string): ResourceChange | null {
 /** One server frame of our sequenced protocol. */
 export type ServerFrame =
   | { op: 'event'; seq: number; change: ResourceChange & { seq: number } }
-  | { op: 'welcome'; seq: number; resumed: boolean }
+  | { op: 'welcome'; seq: number; resumed: boolean; heartbeatSecs?: number }
   | { op: 'resync'; seq: number }
   | { op: 'heartbeat'; seq: number }
 
@@ -103,8 +103,14 @@ export function parseServerFrame(text: string): ServerFrame | null {
   if (!isObject(raw) || !isSeq(raw.seq)) return null
   const { seq } = raw
   switch (raw.op) {
-    case 'welcome':
-      return typeof raw.resumed === 'boolean' ? { op: 'welcome', seq, resumed: raw.resumed } : null
+    case 'welcome': {
+      if (typeof raw.resumed !== 'boolean') return null
+      const { heartbeat_secs: every } = raw
+      // Not sent by today's server; honoured if a future one announces its interval.
+      return typeof every === 'number' && every > 0
+        ? { op: 'welcome', seq, resumed: raw.resumed, heartbeatSecs: every }
+        : { op: 'welcome', seq, resumed: raw.resumed }
+    }
     case 'resync':
       return { op: 'resync', seq }
     case 'heartbeat':

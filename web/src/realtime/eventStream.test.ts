@@ -362,6 +362,18 @@ describe('EventStream: liveness', () => {
     expect(FakeWebSocket.latest().hello()).toMatchObject({ last_seq: 7 })
   })
 
+  it('follows a heartbeat interval the welcome announces', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    const { stream } = startStream()
+    const socket = FakeWebSocket.latest()
+    socket.serverOpens()
+    socket.serverSendsText({ op: 'welcome', seq: 1, resumed: false, heartbeat_secs: 60 })
+    vi.advanceTimersByTime(149_000)
+    expect(stream.state.phase).toBe('live')
+    vi.advanceTimersByTime(1_000)
+    expect(stream.state.phase).toBe('reconnecting')
+  })
+
   it('stays live while heartbeats arrive', () => {
     const { stream } = startStream()
     const socket = welcome(7)

@@ -138,7 +138,7 @@ export class EventStream {
   private readonly random: () => number
   private readonly schedule: FlushScheduler
   private readonly createSocket: (url: string) => SocketLike
-  private readonly silenceTimeoutMs: number
+  private silenceTimeoutMs: number
   /** The last `seq` applied: the resume point sent in every hello (`null`: fresh start). */
   lastSeq: number | null = null
 
@@ -323,6 +323,10 @@ export class EventStream {
     this.flush()
     switch (frame.op) {
       case 'welcome':
+        if (frame.heartbeatSecs !== undefined) {
+          this.silenceTimeoutMs = 2.5 * frame.heartbeatSecs * 1000
+          this.armSilenceTimer()
+        }
         return this.welcome(frame.seq, frame.resumed)
       case 'resync':
         // A refused resume is a fresh welcome followed by a resync: one reload covers both.
