@@ -101,7 +101,8 @@ fn publisher(channels: Arc<dyn ChannelLayer>) -> balsam_store::CommitListener {
                 })
                 .collect();
             match channels.publish(user, &messages).await {
-                Ok(()) => metrics::counter!(crate::metrics::EVENTS_PUBLISHED).increment(messages.len() as u64),
+                Ok(()) => metrics::counter!(crate::metrics::EVENTS_PUBLISHED)
+                    .increment(messages.len() as u64),
                 Err(err) => {
                     metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
                     tracing::warn!(user.id = user, error = %err, "publish failed; subscribers will catch up from the event log");

@@ -11,7 +11,9 @@ use std::time::Instant;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
 }
 
 /// Liveness: the process answers. Checks nothing else.
@@ -35,7 +37,11 @@ async fn ready(State(app): State<App>) -> Response {
         Err(err) => format!("error: {err}"),
     };
     let ok = database == "ok" && channels == "ok";
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if ok { "ready" } else { "unavailable" },
         "database": {"backend": app.store.backend(), "status": database},

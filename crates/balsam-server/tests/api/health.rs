@@ -6,7 +6,10 @@ use serde_json::json;
 async fn liveness_and_readiness() {
     let app = TestApp::spawn().await;
     let r = app.call(Method::GET, "/health", None, None).await;
-    assert_eq!((r.status, r.body), (StatusCode::OK, json!({"status": "ok"})));
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
     let r = app.call(Method::GET, "/ready", None, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["database"]["status"], "ok");
@@ -18,7 +21,12 @@ async fn liveness_and_readiness() {
 async fn metrics_are_off_by_default_and_count_requests_by_route_when_on() {
     let app = TestApp::spawn().await;
     let root = app.base.trim_end_matches("/api/v1").to_owned();
-    let off = app.client.get(format!("{root}/metrics")).send().await.unwrap();
+    let off = app
+        .client
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(off.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 
@@ -27,10 +35,20 @@ async fn metrics_are_off_by_default_and_count_requests_by_route_when_on() {
     let user = app.new_user().await;
     app.get("/sites/", &user).await;
     app.get("/sites/", &user).await;
-    let text = app.client.get(format!("{root}/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app
+        .client
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let line = text
         .lines()
-        .find(|l| l.starts_with("balsam_http_requests_total") && l.contains("route=\"/api/v1/sites/\""))
+        .find(|l| {
+            l.starts_with("balsam_http_requests_total") && l.contains("route=\"/api/v1/sites/\"")
+        })
         .unwrap_or_else(|| panic!("no request counter for /sites/ in:\n{text}"));
     let count: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(count >= 2.0, "{line}");

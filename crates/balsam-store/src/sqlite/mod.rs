@@ -110,7 +110,8 @@ impl Store for SqliteStore {
     fn pool_stats(&self) -> crate::PoolStats {
         crate::PoolStats {
             size: self.writer.size() + self.reader.size(),
-            idle: u32::try_from(self.writer.num_idle() + self.reader.num_idle()).unwrap_or(u32::MAX),
+            idle: u32::try_from(self.writer.num_idle() + self.reader.num_idle())
+                .unwrap_or(u32::MAX),
         }
     }
 
