@@ -2,6 +2,7 @@
 # Reproduces the benchmark report against a fresh balsam-rs server:
 #
 #   bench/run.sh [sqlite|postgres] [extra balsam-bench flags...]
+#   bench/run.sh --print-sizes        # the report's size flags (used by compare-upstream.sh)
 #
 # Builds balsam-server and balsam-bench (release by default), starts the server on a
 # free loopback port with a fresh data directory (and, for postgres, a fresh database on
@@ -25,7 +26,7 @@ log() { echo "[run.sh] $*" >&2; }
 backend="${1:-sqlite}"
 [ $# -gt 0 ] && shift
 case "$backend" in
-    sqlite | postgres) ;;
+    sqlite | postgres | --print-sizes) ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 64 ;;
 esac
@@ -38,7 +39,9 @@ PG_URL="${PG_URL%/}"
 
 # The report's sizes.
 SIZES=(--jobs 100000 --batch 1000 --list-jobs 1000000 --fill-batch 5000 --list-requests 20
-       --launchers 4 --acquire-max 256 --state-count-requests 50)
+       --launchers 4 --acquire-max 256 --state-count-requests 50
+       --ws-subscribers 10 --ws-jobs 20000)
+[ "$backend" = --print-sizes ] && { echo "${SIZES[*]}"; exit 0; }
 
 case "$PROFILE" in
     release) profile_flag=(--release) ;;

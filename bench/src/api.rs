@@ -4,7 +4,13 @@ use anyhow::{bail, Context, Result};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Attempts after the first for an idempotent request (GET, DELETE) that failed because
+/// the server dropped a kept-alive connection.
+const IDEMPOTENT_RETRIES: u32 = 2;
 
 /// One answered request: status, raw body, and the latency from just before sending
 /// until the whole body was read (request serialisation and response parsing excluded).
@@ -12,12 +18,29 @@ pub struct Reply {
     pub status: u16,
     pub body: String,
     pub elapsed: Duration,
+    /// balsam-rs list responses: the user's event-log head (`X-Balsam-Seq`) in the same
+    /// snapshot as the rows. `None` where the header is absent (upstream, non-list routes).
+    pub seq: Option<i64>,
 }
 
 impl Reply {
     pub fn json(&self) -> Result<Value> {
         serde_json::from_str(&self.body)
             .with_context(|| format!("response is not JSON: {}", excerpt(&self.body)))
+    }
+}
+
+enum SendError {
+    /// The request never got an answer: the connection was refused or dropped.
+    Connection(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl SendError {
+    fn into_inner(self) -> anyhow::Error {
+        match self {
+            SendError::Connection(e) | SendError::Other(e) => e,
+        }
     }
 }
 
@@ -39,6 +62,8 @@ pub struct Api {
     http: reqwest::Client,
     root: String,
     auth: Option<HeaderValue>,
+    /// Idempotent requests re-sent after a dropped connection (shared by all clones).
+    retries: Arc<AtomicU64>,
 }
 
 impl Api {
@@ -55,6 +80,7 @@ impl Api {
             http,
             root: root.trim_end_matches('/').to_string(),
             auth: None,
+            retries: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -66,6 +92,7 @@ impl Api {
             http: self.http.clone(),
             root: self.root.clone(),
             auth: Some(value),
+            retries: self.retries.clone(),
         })
     }
 
@@ -73,8 +100,46 @@ impl Api {
         format!("{}/{}", self.root, path_and_query.trim_start_matches('/'))
     }
 
-    /// Sends one request and returns whatever status came back.
+    /// How many idempotent requests were re-sent after a dropped connection.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Sends one request and returns whatever status came back. A GET or DELETE whose
+    /// kept-alive connection turns out to be dead (the server closed it, e.g. after a
+    /// response it could not complete) is re-sent on another connection, at most
+    /// [`IDEMPOTENT_RETRIES`] times, and counted; the latency is that of the last attempt.
     pub async fn send(&self, method: Method, path_and_query: &str, body: Body) -> Result<Reply> {
+        let idempotent =
+            matches!(body, Body::None) && matches!(method, Method::GET | Method::DELETE);
+        if !idempotent {
+            return self
+                .send_once(method, path_and_query, body)
+                .await
+                .map_err(SendError::into_inner);
+        }
+        let mut attempt = 0;
+        loop {
+            match self
+                .send_once(method.clone(), path_and_query, Body::None)
+                .await
+            {
+                Err(SendError::Connection(_)) if attempt < IDEMPOTENT_RETRIES => {
+                    attempt += 1;
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e.into_inner()),
+                Ok(reply) => return Ok(reply),
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Body,
+    ) -> std::result::Result<Reply, SendError> {
         let url = self.url(path_and_query);
         let mut req = self.http.request(method.clone(), &url);
         if let Some(auth) = &self.auth {
@@ -88,19 +153,34 @@ impl Api {
                 .body(form),
         };
         let start = Instant::now();
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("{method} {}", short(&url)))?;
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => {
+                let dropped = !e.is_timeout() && (e.is_request() || e.is_connect());
+                let e = anyhow::Error::new(e).context(format!("{method} {}", short(&url)));
+                return Err(if dropped {
+                    SendError::Connection(e)
+                } else {
+                    SendError::Other(e)
+                });
+            }
+        };
         let status = resp.status().as_u16();
+        let seq = resp
+            .headers()
+            .get("x-balsam-seq")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         let body = resp
             .text()
             .await
-            .with_context(|| format!("{method} {}: reading the response body", short(&url)))?;
+            .with_context(|| format!("{method} {}: reading the response body", short(&url)))
+            .map_err(SendError::Other)?;
         Ok(Reply {
             status,
             body,
             elapsed: start.elapsed(),
+            seq,
         })
     }
 

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Benchmark a Balsam API server: bulk job creation, filtered listing on a large table,
-/// bulk state updates, concurrent session acquires, and state counts.
+/// bulk state updates, concurrent session acquires, state counts, and websocket delivery.
 ///
 /// Loopback servers only. Every loop is bounded and the run stops by itself.
 #[derive(Parser, Debug, Clone)]
@@ -70,6 +70,20 @@ pub struct Args {
     #[arg(long, default_value_t = 50, value_name = "R")]
     pub state_count_requests: u64,
 
+    /// ws: websocket subscribers of the bench user (our sequenced protocol on
+    /// /subscribe-user under --url).
+    #[arg(long, default_value_t = 10, value_name = "S")]
+    pub ws_subscribers: usize,
+
+    /// ws: jobs created (and then PATCHed) while the subscribers listen, --batch per call.
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub ws_jobs: u64,
+
+    /// ws: seconds to wait, after the last change, for every subscriber to receive the
+    /// last event.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub ws_timeout: u64,
+
     /// Write the results (and the parameters) to this JSON file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -100,6 +114,7 @@ pub enum Scenario {
     BulkPatch,
     Acquire,
     StateCounts,
+    Ws,
 }
 
 impl Args {
@@ -121,6 +136,15 @@ impl Args {
         }
         if self.launchers == 0 || self.launchers > 64 {
             bail!("--launchers must be between 1 and 64");
+        }
+        if self.ws_subscribers == 0 || self.ws_subscribers > 1000 {
+            bail!("--ws-subscribers must be between 1 and 1000");
+        }
+        if self.ws_jobs == 0 || self.ws_jobs > 1_000_000 {
+            bail!("--ws-jobs must be between 1 and 1 000 000");
+        }
+        if self.ws_timeout == 0 {
+            bail!("--ws-timeout must be at least 1");
         }
         if self.jobs == 0 {
             bail!("--jobs must be at least 1");
@@ -190,6 +214,7 @@ async fn run(args: Args) -> Result<u8> {
         (Scenario::BulkPatch, "bulk-patch"),
         (Scenario::Acquire, "acquire"),
         (Scenario::StateCounts, "state-counts"),
+        (Scenario::Ws, "ws"),
     ] {
         if scenario != Scenario::Setup && !args.wants(scenario) {
             continue;
@@ -201,6 +226,7 @@ async fn run(args: Args) -> Result<u8> {
             Scenario::BulkPatch => ctx.bulk_patch().await,
             Scenario::Acquire => ctx.acquire().await,
             Scenario::StateCounts => ctx.state_counts().await,
+            Scenario::Ws => ctx.ws().await,
             Scenario::All => unreachable!(),
         };
         match result {
@@ -233,7 +259,7 @@ async fn run(args: Args) -> Result<u8> {
         println!("label: {}", args.label);
     }
     println!(
-        "sizes: jobs={} batch={} list-jobs={} fill-batch={} list-requests={} launchers={} acquire-max={} state-count-requests={}",
+        "sizes: jobs={} batch={} list-jobs={} fill-batch={} list-requests={} launchers={} acquire-max={} state-count-requests={} ws-subscribers={} ws-jobs={}",
         args.jobs,
         args.batch,
         args.list_jobs,
@@ -241,7 +267,9 @@ async fn run(args: Args) -> Result<u8> {
         args.list_requests,
         args.launchers,
         args.acquire_max,
-        args.state_count_requests
+        args.state_count_requests,
+        args.ws_subscribers,
+        args.ws_jobs
     );
     println!();
     print!("{}", report::table(&rows));
@@ -251,6 +279,12 @@ async fn run(args: Args) -> Result<u8> {
         for p in &ctx.problems {
             println!("  - {p}");
         }
+    }
+    let retries = ctx.retries();
+    if retries > 0 {
+        println!(
+            "note: {retries} GET/DELETE request(s) were re-sent after the server dropped a kept-alive connection (not counted as failures)"
+        );
     }
     println!("total time {:.1} s", started.elapsed().as_secs_f64());
 
@@ -272,12 +306,15 @@ async fn run(args: Args) -> Result<u8> {
                 "launchers": args.launchers,
                 "acquire_max": args.acquire_max,
                 "state_count_requests": args.state_count_requests,
+                "ws_subscribers": args.ws_subscribers,
+                "ws_jobs": args.ws_jobs,
             },
             "user": ctx.username,
             "site_id": ctx.site_id,
             "app_id": ctx.app_id,
             "scenarios": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
             "problems": ctx.problems,
+            "retries": retries,
             "failure": failure,
         });
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

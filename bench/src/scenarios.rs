@@ -12,12 +12,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod ws;
+
 const MAX_PROBLEMS: usize = 100;
 
 pub struct Ctx {
     args: Args,
     anon: Api,
     api: Option<Api>,
+    /// The bench user's access token (for the websocket hello).
+    token: String,
     deadline: Instant,
     pub username: String,
     pub site_id: Option<i64>,
@@ -43,6 +47,7 @@ impl Ctx {
             args,
             anon,
             api: None,
+            token: String::new(),
             deadline,
             username: String::new(),
             site_id: None,
@@ -57,6 +62,11 @@ impl Ctx {
             duplicate_acquire: false,
             stop: None,
         }
+    }
+
+    /// GET/DELETE requests re-sent after a dropped connection (see [`Api::send`]).
+    pub fn retries(&self) -> u64 {
+        self.anon.retries()
     }
 
     fn api(&self) -> Result<&Api> {
@@ -179,6 +189,7 @@ impl Ctx {
         self.site_id = Some(site_id);
         self.app_id = Some(app_id);
         self.api = Some(api);
+        self.token = token;
         Ok(vec![row])
     }
 
