@@ -8,10 +8,13 @@ REDIS_URL ?= redis://127.0.0.1:6379
 DATA_DIR ?= balsam-data
 
 .PHONY: help run build test check fmt lint test-rust test-rust-sqlite test-rust-postgres \
-        conformance services openapi clean web web-deps web-ci e2e browser bench cluster-e2e
+        conformance services openapi clean web web-deps web-ci e2e browser bench cluster-e2e demo
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+demo: ## Build (release) and start the server with three simulated Sites: a living dashboard on http://127.0.0.1:8000
+	./scripts/demo.sh
 
 run: web ## Build the web client and the server, start it on SQLite (data in ./balsam-data)
 	$(CARGO) build --release -p balsam-server

@@ -1,6 +1,5 @@
 // Named calls on `/api/v1/jobs/`.
 import { api, ensureOk, unwrap, unwrapList } from './client'
-import type { components } from './schema'
 import type { JobQuery, JobState } from './types'
 
 /** The server's cap on jobs touched by one bulk PATCH. */
@@ -47,10 +46,8 @@ export async function jobStateCounts() {
  */
 export async function setJobStates(ids: readonly number[], state: JobState): Promise<void> {
   for (const part of chunks(ids, MAX_JOBS_PER_PATCH)) {
-    // The OpenAPI document types the items as JobPatch without their `id`; the server
-    // reads `id` + fields (JobBulkPatch).
-    const body = part.map((id) => ({ id, state })) as unknown as components['schemas']['JobPatch'][]
-    ensureOk(await api.PATCH('/jobs/', { body, parseAs: 'text' }))
+    const body = part.map((id) => ({ id, state }))
+    ensureOk(await api.PATCH('/jobs/', { body }))
   }
 }
 
@@ -72,6 +69,37 @@ export async function setJobStatesWhere(filters: JobQuery, state: JobState): Pro
   // As for DELETE: the OpenAPI document does not list this route's filters.
   const result = await api.PUT('/jobs/', {
     body: { state },
+    querySerializer: () => search,
+    parseAs: 'text',
+  })
+  ensureOk(result)
+  return Number(result.data)
+}
+
+/**
+ * Replaces the tags of every job in `ids` with `tags` (`PUT /jobs/?id=…` with `{"tags": …}`):
+ * the server writes the whole object, so tags not in `tags` are removed.
+ */
+export async function replaceJobTags(
+  ids: readonly number[],
+  tags: Readonly<Record<string, string>>,
+): Promise<void> {
+  for (const part of chunks(ids, IDS_PER_DELETE)) {
+    const search = searchOf({ id: part })
+    ensureOk(
+      await api.PUT('/jobs/', { body: { tags }, querySerializer: () => search, parseAs: 'text' }),
+    )
+  }
+}
+
+/** Replaces the tags of every job matching `filters` (at most 5 000); answers how many. */
+export async function replaceJobTagsWhere(
+  filters: JobQuery,
+  tags: Readonly<Record<string, string>>,
+): Promise<number> {
+  const search = searchOf(filters)
+  const result = await api.PUT('/jobs/', {
+    body: { tags },
     querySerializer: () => search,
     parseAs: 'text',
   })

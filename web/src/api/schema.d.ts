@@ -174,6 +174,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: the process answers. Checks nothing else. */
+        get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/": {
         parameters: {
             query?: never;
@@ -232,6 +249,26 @@ export interface paths {
         post?: never;
         /** Delete one job; a job held by a Session is skipped (still 204). */
         delete: operations["delete_job"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness: the database answers and the channel layer can deliver (503 otherwise,
+         *     with what failed).
+         */
+        get: operations["ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -540,6 +577,46 @@ export interface components {
             launch_params: {
                 [key: string]: string;
             };
+        };
+        /** @description One item of `PATCH /jobs/`: the job's id and its own update fields. */
+        JobBulkUpdate: {
+            workdir?: string | null;
+            tags?: {
+                [key: string]: string;
+            } | null;
+            serialized_parameters?: string | null;
+            data?: Record<string, never> | null;
+            /** Format: int64 */
+            return_code?: number | null;
+            /** Format: int64 */
+            num_nodes?: number | null;
+            /** Format: int64 */
+            ranks_per_node?: number | null;
+            /** Format: int64 */
+            threads_per_rank?: number | null;
+            /** Format: int64 */
+            threads_per_core?: number | null;
+            launch_params?: {
+                [key: string]: string;
+            } | null;
+            /** Format: double */
+            gpus_per_rank?: number | null;
+            /** Format: int64 */
+            node_packing_count?: number | null;
+            /** Format: int64 */
+            wall_time_min?: number | null;
+            batch_job_id?: null | components["schemas"]["i64"];
+            state?: null | components["schemas"]["JobState"];
+            /** @description When the state changed (default: now). Stored as the LogEvent timestamp. */
+            state_timestamp?: string | null;
+            /** @description Stored as the LogEvent `data`. */
+            state_data?: Record<string, never> | null;
+            pending_file_cleanup?: boolean | null;
+            serialized_return_value?: string | null;
+            serialized_exception?: string | null;
+        } & {
+            /** Format: int64 */
+            id: number;
         };
         /** @description One item of the body of `POST /jobs/`. */
         JobCreate: {
@@ -1070,6 +1147,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The event-log sequence number this page reflects */
+                    "x-balsam-seq"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1389,6 +1468,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The event-log sequence number this page reflects */
+                    "x-balsam-seq"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1601,6 +1682,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The event-log sequence number this page reflects */
+                    "x-balsam-seq"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1617,27 +1700,45 @@ export interface operations {
             };
         };
     };
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description {"status":"ok"} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     list_jobs: {
         parameters: {
             query?: {
-                /** @description Any of these ids */
+                /** @description Any of these ids (repeat the key). */
                 id?: number[];
-                /** @description Children of any of these jobs */
+                /** @description Children of any of these jobs. */
                 parent_id?: number[];
-                /** @description 0 means no filter */
+                /** @description This App; 0 means no filter. */
                 app_id?: number;
-                /** @description At any of these Sites */
+                /** @description At any of these Sites. */
                 site_id?: number[];
-                /** @description Ran in this BatchJob; 0 means no filter */
+                /** @description Ran in this BatchJob; 0 means no filter. */
                 batch_job_id?: number;
                 last_update_before?: string;
                 last_update_after?: string;
                 workdir__contains?: string;
                 state?: components["schemas"]["JobState"][];
                 state__ne?: components["schemas"]["JobState"];
-                /** @description key:value pairs the job's tags must all contain */
+                /** @description `key:value` pairs the job's tags must all contain. */
                 tags?: string[];
-                /** @description Only `true` filters */
+                /** @description Only `true` filters. */
                 pending_file_cleanup?: boolean;
                 /** @description last_update, id, state or workdir; `-` for descending */
                 ordering?: string;
@@ -1652,6 +1753,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The event-log sequence number this page reflects */
+                    "x-balsam-seq"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1670,7 +1773,27 @@ export interface operations {
     };
     query_update_jobs: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Any of these ids (repeat the key). */
+                id?: number[];
+                /** @description Children of any of these jobs. */
+                parent_id?: number[];
+                /** @description This App; 0 means no filter. */
+                app_id?: number;
+                /** @description At any of these Sites. */
+                site_id?: number[];
+                /** @description Ran in this BatchJob; 0 means no filter. */
+                batch_job_id?: number;
+                last_update_before?: string;
+                last_update_after?: string;
+                workdir__contains?: string;
+                state?: components["schemas"]["JobState"][];
+                state__ne?: components["schemas"]["JobState"];
+                /** @description `key:value` pairs the job's tags must all contain. */
+                tags?: string[];
+                /** @description Only `true` filters. */
+                pending_file_cleanup?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1687,7 +1810,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": number;
+                    "application/json": number;
                 };
             };
             /** @description More than 5000 jobs match */
@@ -1754,7 +1877,27 @@ export interface operations {
     };
     query_delete_jobs: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Any of these ids (repeat the key). */
+                id?: number[];
+                /** @description Children of any of these jobs. */
+                parent_id?: number[];
+                /** @description This App; 0 means no filter. */
+                app_id?: number;
+                /** @description At any of these Sites. */
+                site_id?: number[];
+                /** @description Ran in this BatchJob; 0 means no filter. */
+                batch_job_id?: number;
+                last_update_before?: string;
+                last_update_after?: string;
+                workdir__contains?: string;
+                state?: components["schemas"]["JobState"][];
+                state__ne?: components["schemas"]["JobState"];
+                /** @description `key:value` pairs the job's tags must all contain. */
+                tags?: string[];
+                /** @description Only `true` filters. */
+                pending_file_cleanup?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1786,7 +1929,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["JobPatch"][];
+                "application/json": components["schemas"]["JobBulkUpdate"][];
             };
         };
         responses: {
@@ -1796,7 +1939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": number;
+                    "application/json": number;
                 };
             };
             /** @description Unknown or duplicate ids, or more than 5000 */
@@ -1883,7 +2026,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": number;
+                    "application/json": number;
                 };
             };
             /** @description Could not find some Job IDs */
@@ -1929,6 +2072,31 @@ export interface operations {
             };
         };
     };
+    ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a dependency is down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     list_sessions: {
         parameters: {
             query?: {
@@ -1942,6 +2110,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The event-log sequence number this page reflects */
+                    "x-balsam-seq"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2105,6 +2275,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The event-log sequence number this page reflects */
+                    "x-balsam-seq"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2300,6 +2472,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The event-log sequence number this page reflects */
+                    "x-balsam-seq"?: number;
                     [name: string]: unknown;
                 };
                 content: {

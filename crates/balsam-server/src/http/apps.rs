@@ -38,7 +38,7 @@ fn duplicate_name(err: StoreError) -> ApiError {
         ("limit" = Option<i64>, Query, description = "0..=100000, default 100000"),
         ("offset" = Option<i64>, Query, description = ">= 0, default 0"),
     ),
-    responses((status = 200, body = Paginated<App>), (status = 422, body = ValidationErrorBody)),
+    responses((status = 200, body = Paginated<App>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_apps(
     State(app): State<AppState>,

@@ -36,7 +36,7 @@ pub fn routes() -> OpenApiRouter<App> {
         ("ordering" = Option<String>, Query, description = "start_time or -start_time"),
         ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
     ),
-    responses((status = 200, body = Paginated<BatchJob>), (status = 422, body = ValidationErrorBody)),
+    responses((status = 200, body = Paginated<BatchJob>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_batch_jobs(
     State(app): State<App>,

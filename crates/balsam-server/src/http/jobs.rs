@@ -29,6 +29,51 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get_job, update_job, delete_job))
 }
 
+/// The JobQuery filters shared by `GET`, `PUT` and `DELETE /jobs/` (documentation only:
+/// they are parsed by [`job_query`] with FastAPI's error shapes).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(
+    dead_code,
+    reason = "documents the query parameters in the OpenAPI document"
+)]
+struct JobQueryParams {
+    /// Any of these ids (repeat the key).
+    id: Option<Vec<i64>>,
+    /// Children of any of these jobs.
+    parent_id: Option<Vec<i64>>,
+    /// This App; 0 means no filter.
+    app_id: Option<i64>,
+    /// At any of these Sites.
+    site_id: Option<Vec<i64>>,
+    /// Ran in this BatchJob; 0 means no filter.
+    batch_job_id: Option<i64>,
+    last_update_before: Option<String>,
+    last_update_after: Option<String>,
+    #[param(rename = "workdir__contains")]
+    workdir_contains: Option<String>,
+    state: Option<Vec<JobState>>,
+    #[param(rename = "state__ne")]
+    state_ne: Option<JobState>,
+    /// `key:value` pairs the job's tags must all contain.
+    tags: Option<Vec<String>>,
+    /// Only `true` filters.
+    pending_file_cleanup: Option<bool>,
+}
+
+/// One item of `PATCH /jobs/`: the job's id and its own update fields.
+#[derive(utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "documents the request body in the OpenAPI document"
+)]
+struct JobBulkUpdate {
+    id: i64,
+    #[schema(inline)]
+    #[serde(flatten)]
+    patch: JobPatch,
+}
+
 /// Parses the JobQuery filters shared by `GET`, `PUT` and `DELETE /jobs/`.
 pub(crate) fn job_query(q: &mut Query) -> JobQuery {
     let names = JobState::names();
@@ -52,20 +97,11 @@ pub(crate) fn job_query(q: &mut Query) -> JobQuery {
 /// List the caller's jobs.
 #[utoipa::path(get, path = "/jobs/", tag = "jobs",
     params(
-        ("id" = Option<Vec<i64>>, Query, description = "Any of these ids"),
-        ("parent_id" = Option<Vec<i64>>, Query, description = "Children of any of these jobs"),
-        ("app_id" = Option<i64>, Query, description = "0 means no filter"),
-        ("site_id" = Option<Vec<i64>>, Query, description = "At any of these Sites"),
-        ("batch_job_id" = Option<i64>, Query, description = "Ran in this BatchJob; 0 means no filter"),
-        ("last_update_before" = Option<String>, Query), ("last_update_after" = Option<String>, Query),
-        ("workdir__contains" = Option<String>, Query),
-        ("state" = Option<Vec<JobState>>, Query), ("state__ne" = Option<JobState>, Query),
-        ("tags" = Option<Vec<String>>, Query, description = "key:value pairs the job's tags must all contain"),
-        ("pending_file_cleanup" = Option<bool>, Query, description = "Only `true` filters"),
+        JobQueryParams,
         ("ordering" = Option<String>, Query, description = "last_update, id, state or workdir; `-` for descending"),
         ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
     ),
-    responses((status = 200, body = Paginated<Job>), (status = 422, body = ValidationErrorBody)),
+    responses((status = 200, body = Paginated<Job>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_jobs(
     State(app): State<App>,
@@ -99,8 +135,8 @@ async fn bulk_create_jobs(
 }
 
 /// Update jobs, each with its own patch (`id` + fields). All or nothing.
-#[utoipa::path(patch, path = "/jobs/", tag = "jobs", request_body = Vec<JobPatch>,
-    responses((status = 200, body = i64, description = "Number of jobs updated"),
+#[utoipa::path(patch, path = "/jobs/", tag = "jobs", request_body = Vec<JobBulkUpdate>,
+    responses((status = 200, body = i64, content_type = "application/json", description = "Number of jobs updated"),
         (status = 400, description = "Unknown or duplicate ids, or more than 5000"),
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
@@ -118,8 +154,8 @@ async fn bulk_update_jobs(
 }
 
 /// Apply one patch to every job matching the filters (at most 5000).
-#[utoipa::path(put, path = "/jobs/", tag = "jobs", request_body = JobPatch,
-    responses((status = 200, body = i64, description = "Number of jobs updated"),
+#[utoipa::path(put, path = "/jobs/", tag = "jobs", request_body = JobPatch, params(JobQueryParams),
+    responses((status = 200, body = i64, content_type = "application/json", description = "Number of jobs updated"),
         (status = 400, description = "More than 5000 jobs match"), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn query_update_jobs(
@@ -140,7 +176,7 @@ async fn query_update_jobs(
 }
 
 /// Delete every matching job that no Session holds (all of the caller's without filters).
-#[utoipa::path(delete, path = "/jobs/", tag = "jobs",
+#[utoipa::path(delete, path = "/jobs/", tag = "jobs", params(JobQueryParams),
     responses((status = 204), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn query_delete_jobs(
@@ -184,7 +220,7 @@ async fn get_job(
 /// Update one job. Answers `1`; a missing job is a 400, as upstream.
 #[utoipa::path(put, path = "/jobs/{job_id}", tag = "jobs", params(("job_id" = i64, Path)),
     request_body = JobPatch,
-    responses((status = 200, body = i64), (status = 400, description = "Could not find some Job IDs"),
+    responses((status = 200, body = i64, content_type = "application/json"), (status = 400, description = "Could not find some Job IDs"),
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn update_job(

@@ -32,7 +32,7 @@ async fn sweep(app: &App, user: &AuthUser) -> Result<(), ApiError> {
 /// List the caller's sessions (no pagination).
 #[utoipa::path(get, path = "/sessions/", tag = "sessions",
     params(("id" = Option<Vec<i64>>, Query)),
-    responses((status = 200, body = Paginated<Session>)),
+    responses((status = 200, body = Paginated<Session>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects")))),
     security(("bearer" = [])))]
 async fn list_sessions(
     State(app): State<App>,

@@ -37,7 +37,7 @@ fn duplicate_name(err: StoreError) -> ApiError {
         ("limit" = Option<i64>, Query, description = "0..=100000, default 100000"),
         ("offset" = Option<i64>, Query, description = ">= 0, default 0"),
     ),
-    responses((status = 200, body = Paginated<Site>), (status = 422, body = ValidationErrorBody)),
+    responses((status = 200, body = Paginated<Site>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_sites(
     State(app): State<App>,

@@ -30,7 +30,7 @@ pub fn routes() -> OpenApiRouter<App> {
         ("job_state" = Option<String>, Query), ("tags" = Option<Vec<String>>, Query),
         ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
     ),
-    responses((status = 200, body = Paginated<TransferItem>), (status = 422, body = ValidationErrorBody)),
+    responses((status = 200, body = Paginated<TransferItem>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_transfers(
     State(app): State<App>,
@@ -120,7 +120,7 @@ async fn update_transfer(
         ("ordering" = Option<String>, Query, description = "timestamp or -timestamp (default)"),
         ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
     ),
-    responses((status = 200, body = Paginated<LogEvent>), (status = 422, body = ValidationErrorBody)),
+    responses((status = 200, body = Paginated<LogEvent>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_events(
     State(app): State<App>,
