@@ -150,7 +150,7 @@ impl Session {
                 // The client knows of changes this log never had (say, a reset database).
                 self.last_sent = head;
                 self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false}),
+                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
                 )
                 .await?;
                 self.send_control(serde_json::json!({"op": "resync", "seq": head}))
@@ -159,7 +159,7 @@ impl Session {
             (Protocol::Sequenced, Some(last)) => {
                 self.last_sent = last.max(0);
                 self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": true}),
+                    serde_json::json!({"op": "welcome", "seq": head, "resumed": true, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
                 )
                 .await?;
                 self.catch_up().await?;
@@ -167,7 +167,7 @@ impl Session {
             (Protocol::Sequenced, None) => {
                 self.last_sent = head;
                 self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false}),
+                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
                 )
                 .await?;
             }
