@@ -21,7 +21,10 @@
 # runs in the virtualenv conformance/upstream/serve.sh installs (.build/upstream-ref-venv,
 # or UPSTREAM_VENV), one uvicorn worker. Everything started here is stopped by PID.
 # BENCH_SERVER_BIN=PATH uses that balsam-server instead of building one; BENCH_KEEP=1
-# keeps the work directory (logs).
+# keeps the work directory (logs). When the PostgreSQL server has autovacuum off (this
+# machine's CI configuration), both PostgreSQL targets get bench/pg-autoanalyze.sh
+# (ANALYZE every 15 s) so that neither plans on a million rows with empty-table
+# statistics; BENCH_PG_ANALYZE=0 turns that off, =1 forces it.
 # Results: bench/results/compare-<UTC stamp>.{txt,json} and the per-target JSON files.
 set -euo pipefail
 
@@ -81,6 +84,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/balsam-compare.XXXXXX")"
 RUN_PID=""
 BENCH_PID=""
 UP_PID=""
+ANALYZE_PID=""
 UP_DB=""
 
 psql_admin() { psql "$PG_URL/postgres" -v ON_ERROR_STOP=1 -qAtc "$1"; }
@@ -109,6 +113,7 @@ cleanup() {
     # run.sh, on TERM, stops its server and drops its database itself.
     [ -n "$RUN_PID" ] && stop_group "$RUN_PID" "bench/run.sh"
     [ -n "$BENCH_PID" ] && stop_group "$BENCH_PID" "balsam-bench"
+    [ -n "$ANALYZE_PID" ] && stop_group "$ANALYZE_PID" "pg-autoanalyze"
     [ -n "$UP_PID" ] && stop_group "$UP_PID" "the upstream server"
     if [ -n "$UP_DB" ]; then
         log "dropping database $UP_DB"
@@ -189,7 +194,18 @@ if wants upstream-postgres; then
         [ "$i" = 1200 ] && { log "the upstream server did not answer within 600 s"; exit 1; }
         sleep 0.5
     done
-    up_label="upstream balsam 0.7.0a24 (conformance/upstream), postgres, 1 uvicorn worker, $(nproc 2>/dev/null || echo '?') CPUs"
+    analyze_note=""
+    case "${BENCH_PG_ANALYZE:-auto}" in
+        1) analyze=1 ;;
+        0) analyze=0 ;;
+        *) [ "$(psql_admin "SHOW autovacuum" 2>/dev/null || echo on)" = off ] && analyze=1 || analyze=0 ;;
+    esac
+    if [ "$analyze" = 1 ]; then
+        log "upstream-postgres: ANALYZE every 15 s during the run (bench/pg-autoanalyze.sh), as for ours"
+        start_group ANALYZE_PID /dev/null - "$ROOT/bench/pg-autoanalyze.sh" "$PG_URL/$UP_DB" 15
+        analyze_note=", ANALYZE every 15 s"
+    fi
+    up_label="upstream balsam 0.7.0a24 (conformance/upstream), postgres$analyze_note, 1 uvicorn worker, $(nproc 2>/dev/null || echo '?') CPUs"
     log "upstream-postgres: balsam-bench ${up_flags[*]}"
     start_group BENCH_PID "$WORK/upstream-postgres.txt" - "$bench_bin" --url "http://127.0.0.1:$PORT" \
         "${up_flags[@]}" -q --label "$up_label" --json "$WORK/upstream-postgres.json"
@@ -200,6 +216,7 @@ if wants upstream-postgres; then
     BENCH_PID=""
     cat "$WORK/upstream-postgres.txt" >&2
     log "upstream-postgres: exit code ${rcs[upstream-postgres]}"
+    if [ -n "$ANALYZE_PID" ]; then stop_group "$ANALYZE_PID" "pg-autoanalyze"; ANALYZE_PID=""; fi
     stop_group "$UP_PID" "the upstream server"
     UP_PID=""
     grep -c "Exception in ASGI application" "$WORK/upstream.log" >"$WORK/upstream-exceptions" || true

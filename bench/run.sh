@@ -18,6 +18,9 @@
 #   BENCH_SERVER_BIN=PATH         use this balsam-server binary instead of building one
 #   BENCH_KEEP=1                  keep the work directory (server log, SQLite file)
 #   RUST_LOG=...                  passed to the server (its default filter is info,sqlx=warn)
+#   BENCH_PG_ANALYZE=auto|1|0     postgres: ANALYZE the database every 15 s during the run
+#                                 (bench/pg-autoanalyze.sh); auto = when the PostgreSQL
+#                                 server has autovacuum off (default auto)
 set -euo pipefail
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -52,6 +55,8 @@ esac
 # ---- build -----------------------------------------------------------------------
 if [ -n "${BENCH_SERVER_BIN:-}" ]; then
     server_bin="$BENCH_SERVER_BIN"
+    # The server starts from the work directory: make a relative path absolute.
+    case "$server_bin" in /*) ;; *) server_bin="$PWD/$server_bin" ;; esac
     log "using the prebuilt server $server_bin"
 else
     log "building balsam-server ($PROFILE)"
@@ -74,11 +79,16 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/balsam-bench.XXXXXX")"
 DB_NAME=""
 DB_URL=""
 SERVER_PID=""
+ANALYZE_PID=""
 
 psql_admin() { psql "$PG_URL/postgres" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 
 cleanup() {
     local rc=$?
+    if [ -n "$ANALYZE_PID" ]; then
+        kill -TERM "$ANALYZE_PID" 2>/dev/null || true
+        wait "$ANALYZE_PID" 2>/dev/null || true
+    fi
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         log "stopping the server (pid $SERVER_PID)"
         kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -149,7 +159,21 @@ done
 rev="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 dirty="$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo '+dirty' || true)"
 cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
-label="balsam-rs $rev$dirty, $backend, $PROFILE build, $(nproc 2>/dev/null || echo '?') CPUs${cpu:+ ($cpu)}"
+analyze_note=""
+if [ "$backend" = postgres ]; then
+    case "${BENCH_PG_ANALYZE:-auto}" in
+        1) analyze=1 ;;
+        0) analyze=0 ;;
+        *) [ "$(psql_admin "SHOW autovacuum" 2>/dev/null || echo on)" = off ] && analyze=1 || analyze=0 ;;
+    esac
+    if [ "$analyze" = 1 ]; then
+        log "ANALYZE every 15 s during the run (bench/pg-autoanalyze.sh; the server's autovacuum: $(psql_admin "SHOW autovacuum" 2>/dev/null || echo '?'))"
+        "$ROOT/bench/pg-autoanalyze.sh" "$DB_URL" 15 &
+        ANALYZE_PID=$!
+        analyze_note=", ANALYZE every 15 s"
+    fi
+fi
+label="balsam-rs $rev$dirty, $backend$analyze_note, $PROFILE build, $(nproc 2>/dev/null || echo '?') CPUs${cpu:+ ($cpu)}"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$ROOT/bench/results"
 out="$ROOT/bench/results/$backend-$stamp"
