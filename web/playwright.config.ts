@@ -56,7 +56,8 @@ export default defineConfig({
   webServer: {
     command: `rm -rf '${dataDir}' && exec '${serverBinary}' serve --bind 127.0.0.1:${port} --data-dir '${dataDir}'`,
     url: `${baseURL}/api/v1/auth/how`,
-    env: { BALSAM_WEB__DIST_DIR: distDir },
+    // Warnings and errors only: request logs would drown the test report.
+    env: { BALSAM_WEB__DIST_DIR: distDir, BALSAM_TELEMETRY__LOG_FILTER: 'warn' },
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: 'ignore',

@@ -30,6 +30,7 @@ export async function createSite(
   request: APIRequestContext,
   token: string,
   name: string,
+  settings: Record<string, unknown> = {},
 ): Promise<{ id: number; name: string; path: string }> {
   const response = await request.post('/api/v1/sites/', {
     headers: { Authorization: `Bearer ${token}` },
@@ -43,6 +44,7 @@ export async function createSite(
       allowed_projects: [],
       allowed_queues: {},
       transfer_locations: {},
+      ...settings,
     },
   })
   expect(response.status(), await response.text()).toBe(201)
@@ -170,4 +172,43 @@ export async function createSession(
   })
   expect(response.status(), await response.text()).toBe(201)
   return (await response.json()) as { id: number }
+}
+
+/** What a Site agent's settings.yml uploads: two queues and one project. */
+export const SCHEDULER_SETTINGS = {
+  allowed_queues: {
+    debug: { max_nodes: 8, max_walltime: 60, max_queued_jobs: 2 },
+    prod: { max_nodes: 512, max_walltime: 720, max_queued_jobs: 10 },
+  },
+  allowed_projects: ['e2e-project'],
+  optional_batch_job_params: { filesystems: 'home' },
+}
+
+/** `PUT /batch-jobs/{id}`, as the Site's scheduler service reports progress. */
+export async function updateBatchJob(
+  request: APIRequestContext,
+  token: string,
+  id: number,
+  patch: Record<string, unknown>,
+): Promise<void> {
+  const response = await request.put(`/api/v1/batch-jobs/${id}`, {
+    headers: bearer(token),
+    data: patch,
+  })
+  expect(response.status(), await response.text()).toBe(200)
+}
+
+/** `PATCH /jobs/` with a patch per job (`id` + fields), as a launcher reports progress. */
+export async function patchJobs(
+  request: APIRequestContext,
+  token: string,
+  items: Record<string, unknown>[],
+): Promise<void> {
+  const response = await request.patch('/api/v1/jobs/', { headers: bearer(token), data: items })
+  expect(response.status(), await response.text()).toBe(200)
+}
+
+/** Naive UTC, as the Balsam API writes datetimes. */
+export function naiveUtc(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '')
 }

@@ -54,6 +54,13 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'BatchJobs' },
   },
   {
+    path: '/batch-jobs/:id(\\d+)',
+    name: 'batch-job',
+    component: () => import('@/views/BatchJobDetailView.vue'),
+    props: (route) => ({ id: Number(route.params.id) }),
+    meta: { title: 'BatchJob' },
+  },
+  {
     path: '/transfers',
     name: 'transfers',
     component: () => import('@/views/TransfersView.vue'),

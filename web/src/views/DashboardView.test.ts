@@ -1,3 +1,5 @@
+// Two chart stubs below are components defined in a test file, not app components.
+/* eslint-disable vue/one-component-per-file */
 import { flushPromises } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
@@ -5,9 +7,11 @@ import { defineComponent, h } from 'vue'
 import { listBatchJobs } from '@/api/batchJobs'
 import { listLogEvents } from '@/api/events'
 import { getMemo } from '@/api/getMemo'
-import { jobStateCounts } from '@/api/jobs'
+import { jobStateCounts, listJobs } from '@/api/jobs'
 import { listSites } from '@/api/sites'
-import type { Site } from '@/api/types'
+import type { BatchJob, Site } from '@/api/types'
+import type { Step } from '@/domain/utilization'
+import { makeJob } from '@/test-support/jobFactory'
 import { notifyApplied } from '@/realtime/appliedChanges'
 import { REFRESH_AFTER_EVENTS_MS } from '@/stores/stateCounts'
 import { mountView, storeLogin } from '@/test-support/mountView'
@@ -28,6 +32,20 @@ vi.mock('@/components/dashboard/ThroughputChart.vue', () => ({
         { 'data-testid': 'throughput-stub' },
         String((props.bins as { count: number }[]).reduce((n, b) => n + b.count, 0)),
       ),
+  }),
+}))
+
+vi.mock('@/components/dashboard/UtilizationChart.vue', () => ({
+  default: defineComponent({
+    props: { allocated: { type: Array, required: true }, busy: { type: Array, required: true } },
+    setup: (props) => () => {
+      const last = (steps: unknown) => (steps as Step[]).at(-1)?.value ?? 0
+      return h(
+        'p',
+        { 'data-testid': 'utilization-stub' },
+        `${last(props.busy)} busy of ${last(props.allocated)}`,
+      )
+    },
   }),
 }))
 
@@ -65,6 +83,7 @@ beforeEach(() => {
     { site_id: 1, counts: { RUNNING: 1_200, FAILED: 3, JOB_FINISHED: 40 } },
   ])
   vi.mocked(listBatchJobs).mockResolvedValue({ count: 0, results: [], seq: 5 })
+  vi.mocked(listJobs).mockResolvedValue({ count: 0, results: [], seq: 5 })
   vi.mocked(listLogEvents).mockResolvedValue({
     count: 2,
     results: [
@@ -130,5 +149,63 @@ describe('DashboardView', () => {
       expect.objectContaining({ to_state: 'JOB_FINISHED', ordering: '-timestamp' }),
     )
     expect(wrapper.find('[data-testid="throughput-stub"]').text()).toBe('2')
+  })
+
+  it('charts nodes allocated to running BatchJobs against nodes busy running jobs', async () => {
+    const running = {
+      id: 7,
+      site_id: 1,
+      state: 'running',
+      num_nodes: 8,
+      start_time: iso(NOW - 20 * 60_000),
+      end_time: null,
+    } as unknown as BatchJob
+    vi.mocked(listBatchJobs).mockResolvedValue({ count: 1, results: [running], seq: 5 })
+    // Job 5 (4 nodes) entered RUNNING ten minutes ago; job 6 (2 nodes, packed 2 per node) ran
+    // from before the window and is still running; job 9 ran and left in the window.
+    vi.mocked(listJobs).mockImplementation((query) =>
+      Promise.resolve(
+        query?.state
+          ? {
+              count: 2,
+              results: [
+                makeJob(5, 'RUNNING', { num_nodes: 4 }),
+                makeJob(6, 'RUNNING', { num_nodes: 2, node_packing_count: 2 }),
+              ],
+              seq: 5,
+            }
+          : { count: 1, results: [makeJob(9, 'RUN_DONE', { num_nodes: 3 })], seq: 5 },
+      ),
+    )
+    const move = (id: number, job_id: number, minutesAgo: number, from: string, to: string) => ({
+      id,
+      job_id,
+      timestamp: iso(NOW - minutesAgo * 60_000),
+      from_state: from,
+      to_state: to,
+      data: {},
+    })
+    vi.mocked(listLogEvents).mockImplementation((query) =>
+      Promise.resolve(
+        query?.to_state === 'RUNNING'
+          ? {
+              count: 2,
+              results: [
+                move(10, 5, 10, 'PREPROCESSED', 'RUNNING'),
+                move(11, 9, 30, 'PREPROCESSED', 'RUNNING'),
+              ],
+              seq: 5,
+            }
+          : query?.from_state === 'RUNNING'
+            ? { count: 1, results: [move(12, 9, 5, 'RUNNING', 'RUN_DONE')], seq: 5 }
+            : { count: 0, results: [], seq: 5 },
+      ),
+    )
+    const { wrapper } = await render()
+
+    expect(listLogEvents).toHaveBeenCalledWith(expect.objectContaining({ to_state: 'RUNNING' }))
+    expect(listLogEvents).toHaveBeenCalledWith(expect.objectContaining({ from_state: 'RUNNING' }))
+    // Now: job 5 (4 nodes) + job 6 (2 nodes / 2 per node = 1); job 9 left.
+    expect(wrapper.find('[data-testid="utilization-stub"]').text()).toBe('5 busy of 8')
   })
 })

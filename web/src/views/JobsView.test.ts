@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { getMemo } from '@/api/getMemo'
 import { listApps } from '@/api/apps'
-import { deleteJobs, listJobs, setJobStates } from '@/api/jobs'
+import { deleteJobs, listJobs, replaceJobTags, setJobStates } from '@/api/jobs'
 import type * as JobsApi from '@/api/jobs'
 import { listSites } from '@/api/sites'
 import type { App, Job, Site } from '@/api/types'
@@ -20,6 +20,8 @@ vi.mock('@/api/jobs', async (original) => ({
   deleteJobs: vi.fn(),
   setJobStatesWhere: vi.fn(),
   deleteJobsWhere: vi.fn(),
+  replaceJobTags: vi.fn(),
+  replaceJobTagsWhere: vi.fn(),
 }))
 vi.mock('@/api/apps')
 vi.mock('@/api/sites')
@@ -136,5 +138,39 @@ describe('JobsView', () => {
 
     expect(wrapper.text()).toContain('No jobs yet')
     expect(wrapper.text()).toContain('balsam job create')
+  })
+
+  it('replaces tags as a whole, saying what each job loses before writing', async () => {
+    const { wrapper } = await render('/jobs', [
+      makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
+      makeJob(1, 'READY', { tags: { exp: 'a' } }),
+    ])
+    const boxes = wrapper.findAll('tbody input[type="checkbox"]')
+    await boxes[0]?.trigger('click')
+    await boxes[1]?.trigger('click')
+    await wrapper
+      .findAll('button')
+      .find((b) => b.text() === 'Edit tags')
+      ?.trigger('click')
+    await flushPromises()
+
+    const dialog = () => document.querySelector('[data-testid="job-tags-dialog"]')
+    expect(dialog()?.textContent).toContain('Tags are replaced as a whole')
+    expect(dialog()?.textContent).toContain('the list starts with the tags they share')
+    const inputs = () => [
+      ...document.querySelectorAll<HTMLInputElement>('[data-testid="tag-row"] input'),
+    ]
+    expect(inputs().map((input) => input.value)).toEqual(['exp', 'a'])
+    expect(dialog()?.textContent).toContain('Removes run=1 from 1 of 2 jobs.')
+
+    const value = inputs()[1]!
+    value.value = 'b'
+    value.dispatchEvent(new Event('input'))
+    await flushPromises()
+    expect(dialog()?.textContent).toContain('Changes exp to b on all 2 jobs.')
+
+    ;(document.querySelector('[data-testid="confirm-job-tags"]') as HTMLElement).click()
+    await flushPromises()
+    expect(replaceJobTags).toHaveBeenCalledWith([2, 1], { exp: 'b' })
   })
 })
