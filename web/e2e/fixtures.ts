@@ -141,6 +141,7 @@ export async function createBatchJob(
   request: APIRequestContext,
   token: string,
   siteId: number,
+  numNodes = 2,
 ): Promise<{ id: number; state: string }> {
   const response = await request.post('/api/v1/batch-jobs/', {
     headers: bearer(token),
@@ -148,7 +149,7 @@ export async function createBatchJob(
       site_id: siteId,
       project: 'e2e-project',
       queue: 'debug',
-      num_nodes: 2,
+      num_nodes: numNodes,
       wall_time_min: 30,
       job_mode: 'mpi',
       optional_params: {},
