@@ -34,12 +34,12 @@ export const useBatchJobsStore = defineStore('batchJobs', () => {
     const before = new Map<number, string | undefined>()
     const rows = Array.isArray(change.data) ? change.data : [change.data]
     for (const row of rows as { id?: unknown }[]) {
-      if (typeof row.id === 'number') before.set(row.id, table.byId[row.id]?.state)
+      if (typeof row.id === 'number') before.set(row.id, table.byId.value[row.id]?.state)
     }
     const outcome = table.apply(change)
     let noted = false
     for (const [id, previous] of before) {
-      const now = table.byId[id]?.state
+      const now = table.byId.value[id]?.state
       if (now === undefined || now === previous) continue
       const list = seen.value.get(id) ?? []
       list.push({ state: now, at: previous === undefined ? null : Date.now() })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { computed, isReactive } from 'vue'
 
 import type { IdentifiedRow } from '@/realtime/change'
 
@@ -180,9 +181,35 @@ describe('useResourceTable', () => {
     things.apply({ action: 'create', type: 'site', data: { id: 2, name: 'b', size: 1 } })
     things.apply({ action: 'delete', type: 'site', data: { id: 2 } })
 
-    expect(things.byId[1]).toEqual({ id: 1, name: 'a', size: 5 })
-    expect(things.byId[2]).toBeUndefined()
+    expect(things.byId.value[1]).toEqual({ id: 1, name: 'a', size: 5 })
+    expect(things.byId.value[2]).toBeUndefined()
     expect(things.size.value).toBe(1)
+  })
+
+  it('holds rows raw behind one ref: one recompute per applied change, none for refused ones', () => {
+    const things = useResourceTable<Thing>('site', complete)
+    let runs = 0
+    const first = computed(() => {
+      runs += 1
+      return things.byId.value[1]?.size
+    })
+    things.applyRows(Array.from({ length: 1_000 }, (_, i) => ({ id: i + 1, name: 'x', size: i })))
+    expect(first.value).toBe(0)
+    expect(runs).toBe(1)
+    expect(isReactive(things.byId.value)).toBe(false)
+    expect(isReactive(things.byId.value[1])).toBe(false)
+
+    things.apply({ action: 'bulk-update', type: 'site', data: [{ id: 1, size: 9 }], seq: 5 })
+    expect(first.value).toBe(9)
+    expect(runs).toBe(2)
+    // Stale (older seq): refused, so nothing downstream recomputes.
+    things.apply({ action: 'bulk-update', type: 'site', data: [{ id: 1, size: 3 }], seq: 4 })
+    expect(first.value).toBe(9)
+    expect(runs).toBe(2)
+
+    things.clear()
+    expect(first.value).toBeUndefined()
+    expect(things.size.value).toBe(0)
   })
 
   it('refuses a change routed to the wrong store', () => {

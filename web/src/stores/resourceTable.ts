@@ -1,7 +1,14 @@
 // The one reducer behind every resource store: rows keyed by id, upserted by REST results
 // and events alike, removed only by delete events. Per-row sequence numbers and tombstones
 // implement DESIGN.md §3 point 4 (no stale overwrite, no resurrection of deleted rows).
-import { computed, shallowReactive } from 'vue'
+//
+// Reactivity is per table, not per row: the rows live in a plain (markRaw) object keyed by id
+// behind one shallowRef, triggered once per applied change. A view reading `byId[id]` or `all`
+// depends on that one ref, so 100 000 rows cost no proxies and no 100 000 dependency links, and
+// a batch of events (applied together, once per animation frame) re-runs each view's computed
+// values once. Rows are frozen and replaced whole, never mutated, so nothing deeper needs
+// tracking.
+import { computed, markRaw, shallowRef, triggerRef } from 'vue'
 
 import {
   normalizeChange,
@@ -23,7 +30,7 @@ export interface ApplyOutcome {
 }
 
 export interface TableState<T extends Identified> {
-  /** Shallow-reactive: rows are frozen and replaced whole, never mutated in place. */
+  /** Rows are frozen and replaced whole, never mutated in place. */
   byId: Record<number, Readonly<T>>
   /** The sequence number that last wrote each row, when the write carried one. */
   seqById: Map<number, number>
@@ -129,14 +136,24 @@ export function useResourceTable<T extends Identified>(
   type: ResourceType,
   isComplete: (row: IdentifiedRow) => boolean,
 ) {
-  const byId = shallowReactive<Record<number, Readonly<T>>>({})
-  const state = createTableState<T>(byId)
+  const state = createTableState<T>(markRaw({}))
+  /** The rows by id; reading it (or `all`) subscribes to every change of the table. */
+  const byId = shallowRef(state.byId)
+  /** Grows with every change of the table (for views that refresh at their own pace). */
+  const version = shallowRef(0)
+
+  function changed() {
+    triggerRef(byId)
+    version.value += 1
+  }
 
   function apply(change: ResourceChange): ApplyOutcome {
     if (change.type !== type) {
       throw new Error(`a ${change.type} change was routed to the ${type} store`)
     }
-    return applyToTable(state, normalizeChange(change), isComplete)
+    const outcome = applyToTable(state, normalizeChange(change), isComplete)
+    if (outcome.upserted > 0 || outcome.deleted > 0) changed()
+    return outcome
   }
 
   /** REST results go through `apply` as an update, carrying the snapshot's sequence if any. */
@@ -155,25 +172,37 @@ export function useResourceTable<T extends Identified>(
     const outcome = applyRows(page.results, page.seq)
     if (complete && page.seq !== undefined && page.results.length === page.count) {
       const listed = new Set(page.results.map((row) => row.id))
-      outcome.deleted += retainListed(state, listed, page.seq)
+      const deleted = retainListed(state, listed, page.seq)
+      outcome.deleted += deleted
+      if (deleted > 0) changed()
     }
     return outcome
   }
 
   /** Forgets every row, sequence and tombstone: the data belonged to a login that ended. */
   function clear() {
-    for (const id of Object.keys(byId)) {
-      delete byId[Number(id)]
-    }
+    state.byId = markRaw({})
     state.seqById.clear()
     state.tombstones.clear()
+    byId.value = state.byId
+    version.value += 1
   }
 
-  /** Every row, unordered. (`Object.values` of a number-keyed record would be `any[]`.) */
-  const all = computed(() => Object.values(byId) as Readonly<T>[])
+  /** The rows by id right now, without subscribing to changes (pair with `version`). */
+  function peekById(): Readonly<Record<number, Readonly<T>>> {
+    return state.byId
+  }
+
+  /** Every row right now, without subscribing to changes (pair with `version`). */
+  function peekAll(): Readonly<T>[] {
+    return Object.values<Readonly<T>>(state.byId)
+  }
+
+  /** Every row, unordered. */
+  const all = computed(() => Object.values<Readonly<T>>(byId.value))
   const size = computed(() => all.value.length)
 
-  return { byId, apply, applyRows, applyList, all, size, clear }
+  return { byId, version, peekById, peekAll, apply, applyRows, applyList, all, size, clear }
 }
 
 /** The sequence number a list answer reflects (its `X-Balsam-Seq`, DESIGN.md §3.4). */

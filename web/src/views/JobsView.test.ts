@@ -6,6 +6,7 @@ import { listApps } from '@/api/apps'
 import { deleteJobs, listJobs, replaceJobTags, setJobStates } from '@/api/jobs'
 import type * as JobsApi from '@/api/jobs'
 import { listSites } from '@/api/sites'
+import { LIVE_TABLE_INTERVAL_MS } from '@/composables/useCoalesced'
 import type { App, Job, Site } from '@/api/types'
 import { useJobsStore } from '@/stores/jobs'
 import { makeJob } from '@/test-support/jobFactory'
@@ -37,6 +38,12 @@ async function render(at: string, jobs: Job[], count = jobs.length) {
   const mounted = await mountView(JobsView, { at })
   await flushPromises()
   return mounted
+}
+
+/** Lets the table's coalesced refresh (at most every LIVE_TABLE_INTERVAL_MS) catch up. */
+async function settle() {
+  await new Promise((resolve) => setTimeout(resolve, LIVE_TABLE_INTERVAL_MS + 20))
+  await flushPromises()
 }
 
 const ids = (wrapper: Awaited<ReturnType<typeof render>>['wrapper']) =>
@@ -89,7 +96,7 @@ describe('JobsView', () => {
     const jobs = useJobsStore()
     jobs.apply({ action: 'bulk-update', type: 'job', data: [makeJob(2, 'RUN_DONE')], seq: 11 })
     jobs.apply({ action: 'bulk-create', type: 'job', data: [makeJob(3, 'STAGED_IN')], seq: 12 })
-    await flushPromises()
+    await settle()
 
     expect(ids(wrapper)).toEqual(['3', '2', '1'])
     expect(wrapper.findAll('tbody tr')[1]?.text()).toContain('RUN_DONE')
@@ -107,7 +114,7 @@ describe('JobsView', () => {
       data: [makeJob(2, 'RESTART_READY')],
       seq: 11,
     })
-    await flushPromises()
+    await settle()
 
     expect(ids(wrapper)).toEqual(['1'])
     expect(wrapper.find('[data-testid="job-count"]').text()).toBe('1 job match')
