@@ -173,7 +173,10 @@ if [ "$backend" = postgres ]; then
         analyze_note=", ANALYZE every 15 s"
     fi
 fi
-label="balsam-rs $rev$dirty, $backend$analyze_note, $PROFILE build, $(nproc 2>/dev/null || echo '?') CPUs${cpu:+ ($cpu)}"
+# With a prebuilt server the checkout's revision need not be the binary's: say so.
+prebuilt=""
+[ -n "${BENCH_SERVER_BIN:-}" ] && prebuilt=" (prebuilt server of $(date -u -r "$server_bin" +%Y-%m-%dT%H:%MZ 2>/dev/null || echo '?'))"
+label="balsam-rs $rev$dirty$prebuilt, $backend$analyze_note, $PROFILE build, $(nproc 2>/dev/null || echo '?') CPUs${cpu:+ ($cpu)}"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$ROOT/bench/results"
 out="$ROOT/bench/results/$backend-$stamp"
