@@ -8,7 +8,8 @@ REDIS_URL ?= redis://127.0.0.1:6379
 DATA_DIR ?= balsam-data
 
 .PHONY: help run build test check fmt lint test-rust test-rust-sqlite test-rust-postgres \
-        conformance services openapi clean web web-deps web-ci e2e browser bench cluster-e2e demo
+        conformance services openapi clean web web-deps web-ci e2e browser bench cluster-e2e demo \
+        bench-compare bench-compare-quick
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -81,6 +82,12 @@ cluster-e2e: browser web ## Conformance and Playwright through NGINX in front of
 bench: services ## Benchmark report on SQLite and PostgreSQL (release build; minutes)
 	./bench/run.sh sqlite
 	./bench/run.sh postgres
+
+bench-compare: services ## Ours (SQLite, PostgreSQL) against upstream balsam 0.7.0a24 on PostgreSQL, report sizes (~15 min)
+	./bench/compare-upstream.sh
+
+bench-compare-quick: services ## The same comparison at small sizes (~3 min)
+	./bench/compare-upstream.sh --quick
 
 clean:
 	$(CARGO) clean
