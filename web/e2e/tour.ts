@@ -24,10 +24,15 @@ export const SCREENSHOT_DIR = fileURLToPath(
   new URL('../test-results/screenshots/', import.meta.url),
 )
 
-export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
+export async function screenshot(
+  page: Page,
+  testInfo: TestInfo,
+  name: string,
+  fullPage = true,
+): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   const path = `${SCREENSHOT_DIR}${name}.png`
-  await page.screenshot({ path, fullPage: true, animations: 'disabled' })
+  await page.screenshot({ path, fullPage, animations: 'disabled' })
   await testInfo.attach(name, { path, contentType: 'image/png' })
 }
 

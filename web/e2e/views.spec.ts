@@ -1,9 +1,23 @@
 // Every view with real data, screenshotted into test-results/screenshots/, and the URL as the
 // single source of each view's filters (they survive a reload).
+import AxeBuilder from '@axe-core/playwright'
 import { expect, test, type Page } from '@playwright/test'
 
 import { logInThroughUi } from './fixtures'
 import { screenshot, seedTour, type Tour } from './tour'
+
+async function expectNoSeriousViolations(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze()
+  const serious = results.violations.filter(
+    (v) => v.impact === 'serious' || v.impact === 'critical',
+  )
+  expect(
+    serious.map(
+      (v) =>
+        `${what}: ${v.id} ${v.nodes[0]?.target.join(' ')} ${v.nodes[0]?.html} ${v.nodes[0]?.failureSummary}`,
+    ),
+  ).toEqual([])
+}
 
 /** Opens a Vuetify select by its label and picks one option. */
 async function pick(page: Page, label: string, option: string) {
@@ -131,4 +145,83 @@ test('filters live in the URL and survive a reload', async ({ page, request }) =
   await page.reload()
   await expect(page.getByTestId('batch-job-count')).toHaveText('1 BatchJob')
   await expect(page.getByRole('search', { name: 'Filter BatchJobs' })).toContainText('queued')
+})
+
+test('on a phone: the navigation collapses, nothing scrolls sideways', async ({
+  page,
+  request,
+}, testInfo) => {
+  test.setTimeout(90_000)
+  await page.setViewportSize({ width: 390, height: 844 })
+  const tour = await seedTour(request)
+  await logIn(page, tour, '/')
+  await expect(page.getByTestId('total-jobs')).toBeVisible()
+
+  const nav = page.getByRole('navigation', { name: 'Main navigation' })
+  // Closed: moved off screen and inert (not reachable by keyboard or screen readers).
+  await expect(nav).not.toBeInViewport()
+  await expect(nav).toHaveAttribute('inert', '')
+  await page.getByRole('button', { name: /navigation/ }).click()
+  await expect(nav).toBeInViewport()
+  await expect(nav).not.toHaveAttribute('inert')
+  await screenshot(page, testInfo, 'phone-navigation')
+  await nav.getByText('Jobs', { exact: true }).click()
+  await expect(page).toHaveURL(/\/jobs$/)
+  await expect(nav).not.toBeInViewport()
+
+  // The Jobs filters fold away behind a button that counts them.
+  await page.goto('/jobs?state=RESTART_READY')
+  const filters = page.getByRole('search', { name: 'Filter jobs' })
+  await expect(filters).toBeHidden()
+  const toggle = page.getByRole('button', { name: 'Filters · 1 set' })
+  await expect(toggle).toHaveAttribute('aria-expanded', 'false')
+  await toggle.click()
+  await expect(filters).toBeVisible()
+  await expect(filters).toContainText('RESTART_READY')
+  await expect(page.getByTestId('job-count')).toHaveText('4 jobs match')
+  await page.waitForTimeout(600) // the button's ripple fades (axe would measure it mid-way)
+  await expectNoSeriousViolations(page, 'phone Jobs')
+
+  const views: [string, string, () => Promise<void>][] = [
+    ['/', 'phone-dashboard', () => expect(page.getByTestId('utilization-summary')).toBeVisible()],
+    [
+      '/jobs?tag=exp:tour',
+      'phone-jobs',
+      () => expect(page.getByTestId('job-count')).toHaveText('43 jobs match'),
+    ],
+    [
+      `/jobs/${tour.jobIds[0]}`,
+      'phone-job',
+      () => expect(page.getByTestId('job-timeline')).toBeVisible(),
+    ],
+    [
+      '/batch-jobs',
+      'phone-batch-jobs',
+      () => expect(page.getByTestId('batch-job-count')).toBeVisible(),
+    ],
+    [
+      `/batch-jobs/${tour.runningBatchJobId}`,
+      'phone-batch-job',
+      () => expect(page.getByTestId('batch-job-job-count')).toBeVisible(),
+    ],
+    [
+      '/transfers',
+      'phone-transfers',
+      () => expect(page.getByTestId('transfer-count')).toBeVisible(),
+    ],
+    ['/apps', 'phone-apps', () => expect(page.getByText('Simulate').first()).toBeVisible()],
+    ['/sessions', 'phone-sessions', () => expect(page.getByTestId('sessions-table')).toBeVisible()],
+    ['/sites', 'phone-sites', () => expect(page.getByTestId('sites-table')).toBeVisible()],
+  ]
+  for (const [path, name, ready] of views) {
+    await page.goto(path)
+    await ready()
+    // What a phone shows first (a full page of stacked rows is very long).
+    await screenshot(page, testInfo, name, false)
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    )
+    expect(overflow, `${path} scrolls sideways by ${overflow}px`).toBeLessThanOrEqual(0)
+    await expectNoSeriousViolations(page, `phone ${path}`)
+  }
 })

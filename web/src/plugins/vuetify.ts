@@ -58,7 +58,10 @@ export function buildVuetify() {
     icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
     theme: { defaultTheme: prefersDark() ? 'dark' : 'light', themes: { light, dark } },
     defaults: {
-      VDataTable: { density: 'comfortable', hover: true },
+      // Below the `sm` breakpoint (phones), tables stack each row as label/value pairs
+      // instead of scrolling sideways.
+      VDataTable: { density: 'comfortable', hover: true, mobileBreakpoint: 'sm' },
+      VDataTableServer: { density: 'comfortable', hover: true, mobileBreakpoint: 'sm' },
       VTextField: { variant: 'outlined', density: 'comfortable' },
       VSelect: { variant: 'outlined', density: 'comfortable' },
     },

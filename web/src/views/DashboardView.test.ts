@@ -208,4 +208,24 @@ describe('DashboardView', () => {
     // Now: job 5 (4 nodes) + job 6 (2 nodes / 2 per node = 1); job 9 left.
     expect(wrapper.find('[data-testid="utilization-stub"]').text()).toBe('5 busy of 8')
   })
+
+  it('shows a failed section with its error and a retry, and the rest of the page', async () => {
+    vi.mocked(listLogEvents).mockRejectedValue(new Error('database is locked'))
+    const { wrapper } = await render()
+
+    const alerts = wrapper.findAll('[role="alert"]').map((a) => a.text())
+    expect(alerts.some((t) => t.includes('Could not load the finished jobs'))).toBe(true)
+    expect(alerts.some((t) => t.includes('database is locked'))).toBe(true)
+    expect(wrapper.find('[data-site="theta"]').exists()).toBe(true)
+
+    vi.mocked(listLogEvents).mockResolvedValue({ count: 0, results: [], seq: 5 })
+    const retry = wrapper
+      .findAll('[role="alert"]')
+      .find((a) => a.text().includes('finished jobs'))
+      ?.findAll('button')
+      .find((b) => b.text() === 'Retry')
+    await retry?.trigger('click')
+    await flushPromises()
+    expect(wrapper.text()).not.toContain('Could not load the finished jobs')
+  })
 })
