@@ -1,7 +1,7 @@
 //! BatchJobs on SQLite.
 
 use super::jobs::push_tag_filters;
-use super::{from_micros, head_seq, push_id_list, to_micros, SqliteStore};
+use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
 use crate::{BatchJobStore, StoreError};
 use balsam_types::change::kind;
@@ -191,7 +191,7 @@ impl BatchJobStore for SqliteStore {
         patches: &[(Id, BatchJobPatch)],
     ) -> Result<Vec<BatchJob>, StoreError> {
         let ids: Vec<Id> = patches.iter().map(|(id, _)| *id).collect();
-        let ids_json = serde_json::to_string(&ids).unwrap_or_default();
+        let ids_json = ids_json(&ids);
         let mut tx = self.write().await?;
         let stored: HashMap<Id, String> = sqlx::query_as::<_, (i64, String)>(
             "SELECT b.id, b.state FROM batch_jobs b JOIN sites s ON s.id = b.site_id \

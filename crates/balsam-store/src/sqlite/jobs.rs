@@ -2,7 +2,7 @@
 //! every bulk call is a fixed number of statements) and the job queries.
 
 use super::transfers::{TransferRow, TRANSFER_RETURNING};
-use super::{from_micros, head_seq, push_id_list, to_micros, SqliteStore};
+use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::jobs::{JobStore, JobUpdate};
 use crate::lifecycle::{
     self, AppInfo, ColumnKind, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
@@ -161,11 +161,6 @@ fn push_job_ordering(b: &mut QueryBuilder<'_, Sqlite>, q: &JobQuery) {
         b.push(format!("{column} {}, ", if desc { "DESC" } else { "ASC" }));
     }
     b.push("jobs.id ASC");
-}
-
-/// A JSON array of ids, for `IN (SELECT value FROM json_each(?))`.
-fn ids_json(ids: &[Id]) -> String {
-    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
 }
 
 fn set_expression(column: &str, kind: ColumnKind) -> String {

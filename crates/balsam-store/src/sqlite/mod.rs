@@ -205,6 +205,11 @@ pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
+/// A JSON array of ids, for `IN (SELECT value FROM json_each(?))`.
+pub(crate) fn ids_json(ids: &[balsam_types::Id]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
 /// Binds a list of ids as a SQL `IN (…)` list.
 pub(crate) fn push_id_list(b: &mut sqlx::QueryBuilder<'_, Sqlite>, ids: &[i64]) {
     let mut sep = b.separated(", ");

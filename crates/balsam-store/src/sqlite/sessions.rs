@@ -2,7 +2,7 @@
 //! so two launchers can never take the same job), expiry.
 
 use super::jobs::{push_tag_filters, JobRow, JOB_COLUMNS};
-use super::{from_micros, head_seq, push_id_list, to_micros, SqliteStore};
+use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
 use balsam_types::change::kind;
@@ -30,7 +30,7 @@ pub(crate) async fn fetch_sessions(
     let rows: Vec<SessionRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM sessions x WHERE x.id IN (SELECT value FROM json_each($1)) ORDER BY x.id"
     ))
-    .bind(serde_json::to_string(ids).unwrap_or_default())
+    .bind(ids_json(ids))
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(session).collect())
@@ -206,7 +206,7 @@ impl SessionStore for SqliteStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let ids_json = serde_json::to_string(&ids).unwrap_or_default();
+        let ids_json = ids_json(&ids);
         sqlx::query(
             "UPDATE jobs SET session_id = $1, batch_job_id = COALESCE($2, batch_job_id), last_update = $3 \
              WHERE id IN (SELECT value FROM json_each($4))",

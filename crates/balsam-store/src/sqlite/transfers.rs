@@ -1,7 +1,7 @@
 //! TransferItems and LogEvents on SQLite.
 
 use super::jobs::push_tag_filters;
-use super::{from_micros, head_seq, push_id_list, to_micros, SqliteStore};
+use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
 use crate::{EventStore, StoreError, TransferStore};
 use balsam_types::app::TransferDirection;
@@ -133,7 +133,7 @@ impl TransferStore for SqliteStore {
         patches: &[(Id, TransferPatch)],
     ) -> Result<Vec<TransferItem>, StoreError> {
         let ids: Vec<Id> = patches.iter().map(|(id, _)| *id).collect();
-        let ids_json = serde_json::to_string(&ids).unwrap_or_default();
+        let ids_json = ids_json(&ids);
         let mut tx = self.write().await?;
         let owned: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT t.id, t.job_id FROM transfer_items t JOIN jobs ON jobs.id = t.job_id \
