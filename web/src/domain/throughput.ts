@@ -1,7 +1,8 @@
 // Jobs finished per minute, from the LogEvents whose `to_state` is JOB_FINISHED (the same
 // reading as upstream's `balsam.analytics.throughput_report`), for the dashboard chart.
 import type { LogEvent } from '@/api/types'
-import { parseServerTime } from '@/format/time'
+import { jobsCount } from '@/domain/jobActions'
+import { formatCount, parseServerTime } from '@/format/time'
 
 export const MINUTE_MS = 60_000
 
@@ -44,4 +45,22 @@ export function recentRate(bins: readonly MinuteBin[], minutes = 5): number {
   const whole = bins.slice(0, -1).slice(-minutes)
   if (whole.length === 0) return 0
   return whole.reduce((sum, bin) => sum + bin.count, 0) / whole.length
+}
+
+/**
+ * The chart's numbers in words. The current minute is partial, so it is reported on its own
+ * ("so far this minute") beside the rate over the whole minutes before it: a burst that
+ * finished jobs a few seconds ago shows in the text as it shows in the last bar.
+ */
+export function throughputSummary(bins: readonly MinuteBin[], rateMinutes = 5): string {
+  const total = bins.reduce((sum, bin) => sum + bin.count, 0)
+  const current = bins.at(-1)?.count ?? 0
+  const rate = Math.round(recentRate(bins, rateMinutes) * 10) / 10
+  const peak = Math.max(0, ...bins.map((bin) => bin.count))
+  return (
+    `${jobsCount(total)} finished in the last ${bins.length} minutes: ` +
+    `${formatCount(current)} so far this minute, ` +
+    `${formatCount(rate)} per minute over the ${rateMinutes} whole minutes before; ` +
+    `peak ${formatCount(peak)} in one minute.`
+  )
 }
