@@ -15,6 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod ws;
 
 const MAX_PROBLEMS: usize = 100;
+/// A `timestamp_after` before any benchmark data: the LogEvent queries keep their timestamp
+/// filter (as the dashboard's last-hour window on a freshly loaded table) and match it all.
+const EPOCH: &str = "2000-01-01T00:00:00";
 
 pub struct Ctx {
     args: Args,
@@ -358,6 +361,8 @@ impl Ctx {
 
         struct Shape {
             name: &'static str,
+            /// The collection listed: `jobs` or `events`.
+            path: &'static str,
             queries: Vec<(String, u64)>, // query, expected results length
             count: u64,
             check: Check,
@@ -381,6 +386,7 @@ impl Ctx {
         let shapes = vec![
             Shape {
                 name: "list/state+offset",
+                path: "jobs",
                 queries: offsets
                     .iter()
                     .map(|k| {
@@ -395,6 +401,7 @@ impl Ctx {
             },
             Shape {
                 name: "list/tags",
+                path: "jobs",
                 queries: repeat(
                     format!("tags={}&limit=100", enc("kind:even")),
                     100.min(even),
@@ -404,12 +411,14 @@ impl Ctx {
             },
             Shape {
                 name: "list/ordering",
+                path: "jobs",
                 queries: repeat("ordering=-last_update&limit=100".into(), 100.min(total)),
                 count: total,
                 check: Check::NonIncreasingLastUpdate,
             },
             Shape {
                 name: "list/site+state__ne",
+                path: "jobs",
                 queries: repeat(
                     format!("site_id={site}&state__ne=JOB_FINISHED&limit=100"),
                     100.min(total),
@@ -419,12 +428,14 @@ impl Ctx {
             },
             Shape {
                 name: "list/count",
+                path: "jobs",
                 queries: repeat("limit=0&offset=0".into(), 0),
                 count: total,
                 check: Check::None,
             },
             Shape {
                 name: "list/count-by-state",
+                path: "jobs",
                 queries: repeat(
                     format!("site_id={site}&state=STAGED_IN&limit=0&offset=0"),
                     0,
@@ -434,8 +445,42 @@ impl Ctx {
             },
             Shape {
                 name: "list/id-500",
+                path: "jobs",
                 count: ids_queries.first().map_or(0, |q| q.1),
                 queries: ids_queries,
+                check: Check::None,
+            },
+            // The dashboard's LogEvent queries (web/src/views/DashboardView.vue): every job's
+            // creation event (CREATED -> STAGED_IN) lies after the timestamp, so the first
+            // counts the whole table and the other two are the quiet-hour case (no match).
+            Shape {
+                name: "list/events-to_state",
+                path: "events",
+                queries: repeat(
+                    format!("to_state=STAGED_IN&timestamp_after={EPOCH}&ordering=-timestamp&limit=100"),
+                    100.min(total),
+                ),
+                count: total,
+                check: Check::None,
+            },
+            Shape {
+                name: "list/events-none",
+                path: "events",
+                queries: repeat(
+                    format!("to_state=JOB_FINISHED&timestamp_after={EPOCH}&ordering=-timestamp&limit=20000"),
+                    0,
+                ),
+                count: 0,
+                check: Check::None,
+            },
+            Shape {
+                name: "list/events-from_state",
+                path: "events",
+                queries: repeat(
+                    format!("from_state=RUNNING&timestamp_after={EPOCH}&limit=20000"),
+                    0,
+                ),
+                count: 0,
                 check: Check::None,
             },
         ];
@@ -455,7 +500,8 @@ impl Ctx {
                     "GET /jobs/?state=STAGED_IN&limit=100&offset=K, K spread over 0..{staged}"
                 ),
                 _ => format!(
-                    "GET /jobs/?{}",
+                    "GET /{}/?{}",
+                    shape.path,
                     shape.queries.first().map_or("", |q| q.0.as_str())
                 ),
             };
@@ -464,7 +510,7 @@ impl Ctx {
             let t0 = Instant::now();
             for (i, (query, expect_len)) in shape.queries.iter().enumerate() {
                 self.check_deadline()?;
-                let path = format!("jobs/?{query}");
+                let path = format!("{}/?{query}", shape.path);
                 let reply = api.call(Method::GET, &path, Body::None, 200).await?;
                 row.record(reply.elapsed);
                 all.record(reply.elapsed);
@@ -476,7 +522,8 @@ impl Ctx {
                 all.add_items(results.len() as u64);
                 if page["count"].as_u64() != Some(shape.count) && bad.len() < 3 {
                     bad.push(format!(
-                        "GET /jobs/?{}: count {} (expected {})",
+                        "GET /{}/?{}: count {} (expected {})",
+                        shape.path,
                         shorten(query, 120),
                         page["count"],
                         shape.count
@@ -484,7 +531,8 @@ impl Ctx {
                 }
                 if results.len() as u64 != *expect_len && bad.len() < 3 {
                     bad.push(format!(
-                        "GET /jobs/?{}: {} results (expected {expect_len})",
+                        "GET /{}/?{}: {} results (expected {expect_len})",
+                        shape.path,
                         shorten(query, 120),
                         results.len()
                     ));
