@@ -124,7 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let db = balsam_store::redact_url(&config.database_url());
-    let web = config.web.dist_dir.clone();
+    let web = balsam_server::http::spa::WebSource::from_config(&config.web.dist_dir);
     let application = Application::build(config).await?;
     let addr = application.local_addr()?;
     let open_registration = application.app().config.auth.allow_registration;
@@ -134,8 +134,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION")
     );
     println!("  API root:    {base}/api/v1   (docs: {base}/api/v1/docs)");
-    if !web.as_os_str().is_empty() {
-        println!("  web client:  {base}/   (from {})", web.display());
+    if let Some(web) = web {
+        println!("  web client:  {base}/   ({web})");
     }
     println!("  data:        {}   (database: {db})", data_dir.display());
     println!(

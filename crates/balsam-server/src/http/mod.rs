@@ -11,7 +11,7 @@ mod health;
 pub mod jobs;
 pub mod sessions;
 pub mod sites;
-mod spa;
+pub mod spa;
 pub mod transfers;
 pub mod ws;
 
