@@ -51,7 +51,8 @@ struct ServeArgs {
     /// Address and port to listen on [default: 127.0.0.1:8000].
     #[arg(long, value_name = "ADDR:PORT")]
     bind: Option<String>,
-    /// Serve the built web client from this folder (e.g. web/dist) at `/`.
+    /// Serve the built web client from this folder (e.g. web/dist) at `/`, instead of the
+    /// one embedded in binaries built with the `embed-web` feature (`make release`).
     #[arg(long, value_name = "DIR")]
     web_dir: Option<PathBuf>,
     /// Redis URL for the channel layer shared by several replicas [default: in-process].

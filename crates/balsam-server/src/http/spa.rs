@@ -1,10 +1,11 @@
 //! Serving the built web client at `/` with an SPA fallback: hashed assets under `assets/`
 //! are immutable, everything else (above all `index.html`) is revalidated on every use.
 //!
-//! The files come from a [`WebSource`] (for now, the folder `web.dist_dir` / `--web-dir`)
-//! through the one handler below, which owns Content-Type, Cache-Control, Last-Modified
-//! and the CSP, the fallback to `index.html`, HEAD, conditional and range requests and
-//! precompressed `.br`/`.gz` siblings, so that every source behaves the same.
+//! The files come from a [`WebSource`]: a folder (`web.dist_dir`, `--web-dir`) or, in a
+//! binary built with the `embed-web` feature, the `web/dist` build compiled into it. Both
+//! go through the one handler below, so Content-Type, Cache-Control, Last-Modified and the
+//! CSP, the fallback to `index.html`, HEAD, conditional and range requests and
+//! precompressed `.br`/`.gz` siblings behave the same whichever source answers.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -34,11 +35,20 @@ const INDEX: &str = "index.html";
 /// preferred first when the client's q-values tie.
 const PRECOMPRESSED: [(&str, &str); 2] = [("br", ".br"), ("gzip", ".gz")];
 
+/// `web/dist` as it was when the binary was built (see `build.rs`).
+#[cfg(feature = "embed-web")]
+#[derive(rust_embed::Embed)]
+#[folder = "../../web/dist/"]
+struct EmbeddedDist;
+
 /// Where the web client's files come from.
 #[derive(Debug, Clone)]
 pub enum WebSource {
     /// A folder on disk, read on every request (a new build is served without a restart).
     Dir(PathBuf),
+    /// The `web/dist` build compiled into this binary (`embed-web` feature).
+    #[cfg(feature = "embed-web")]
+    Embedded,
 }
 
 /// One file of the web client.
@@ -49,21 +59,43 @@ struct WebFile {
 }
 
 impl WebSource {
-    /// The source for `web.dist_dir`: that folder when it is set and holds an `index.html`,
-    /// else none (API only).
+    /// The source for `web.dist_dir`: that folder when it is set (an explicit folder wins),
+    /// else the embedded build when this binary has one, else none (API only). A folder
+    /// without an `index.html` gives none.
     pub fn from_config(dist: &Path) -> Option<WebSource> {
-        if dist.as_os_str().is_empty() {
-            return None;
+        if !dist.as_os_str().is_empty() {
+            return dist
+                .join(INDEX)
+                .is_file()
+                .then(|| WebSource::Dir(dist.to_path_buf()));
         }
-        dist.join(INDEX)
-            .is_file()
-            .then(|| WebSource::Dir(dist.to_path_buf()))
+        Self::embedded()
+    }
+
+    #[cfg(feature = "embed-web")]
+    fn embedded() -> Option<WebSource> {
+        <EmbeddedDist as rust_embed::RustEmbed>::get(INDEX).map(|_| WebSource::Embedded)
+    }
+
+    #[cfg(not(feature = "embed-web"))]
+    fn embedded() -> Option<WebSource> {
+        None
     }
 
     /// The file at `path` (relative, `/`-separated, checked by [`file_path`]), or `None`.
     async fn read(&self, path: &str) -> io::Result<Option<WebFile>> {
         match self {
             WebSource::Dir(dir) => read_file(&dir.join(path)).await,
+            #[cfg(feature = "embed-web")]
+            WebSource::Embedded => Ok(<EmbeddedDist as rust_embed::RustEmbed>::get(path).map(
+                |file| WebFile {
+                    modified: file.metadata.last_modified(),
+                    data: match file.data {
+                        std::borrow::Cow::Borrowed(data) => Bytes::from_static(data),
+                        std::borrow::Cow::Owned(data) => Bytes::from(data),
+                    },
+                },
+            )),
         }
     }
 }
@@ -72,6 +104,8 @@ impl fmt::Display for WebSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WebSource::Dir(dir) => write!(f, "from {}", dir.display()),
+            #[cfg(feature = "embed-web")]
+            WebSource::Embedded => f.write_str("embedded in the binary"),
         }
     }
 }

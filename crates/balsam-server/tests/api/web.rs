@@ -1,5 +1,6 @@
-//! The web client is served at `/` with an SPA fallback and correct caching:
-//! `serves_the_spa` holds what every source of it must satisfy.
+//! The web client is served at `/` with an SPA fallback and correct caching, the same way
+//! from a folder (`web.dist_dir`) and, in builds with the `embed-web` feature, from the
+//! `web/dist` build embedded in the binary: `serves_the_spa` runs against both.
 
 use crate::support::TestApp;
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, IF_MODIFIED_SINCE, RANGE};
@@ -258,11 +259,42 @@ async fn a_web_dir_without_index_html_serves_only_the_api() {
     app.stop().await;
 }
 
+#[cfg(not(feature = "embed-web"))]
 #[tokio::test]
 async fn without_a_web_client_unknown_paths_are_json_404s() {
     let app = TestApp::spawn().await;
     let r = get(&app, "/").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.header("x-content-type-options"), "nosniff");
+    app.stop().await;
+}
+
+#[cfg(feature = "embed-web")]
+#[tokio::test]
+async fn the_embedded_web_client_is_served_the_same_way() {
+    let app = TestApp::spawn().await;
+    serves_the_spa(&app).await;
+    // It is the real build: the Vue app's mount point and its icon.
+    assert!(get(&app, "/").await.text().contains(r#"<div id="app">"#));
+    let icon = get(&app, "/favicon.svg").await;
+    assert_eq!(icon.status, StatusCode::OK);
+    assert_eq!(icon.header("content-type"), "image/svg+xml");
+    assert_eq!(icon.header("cache-control"), "no-cache");
+    app.stop().await;
+}
+
+#[cfg(feature = "embed-web")]
+#[tokio::test]
+async fn an_explicit_web_dir_wins_over_the_embedded_client() {
+    let dist = tempfile::tempdir().unwrap();
+    write_dist(dist.path(), "from the folder");
+    let dir = dist.path().to_path_buf();
+    let app = TestApp::spawn_with(move |c| c.web.dist_dir = dir).await;
+    assert!(get(&app, "/jobs")
+        .await
+        .text()
+        .contains("<title>from the folder</title>"));
+    let script = get(&app, "/assets/app-1a2b3c.js").await;
+    assert_eq!(script.body, b"console.log('balsam web client')");
     app.stop().await;
 }
