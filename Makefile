@@ -7,9 +7,9 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432
 REDIS_URL ?= redis://127.0.0.1:6379
 DATA_DIR ?= balsam-data
 
-.PHONY: help run build test check fmt lint test-rust test-rust-sqlite test-rust-postgres \
-        conformance services openapi clean web web-deps web-ci e2e browser bench cluster-e2e demo \
-        bench-compare bench-compare-quick
+.PHONY: help run build release test check fmt lint test-rust test-rust-sqlite test-rust-postgres \
+        test-embed conformance services openapi clean web web-deps web-ci e2e browser bench cluster-e2e \
+        demo bench-compare bench-compare-quick
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -24,7 +24,13 @@ run: web ## Build the web client and the server, start it on SQLite (data in ./b
 build: ## Build everything (debug)
 	$(CARGO) build --workspace --all-targets
 
-test: check services conformance web-ci e2e cluster-e2e test-rust ## Everything CI runs: fmt, clippy, conformance, web checks, browser e2e, the NGINX cluster e2e, Rust tests on SQLite and PostgreSQL
+release: web ## One-file server: target/release/balsam-server with the web client embedded (embed-web)
+	$(CARGO) build --release --locked -p balsam-server --features embed-web
+	@bin="$${CARGO_TARGET_DIR:-target}/release/balsam-server"; \
+	  echo "built $$bin ($$(du -h "$$bin" | cut -f1), web client embedded)"; \
+	  echo "copy it anywhere and run: balsam-server serve   (--web-dir DIR still serves a folder instead)"
+
+test: check services conformance web-ci e2e cluster-e2e test-embed test-rust ## Everything CI runs: fmt, clippy, conformance, web checks, browser e2e, the NGINX cluster e2e, the embedded web client, Rust tests on SQLite and PostgreSQL
 
 check: fmt lint
 
@@ -49,6 +55,12 @@ test-rust-sqlite: ## Rust tests on SQLite (the embedded default)
 test-rust-postgres: services ## Rust tests again on PostgreSQL + Redis (contract suites: every backend)
 	BALSAM_TEST_POSTGRES_URL=$(PG_URL) BALSAM_TEST_REQUIRE_POSTGRES=1 \
 	BALSAM_TEST_REDIS_URL=$(REDIS_URL) BALSAM_TEST_REQUIRE_REDIS=1 $(call nextest)
+
+# The embed-web build needs web/dist (built by web-ci/e2e in `make test`; here only if missing).
+test-embed: web-deps ## The web client embedded in the binary (embed-web feature): clippy and its API tests (debug)
+	@[ -f web/dist/index.html ] || $(MAKE) --no-print-directory web
+	$(CARGO) clippy -p balsam-server --all-targets --locked --features embed-web -- -D warnings
+	$(if $(shell command -v cargo-nextest),$(CARGO) nextest run,$(CARGO) test) -p balsam-server --locked --features embed-web --test api web::
 
 openapi: web-deps ## Regenerate the committed OpenAPI document and the web client's types
 	UPDATE_OPENAPI=1 $(CARGO) test -p balsam-server --test api openapi
