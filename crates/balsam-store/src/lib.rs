@@ -105,6 +105,9 @@ pub fn migration_versions() -> (Vec<i64>, Vec<i64>) {
 }
 
 #[cfg(test)]
+mod upgrade_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

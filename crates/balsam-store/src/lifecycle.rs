@@ -98,8 +98,10 @@ pub(crate) trait JobTx: Send {
         writes: &[JobWrite],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Inserts the LogEvents of `owner`'s jobs (the owner is stored with each event).
     async fn insert_log_events(
         &mut self,
+        owner: UserId,
         events: &[NewLogEvent],
     ) -> Result<Vec<LogEvent>, StoreError>;
     /// Stage-out items of these jobs in `awaiting_job` become `pending`; returns them.
@@ -298,7 +300,7 @@ pub(crate) async fn create_jobs(
             data: Map::new(),
         })
         .collect();
-    let events = tx.insert_log_events(&events).await?;
+    let events = tx.insert_log_events(owner, &events).await?;
     let created = tx.fetch_jobs(&ids).await?;
     out.list(kind::JOB, "bulk-create", &created);
     out.list(kind::TRANSFER_ITEM, "bulk-create", &items);
@@ -405,7 +407,7 @@ pub(crate) async fn apply(
 ) -> Result<(), StoreError> {
     let mut targets = targets;
     loop {
-        let finished = apply_once(tx, &targets, now, out).await?;
+        let finished = apply_once(tx, owner, &targets, now, out).await?;
         if finished.is_empty() {
             return Ok(());
         }
@@ -431,6 +433,7 @@ pub(crate) async fn apply(
 /// One round of [`apply`]; returns the ids that reached JOB_FINISHED.
 async fn apply_once(
     tx: &mut dyn JobTx,
+    owner: UserId,
     targets: &[(JobHead, Cow<'_, JobPatch>)],
     now: DateTime<Utc>,
     out: &mut Outbox,
@@ -486,7 +489,7 @@ async fn apply_once(
         });
     }
     tx.write_jobs(&writes, now).await?;
-    let events = tx.insert_log_events(&events).await?;
+    let events = tx.insert_log_events(owner, &events).await?;
     let activated = tx.activate_stage_outs(&stage_outs).await?;
     let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
     out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&ids).await?);
@@ -545,7 +548,7 @@ pub(crate) async fn advance_after_transfers(
         });
     }
     tx.write_jobs(&writes, now).await?;
-    let events = tx.insert_log_events(&events).await?;
+    let events = tx.insert_log_events(owner, &events).await?;
     let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
     out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&ids).await?);
     out.list(kind::LOG_EVENT, "bulk-create", &events);

@@ -267,6 +267,7 @@ impl JobTx for PgConnection {
 
     async fn insert_log_events(
         &mut self,
+        owner: UserId,
         events: &[NewLogEvent],
     ) -> Result<Vec<LogEvent>, StoreError> {
         if events.is_empty() {
@@ -281,13 +282,14 @@ impl JobTx for PgConnection {
             Json<Map<String, Value>>,
         );
         let mut rows: Vec<Row> = sqlx::query_as(
-            "INSERT INTO log_events (job_id, timestamp, from_state, to_state, data) \
-             SELECT job_id, timestamp, from_state, to_state, data \
+            "INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data) \
+             SELECT x.job_id, $2, x.timestamp, x.from_state, x.to_state, x.data \
              FROM jsonb_to_recordset($1) AS x(job_id bigint, timestamp timestamp, from_state text, \
                                               to_state text, data jsonb) \
              RETURNING id, job_id, timestamp, from_state, to_state, data",
         )
         .bind(Json(lifecycle::events_document(events, pg_timestamp)))
+        .bind(owner)
         .fetch_all(&mut *self)
         .await?;
         rows.sort_by_key(|r| r.0);

@@ -258,6 +258,7 @@ impl JobTx for SqliteConnection {
 
     async fn insert_log_events(
         &mut self,
+        owner: UserId,
         events: &[NewLogEvent],
     ) -> Result<Vec<LogEvent>, StoreError> {
         if events.is_empty() {
@@ -266,14 +267,15 @@ impl JobTx for SqliteConnection {
         let doc = lifecycle::events_document(events, |t| to_micros(t).into());
         type Row = (i64, i64, i64, String, String, Json<Map<String, Value>>);
         let mut rows: Vec<Row> = sqlx::query_as(
-            "INSERT INTO log_events (job_id, timestamp, from_state, to_state, data) \
-             SELECT json_extract(value, '$.job_id'), json_extract(value, '$.timestamp'), \
+            "INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data) \
+             SELECT json_extract(value, '$.job_id'), $2, json_extract(value, '$.timestamp'), \
                     json_extract(value, '$.from_state'), json_extract(value, '$.to_state'), \
                     json(json_extract(value, '$.data')) \
              FROM json_each($1) \
              RETURNING id, job_id, timestamp, from_state, to_state, data",
         )
         .bind(doc.to_string())
+        .bind(owner)
         .fetch_all(&mut *self)
         .await?;
         rows.sort_by_key(|r| r.0);

@@ -192,8 +192,16 @@ impl TransferStore for SqliteStore {
 }
 
 fn push_event_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &EventQuery) {
-    b.push(" FROM log_events e JOIN jobs ON jobs.id = e.job_id WHERE jobs.owner_id = ")
-        .push_bind(owner);
+    // Events carry their owner (migration 0004): join the jobs only for the job filters.
+    let by_job = q.batch_job_id.is_some_and(|b| b != 0)
+        || q.scheduler_id.is_some_and(|s| s != 0)
+        || !q.tags.is_empty();
+    b.push(if by_job {
+        " FROM log_events e JOIN jobs ON jobs.id = e.job_id WHERE e.owner_id = "
+    } else {
+        " FROM log_events e WHERE e.owner_id = "
+    })
+    .push_bind(owner);
     if !q.ids.is_empty() {
         b.push(" AND e.id IN (");
         push_id_list(b, &q.ids);

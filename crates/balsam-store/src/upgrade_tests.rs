@@ -1,0 +1,144 @@
+//! Upgrades: rows written under an older schema read correctly after the later migrations.
+//!
+//! Each test applies the migrations up to a version by hand, writes rows with that
+//! version's SQL, then lets the store migrate the rest (as `balsam-server migrate` does on
+//! an existing database) and reads through the store.
+
+use std::sync::Arc;
+
+use balsam_types::{EventQuery, Page};
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::Connection;
+
+use crate::Store;
+
+/// Applies `migrator`'s migrations up to and including `version` on `conn`.
+async fn migrate_to<C: Migrate>(conn: &mut C, migrator: &Migrator, version: i64) {
+    conn.ensure_migrations_table()
+        .await
+        .expect("migrations table");
+    for migration in migrator.iter().filter(|m| m.version <= version) {
+        conn.apply(migration).await.expect("apply migration");
+    }
+}
+
+/// Two users with one job each and two LogEvents per job, in version 3's schema (no
+/// `log_events.owner_id`). `$T` stands for the backend's timestamp literal.
+const V3_ROWS: &str = "\
+INSERT INTO users (id, username, created_at) VALUES (1, 'ann', $T), (2, 'bob', $T);
+INSERT INTO sites (id, owner_id, name, path, last_refresh, creation_date)
+    VALUES (1, 1, 'a', '/a', $T, $T), (2, 2, 'b', '/b', $T, $T);
+INSERT INTO apps (id, site_id, name, serialized_class, source_code)
+    VALUES (1, 1, 'A', 'x', 'x'), (2, 2, 'B', 'x', 'x');
+INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, state, last_update)
+    VALUES (1, 1, 1, 1, 'w1', 'RUNNING', $T), (2, 2, 2, 2, 'w2', 'JOB_FINISHED', $T);
+INSERT INTO log_events (job_id, timestamp, from_state, to_state)
+    VALUES (1, $T, 'CREATED', 'READY'), (1, $T, 'READY', 'RUNNING'),
+           (2, $T, 'CREATED', 'READY'), (2, $T, 'RUN_DONE', 'JOB_FINISHED');
+";
+
+/// After migration 4 each user lists exactly their own events, by state too.
+async fn events_keep_their_owner(store: Arc<dyn Store>) {
+    let list = |owner, to_state: Option<&str>| {
+        let store = store.clone();
+        let query = EventQuery {
+            to_state: to_state.map(str::to_owned),
+            ..EventQuery::default()
+        };
+        async move {
+            let page = store
+                .list_events(owner, &query, Page::default())
+                .await
+                .expect("list events");
+            let mut got: Vec<(i64, String)> = page
+                .results
+                .into_iter()
+                .map(|e| (e.job_id, e.to_state))
+                .collect();
+            got.sort();
+            assert_eq!(page.count, got.len() as i64);
+            got
+        }
+    };
+    let pair = |job: i64, state: &str| (job, state.to_owned());
+    assert_eq!(list(1, None).await, [pair(1, "READY"), pair(1, "RUNNING")]);
+    assert_eq!(
+        list(2, None).await,
+        [pair(2, "JOB_FINISHED"), pair(2, "READY")]
+    );
+    assert_eq!(list(1, Some("JOB_FINISHED")).await, []);
+    assert_eq!(
+        list(2, Some("JOB_FINISHED")).await,
+        [pair(2, "JOB_FINISHED")]
+    );
+    assert_eq!(list(3, None).await, []);
+}
+
+#[tokio::test]
+async fn sqlite_log_events_gain_their_owner_in_migration_4() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+        .await
+        .expect("open sqlite");
+    migrate_to(&mut conn, &crate::sqlite::MIGRATOR, 3).await;
+    sqlx::raw_sql(&V3_ROWS.replace("$T", "1700000000000000"))
+        .execute(&mut conn)
+        .await
+        .expect("version 3 rows");
+    conn.close().await.expect("close");
+
+    let store = crate::connect(&url, 2).await.expect("open store");
+    store
+        .migrate()
+        .await
+        .expect("migrate to the latest version");
+    events_keep_their_owner(store).await;
+}
+
+#[tokio::test]
+async fn postgres_log_events_gain_their_owner_in_migration_4() {
+    let Ok(base) = std::env::var("BALSAM_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("BALSAM_TEST_REQUIRE_POSTGRES").is_err(),
+            "BALSAM_TEST_REQUIRE_POSTGRES is set but BALSAM_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("skipping PostgreSQL: BALSAM_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let base = base.trim_end_matches('/');
+    let name = format!("balsam_upgrade_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("PostgreSQL reachable");
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = format!("{base}/{name}");
+
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    migrate_to(&mut conn, &crate::postgres::MIGRATOR, 3).await;
+    let rows = V3_ROWS.replace("$T", "TIMESTAMP '2023-11-14 22:13:20'")
+        // Explicit ids leave the sequences behind; move them on as a real history would.
+        + "SELECT setval('users_id_seq', 2), setval('sites_id_seq', 2), \
+                  setval('apps_id_seq', 2), setval('jobs_id_seq', 2);";
+    sqlx::raw_sql(&rows)
+        .execute(&mut conn)
+        .await
+        .expect("version 3 rows");
+    conn.close().await.expect("close");
+
+    let store = crate::connect(&url, 2).await.expect("open store");
+    store
+        .migrate()
+        .await
+        .expect("migrate to the latest version");
+    events_keep_their_owner(store.clone()).await;
+    drop(store);
+
+    sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop database");
+}
