@@ -125,15 +125,38 @@ async fn world(app: &TestApp, user: &TestUser) -> (Value, Value) {
     (site, a)
 }
 
-#[tokio::test]
-async fn upstream_protocol_gets_binary_full_instances() {
-    let app = TestApp::spawn().await;
-    let user = app.new_user().await;
-    let mut socket = connect(&app).await;
+/// A socket on the upstream protocol (the raw token as the first frame), subscribed.
+///
+/// The upstream protocol says nothing once it has subscribed (an event committed before
+/// then is not sent, as upstream). The server reads the next frame only once subscribed, so
+/// the pong to a ping sent after the token is the sign to go on.
+async fn upstream(app: &TestApp, user: &TestUser) -> Socket {
+    let mut socket = connect(app).await;
     socket
         .send(Message::Text(user.token.clone().into()))
         .await
         .unwrap();
+    socket
+        .send(Message::Ping(b"sync".to_vec().into()))
+        .await
+        .unwrap();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a pong once subscribed")
+            .unwrap()
+            .unwrap();
+        if matches!(frame, Message::Pong(_)) {
+            return socket;
+        }
+    }
+}
+
+#[tokio::test]
+async fn upstream_protocol_gets_binary_full_instances() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let mut socket = upstream(&app, &user).await;
     let site = app
         .post("/sites/", &user, json!({"name": "s", "path": "/s"}))
         .await
@@ -413,11 +436,7 @@ async fn users_never_receive_each_others_events_in_either_protocol() {
     let alice = app.new_user().await;
     let bob = app.new_user().await;
     let (mut bob_seq, _) = hello(&app, &bob, None).await;
-    let mut bob_up = connect(&app).await;
-    bob_up
-        .send(Message::Text(bob.token.clone().into()))
-        .await
-        .unwrap();
+    let mut bob_up = upstream(&app, &bob).await;
     let (mut alice_seq, _) = hello(&app, &alice, None).await;
     world(&app, &alice).await;
     assert_eq!(events(&mut alice_seq, 2).await.len(), 2);
