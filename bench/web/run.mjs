@@ -58,6 +58,13 @@ for (const [what, path, fix] of [
 const log = (...parts) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...parts)
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms))
 const ms = (n) => `${n.toFixed(0)} ms`
+/** A request path for the log: a long id list (`id=1&id=2&…`) shown by its count. */
+const shortPath = (path) => {
+  const ids = path.match(/[?&]id=/g)?.length ?? 0
+  if (ids <= 3) return path
+  const rest = path.replace(/[?&]id=\d+/g, '').replace(/^([^?&]*)&/, '$1?')
+  return `${rest}${rest.includes('?') ? '&' : '?'}id=<${ids} ids>`
+}
 const results = []
 const loadAtStart = loadavg()
   .map((n) => n.toFixed(2))
@@ -638,7 +645,7 @@ try {
     log(
       `login → dashboard numbers ${numbers} ms, every API call answered ${complete} ms; slowest: ${calls
         .slice(0, 3)
-        .map(([t, path]) => `${decodeURIComponent(path)} ${t.toFixed(0)} ms`)
+        .map(([t, path]) => `${shortPath(decodeURIComponent(path))} ${t.toFixed(0)} ms`)
         .join('; ')}`,
     )
     await fresh.context().close()
