@@ -9,6 +9,7 @@ mod event_log;
 mod jobs;
 mod lifecycle;
 pub mod postgres;
+mod shared;
 mod sites;
 pub mod sqlite;
 mod transfers;

@@ -10,6 +10,8 @@ mod users;
 
 use crate::event_log::{CommitListener, EventLogPage, EventLogStore, Notifier};
 use crate::lifecycle::JobTx;
+pub(crate) use crate::shared::push_id_list;
+use crate::shared::Dialect;
 use crate::{Store, StoreError};
 use balsam_types::{LoggedEvent, Outbox, UserId};
 use chrono::{DateTime, Utc};
@@ -75,6 +77,16 @@ impl PostgresStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?)
     }
+
+    /// The pool for single-statement reads outside a transaction.
+    pub(crate) fn read_pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Dialect for Postgres {
+    const STRPOS: &'static str = "strpos";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
 }
 
 #[async_trait::async_trait]
@@ -179,13 +191,4 @@ impl EventLogStore for PostgresStore {
     fn on_commit(&self, listener: CommitListener) {
         self.notifier.set(listener);
     }
-}
-
-/// Binds a list of ids as a SQL `IN (…)` list.
-pub(crate) fn push_id_list(b: &mut sqlx::QueryBuilder<'_, Postgres>, ids: &[i64]) {
-    let mut sep = b.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
-    b.push(")");
 }

@@ -12,6 +12,8 @@ mod users;
 
 use crate::event_log::{CommitListener, EventLogPage, EventLogStore, Notifier};
 use crate::lifecycle::JobTx;
+pub(crate) use crate::shared::push_id_list;
+use crate::shared::Dialect;
 use crate::{Store, StoreError};
 use balsam_types::{LoggedEvent, Outbox, UserId};
 use chrono::{DateTime, Utc};
@@ -89,6 +91,16 @@ impl SqliteStore {
     pub(crate) async fn read(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.reader.begin().await?)
     }
+
+    /// The pool for single-statement reads outside a transaction.
+    pub(crate) fn read_pool(&self) -> &SqlitePool {
+        &self.reader
+    }
+}
+
+impl Dialect for Sqlite {
+    const STRPOS: &'static str = "instr";
+    const FOR_UPDATE: &'static str = "";
 }
 
 #[async_trait::async_trait]
@@ -208,13 +220,4 @@ pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
 /// A JSON array of ids, for `IN (SELECT value FROM json_each(?))`.
 pub(crate) fn ids_json(ids: &[balsam_types::Id]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
-}
-
-/// Binds a list of ids as a SQL `IN (…)` list.
-pub(crate) fn push_id_list(b: &mut sqlx::QueryBuilder<'_, Sqlite>, ids: &[i64]) {
-    let mut sep = b.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
-    b.push(")");
 }

@@ -1,0 +1,37 @@
+//! Store code the two backends share. Most store methods are the same SQL on SQLite and
+//! PostgreSQL; such a method is written once here and stamped out for each backend by a
+//! `macro_rules!` (one per resource, expanded in the backend's module of that resource),
+//! reaching what differs through [`Dialect`], which each backend implements in its
+//! `mod.rs`. Methods whose SQL really differs stay in the backend modules.
+//!
+//! Why macros rather than functions generic over `sqlx::Database`: such a function needs
+//! its own copy of the executor, argument and per-type `Encode`/`Decode` bounds (Rust
+//! does not imply them from a trait's where-clauses), which would outweigh the SQL it
+//! shares. The expanded code is concrete, exactly what each backend had before.
+
+pub(crate) mod apps;
+
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+/// What the two SQL dialects disagree on, for the code written once in this module.
+pub(crate) trait Dialect: Database {
+    /// The function giving the 1-based position of a substring (0 when absent):
+    /// `instr(haystack, needle)` on SQLite, `strpos(haystack, needle)` on PostgreSQL.
+    const STRPOS: &'static str;
+    /// Appended to a `SELECT` in a write transaction whose rows must stay locked until
+    /// commit: `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE`
+    /// already holds the database's write lock.
+    const FOR_UPDATE: &'static str;
+}
+
+/// Binds a list of ids as a SQL `IN (…)` list (the caller has pushed `IN (`).
+pub(crate) fn push_id_list<'a, DB: Database>(b: &mut QueryBuilder<'a, DB>, ids: &[i64])
+where
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut sep = b.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    b.push(")");
+}
