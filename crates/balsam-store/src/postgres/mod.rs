@@ -14,7 +14,7 @@ pub(crate) use crate::shared::push_id_list;
 use crate::shared::Dialect;
 use crate::{Store, StoreError};
 use balsam_types::{LoggedEvent, Outbox, UserId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -87,6 +87,11 @@ impl PostgresStore {
 impl Dialect for Postgres {
     const STRPOS: &'static str = "strpos";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    type Time = NaiveDateTime;
+
+    fn time(t: &DateTime<Utc>) -> NaiveDateTime {
+        t.naive_utc()
+    }
 }
 
 #[async_trait::async_trait]

@@ -10,7 +10,9 @@
 //! shares. The expanded code is concrete, exactly what each backend had before.
 
 pub(crate) mod apps;
+pub(crate) mod users;
 
+use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 /// What the two SQL dialects disagree on, for the code written once in this module.
@@ -22,6 +24,10 @@ pub(crate) trait Dialect: Database {
     /// commit: `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE`
     /// already holds the database's write lock.
     const FOR_UPDATE: &'static str;
+    /// How a timestamp column is bound and read: integer microseconds since the epoch on
+    /// SQLite, `TIMESTAMP` (UTC, without time zone) on PostgreSQL.
+    type Time;
+    fn time(t: &DateTime<Utc>) -> Self::Time;
 }
 
 /// Binds a list of ids as a SQL `IN (…)` list (the caller has pushed `IN (`).

@@ -101,6 +101,11 @@ impl SqliteStore {
 impl Dialect for Sqlite {
     const STRPOS: &'static str = "instr";
     const FOR_UPDATE: &'static str = "";
+    type Time = i64;
+
+    fn time(t: &DateTime<Utc>) -> i64 {
+        to_micros(t)
+    }
 }
 
 #[async_trait::async_trait]
