@@ -92,6 +92,20 @@ impl Dialect for Postgres {
     fn time(t: &DateTime<Utc>) -> NaiveDateTime {
         t.naive_utc()
     }
+
+    fn from_time(t: NaiveDateTime) -> DateTime<Utc> {
+        t.and_utc()
+    }
+
+    type Uuid = uuid::Uuid;
+
+    fn uuid(u: uuid::Uuid) -> uuid::Uuid {
+        u
+    }
+
+    fn from_uuid(u: uuid::Uuid) -> Option<uuid::Uuid> {
+        Some(u)
+    }
 }
 
 #[async_trait::async_trait]

@@ -10,10 +10,12 @@
 //! shares. The expanded code is concrete, exactly what each backend had before.
 
 pub(crate) mod apps;
+pub(crate) mod sites;
 pub(crate) mod users;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
+use uuid::Uuid;
 
 /// What the two SQL dialects disagree on, for the code written once in this module.
 pub(crate) trait Dialect: Database {
@@ -28,6 +30,12 @@ pub(crate) trait Dialect: Database {
     /// SQLite, `TIMESTAMP` (UTC, without time zone) on PostgreSQL.
     type Time;
     fn time(t: &DateTime<Utc>) -> Self::Time;
+    fn from_time(t: Self::Time) -> DateTime<Utc>;
+    /// How a UUID column is bound and read: text on SQLite (an unparsable value reads
+    /// as none), `uuid` on PostgreSQL.
+    type Uuid;
+    fn uuid(u: Uuid) -> Self::Uuid;
+    fn from_uuid(u: Self::Uuid) -> Option<Uuid>;
 }
 
 /// Binds a list of ids as a SQL `IN (…)` list (the caller has pushed `IN (`).

@@ -106,6 +106,20 @@ impl Dialect for Sqlite {
     fn time(t: &DateTime<Utc>) -> i64 {
         to_micros(t)
     }
+
+    fn from_time(us: i64) -> DateTime<Utc> {
+        from_micros(us)
+    }
+
+    type Uuid = String;
+
+    fn uuid(u: uuid::Uuid) -> String {
+        u.to_string()
+    }
+
+    fn from_uuid(u: String) -> Option<uuid::Uuid> {
+        u.parse().ok()
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,0 +1,220 @@
+//! Sites, on both backends: the SQL differs only in [`Dialect`](super::Dialect) bits.
+
+pub(crate) const COLUMNS: &str = "id, name, path, globus_endpoint_id, backfill_windows, \
+    queued_jobs, optional_batch_job_params, allowed_projects, allowed_queues, \
+    transfer_locations, last_refresh, creation_date";
+
+/// `impl SiteStore for $store`, where `$db` is the store's `sqlx::Database`. Expanded in
+/// the backend's `sites` module, whose parent provides `head_seq`.
+macro_rules! site_store {
+    ($store:ty, $db:ty) => {
+        use super::head_seq;
+        use crate::lifecycle;
+        use crate::shared::sites::COLUMNS;
+        use crate::shared::{push_id_list, Dialect};
+        use crate::{SiteStore, StoreError};
+        use balsam_types::change::kind;
+        use balsam_types::{
+            time, Id, Outbox, Page, Paginated, Site, SiteCreate, SiteQuery, SiteUpdate, UserId,
+        };
+        use serde_json::{Map, Value};
+        use sqlx::types::Json;
+        use sqlx::QueryBuilder;
+
+        type Db = $db;
+
+        #[derive(sqlx::FromRow)]
+        struct SiteRow {
+            id: i64,
+            name: String,
+            path: String,
+            globus_endpoint_id: Option<<Db as Dialect>::Uuid>,
+            backfill_windows: Json<Map<String, Value>>,
+            queued_jobs: Json<Map<String, Value>>,
+            optional_batch_job_params: Json<Map<String, Value>>,
+            allowed_projects: Json<Vec<String>>,
+            allowed_queues: Json<Map<String, Value>>,
+            transfer_locations: Json<Map<String, Value>>,
+            last_refresh: <Db as Dialect>::Time,
+            creation_date: <Db as Dialect>::Time,
+        }
+
+        impl From<SiteRow> for Site {
+            fn from(r: SiteRow) -> Self {
+                Site {
+                    id: r.id,
+                    name: r.name,
+                    path: r.path,
+                    globus_endpoint_id: r.globus_endpoint_id.and_then(Db::from_uuid),
+                    backfill_windows: r.backfill_windows.0,
+                    queued_jobs: r.queued_jobs.0,
+                    optional_batch_job_params: r.optional_batch_job_params.0,
+                    allowed_projects: r.allowed_projects.0,
+                    allowed_queues: r.allowed_queues.0,
+                    transfer_locations: r.transfer_locations.0,
+                    last_refresh: Db::from_time(r.last_refresh),
+                    creation_date: Db::from_time(r.creation_date),
+                }
+            }
+        }
+
+        fn push_filters(b: &mut QueryBuilder<'_, Db>, owner: UserId, q: &SiteQuery) {
+            b.push(" WHERE owner_id = ").push_bind(owner);
+            if let Some(name) = &q.name {
+                b.push(" AND name = ").push_bind(name.clone());
+            }
+            if let Some(path) = &q.path {
+                b.push(format!(" AND {}(path, ", Db::STRPOS))
+                    .push_bind(path.clone())
+                    .push(") > 0");
+            }
+            if !q.ids.is_empty() {
+                b.push(" AND id IN (");
+                push_id_list(b, &q.ids);
+            }
+            if let Some(after) = &q.last_refresh_after {
+                b.push(" AND last_refresh >= ").push_bind(Db::time(after));
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl SiteStore for $store {
+            async fn create_site(&self, owner: UserId, s: &SiteCreate) -> Result<Site, StoreError> {
+                let now = Db::time(&time::now());
+                let mut tx = self.write().await?;
+                let row: SiteRow = sqlx::query_as(&format!(
+                    "INSERT INTO sites (owner_id, name, path, globus_endpoint_id, \
+                     backfill_windows, queued_jobs, optional_batch_job_params, allowed_projects, \
+                     allowed_queues, transfer_locations, last_refresh, creation_date) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
+                ))
+                .bind(owner)
+                .bind(&s.name)
+                .bind(&s.path)
+                .bind(s.globus_endpoint_id.map(Db::uuid))
+                .bind(Json(&s.backfill_windows))
+                .bind(Json(&s.queued_jobs))
+                .bind(Json(&s.optional_batch_job_params))
+                .bind(Json(&s.allowed_projects))
+                .bind(Json(&s.allowed_queues))
+                .bind(Json(&s.transfer_locations))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                let site = Site::from(row);
+                let mut out = Outbox::new();
+                out.single(kind::SITE, "create", &site);
+                self.commit_with(tx, owner, out).await?;
+                Ok(site)
+            }
+
+            async fn list_sites(
+                &self,
+                owner: UserId,
+                q: &SiteQuery,
+                page: Page,
+            ) -> Result<Paginated<Site>, StoreError> {
+                let mut tx = self.read().await?;
+                let seq = head_seq(&mut tx, owner).await?;
+                let mut count = QueryBuilder::new("SELECT count(*) FROM sites");
+                push_filters(&mut count, owner, q);
+                let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                let mut rows = QueryBuilder::new(format!("SELECT {COLUMNS} FROM sites"));
+                push_filters(&mut rows, owner, q);
+                rows.push(" ORDER BY id LIMIT ")
+                    .push_bind(page.limit)
+                    .push(" OFFSET ")
+                    .push_bind(page.offset);
+                let results: Vec<SiteRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(Paginated {
+                    count,
+                    results: results.into_iter().map(Site::from).collect(),
+                    seq,
+                })
+            }
+
+            async fn get_site(&self, owner: UserId, id: Id) -> Result<Site, StoreError> {
+                let row: SiteRow = sqlx::query_as(&format!(
+                    "SELECT {COLUMNS} FROM sites WHERE id = $1 AND owner_id = $2"
+                ))
+                .bind(id)
+                .bind(owner)
+                .fetch_one(self.read_pool())
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn update_site(
+                &self,
+                owner: UserId,
+                id: Id,
+                u: &SiteUpdate,
+            ) -> Result<Site, StoreError> {
+                let mut b = QueryBuilder::<Db>::new("UPDATE sites SET last_refresh = ");
+                b.push_bind(Db::time(&time::now()));
+                if let Some(name) = &u.name {
+                    b.push(", name = ").push_bind(name.clone());
+                }
+                if let Some(path) = &u.path {
+                    b.push(", path = ").push_bind(path.clone());
+                }
+                if let Some(globus) = &u.globus_endpoint_id {
+                    b.push(", globus_endpoint_id = ")
+                        .push_bind(globus.map(Db::uuid));
+                }
+                let json_fields = [
+                    ("backfill_windows", &u.backfill_windows),
+                    ("queued_jobs", &u.queued_jobs),
+                    ("optional_batch_job_params", &u.optional_batch_job_params),
+                    ("allowed_queues", &u.allowed_queues),
+                    ("transfer_locations", &u.transfer_locations),
+                ];
+                for (column, value) in json_fields {
+                    if let Some(value) = value {
+                        b.push(format!(", {column} = ")).push_bind(Json(value.clone()));
+                    }
+                }
+                if let Some(projects) = &u.allowed_projects {
+                    b.push(", allowed_projects = ")
+                        .push_bind(Json(projects.clone()));
+                }
+                b.push(" WHERE id = ")
+                    .push_bind(id)
+                    .push(" AND owner_id = ")
+                    .push_bind(owner)
+                    .push(format!(" RETURNING {COLUMNS}"));
+                let mut tx = self.write().await?;
+                let row: SiteRow = b.build_query_as().fetch_one(&mut *tx).await?;
+                let site = Site::from(row);
+                let mut out = Outbox::new();
+                out.single(kind::SITE, "update", &site);
+                self.commit_with(tx, owner, out).await?;
+                Ok(site)
+            }
+
+            async fn delete_site(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
+                let mut tx = self.write().await?;
+                let found: Option<i64> = sqlx::query_scalar(&format!(
+                    "SELECT id FROM sites WHERE id = $1 AND owner_id = $2{}",
+                    Db::FOR_UPDATE
+                ))
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let mut out = Outbox::new();
+                lifecycle::delete_site_cascade(&mut *tx, id, &mut out).await?;
+                sqlx::query("DELETE FROM sites WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                self.commit_with(tx, owner, out).await
+            }
+        }
+    };
+}
+pub(crate) use site_store;
