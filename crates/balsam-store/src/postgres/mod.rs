@@ -2,6 +2,7 @@
 
 mod apps;
 mod batch_jobs;
+mod events;
 mod jobs;
 mod sessions;
 mod sites;

@@ -1,0 +1,120 @@
+//! LogEvent listing, on both backends: the SQL differs only in how timestamps are bound
+//! and in the tag filters (each backend's `jobs::push_tag_filters`).
+
+/// `impl EventStore for $store`, where `$db` is the store's `sqlx::Database`. Expanded in
+/// the backend's `events` module, whose parent provides `head_seq` and
+/// `jobs::push_tag_filters`.
+macro_rules! event_store {
+    ($store:ty, $db:ty) => {
+        use super::jobs::push_tag_filters;
+        use super::{head_seq, push_id_list};
+        use crate::shared::Dialect;
+        use crate::{EventStore, StoreError};
+        use balsam_types::{EventQuery, LogEvent, Page, Paginated, UserId};
+        use serde_json::{Map, Value};
+        use sqlx::types::Json;
+        use sqlx::QueryBuilder;
+
+        type Db = $db;
+
+        fn push_event_filters(b: &mut QueryBuilder<'_, Db>, owner: UserId, q: &EventQuery) {
+            // Events carry their owner (migration 0004): join the jobs only for the job filters.
+            let by_job = q.batch_job_id.is_some_and(|b| b != 0)
+                || q.scheduler_id.is_some_and(|s| s != 0)
+                || !q.tags.is_empty();
+            b.push(if by_job {
+                " FROM log_events e JOIN jobs ON jobs.id = e.job_id WHERE e.owner_id = "
+            } else {
+                " FROM log_events e WHERE e.owner_id = "
+            })
+            .push_bind(owner);
+            if !q.ids.is_empty() {
+                b.push(" AND e.id IN (");
+                push_id_list(b, &q.ids);
+            }
+            if !q.job_ids.is_empty() {
+                b.push(" AND e.job_id IN (");
+                push_id_list(b, &q.job_ids);
+            }
+            if let Some(bj) = q.batch_job_id.filter(|&b| b != 0) {
+                b.push(" AND jobs.batch_job_id = ").push_bind(bj);
+            }
+            if let Some(sched) = q.scheduler_id.filter(|&s| s != 0) {
+                b.push(
+                    " AND jobs.batch_job_id IN (SELECT id FROM batch_jobs WHERE scheduler_id = ",
+                )
+                .push_bind(sched)
+                .push(")");
+            }
+            push_tag_filters(b, "jobs.tags", &q.tags);
+            push_tag_filters(b, "e.data", &q.data);
+            if let Some(t) = &q.timestamp_before {
+                b.push(" AND e.timestamp <= ").push_bind(Db::time(t));
+            }
+            if let Some(t) = &q.timestamp_after {
+                b.push(" AND e.timestamp >= ").push_bind(Db::time(t));
+            }
+            if let Some(s) = &q.from_state {
+                b.push(" AND e.from_state = ").push_bind(s.clone());
+            }
+            if let Some(s) = &q.to_state {
+                b.push(" AND e.to_state = ").push_bind(s.clone());
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl EventStore for $store {
+            async fn list_events(
+                &self,
+                owner: UserId,
+                q: &EventQuery,
+                page: Page,
+            ) -> Result<Paginated<LogEvent>, StoreError> {
+                let mut tx = self.read().await?;
+                let seq = head_seq(&mut tx, owner).await?;
+                let mut count = QueryBuilder::new("SELECT count(*)");
+                push_event_filters(&mut count, owner, q);
+                let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                let mut rows = QueryBuilder::new(
+                    "SELECT e.id, e.job_id, e.timestamp, e.from_state, e.to_state, e.data",
+                );
+                push_event_filters(&mut rows, owner, q);
+                rows.push(if q.newest_first {
+                    " ORDER BY e.timestamp DESC, e.id ASC"
+                } else {
+                    " ORDER BY e.timestamp ASC, e.id ASC"
+                });
+                rows.push(" LIMIT ")
+                    .push_bind(page.limit)
+                    .push(" OFFSET ")
+                    .push_bind(page.offset);
+                type Row = (
+                    i64,
+                    i64,
+                    <Db as Dialect>::Time,
+                    String,
+                    String,
+                    Json<Map<String, Value>>,
+                );
+                let results: Vec<Row> = rows.build_query_as().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(Paginated {
+                    count,
+                    results: results
+                        .into_iter()
+                        .map(|(id, job_id, ts, from_state, to_state, data)| LogEvent {
+                            id,
+                            job_id,
+                            timestamp: Db::from_time(ts),
+                            from_state,
+                            to_state,
+                            data: data.0,
+                        })
+                        .collect(),
+                    seq,
+                })
+            }
+        }
+    };
+}
+pub(crate) use event_store;
