@@ -12,6 +12,7 @@
 pub(crate) mod apps;
 pub(crate) mod events;
 pub(crate) mod sites;
+pub(crate) mod transfers;
 pub(crate) mod users;
 
 use chrono::{DateTime, Utc};
