@@ -101,7 +101,15 @@ pub(crate) fn push_tag_filters(
 }
 
 pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &JobQuery) {
-    b.push(" WHERE jobs.owner_id = ").push_bind(owner);
+    // With ids listed, the unary `+` keeps SQLite's planner off the owner-led indexes: it
+    // has no statistics, guesses an owner has ~10 jobs, and would scan all of them (87 ms
+    // for 500 ids in a million-job table) instead of looking up each id (5 ms).
+    b.push(if q.ids.is_empty() {
+        " WHERE jobs.owner_id = "
+    } else {
+        " WHERE +jobs.owner_id = "
+    })
+    .push_bind(owner);
     if !q.ids.is_empty() {
         b.push(" AND jobs.id IN (");
         push_id_list(b, &q.ids);
