@@ -8,6 +8,9 @@ const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 export default defineConfig({
   testDir: './e2e-cluster',
+  // Not test-results/: Playwright empties its output folder first, and the main suite's
+  // screenshots of every view (test-results/screenshots/) must outlive this run.
+  outputDir: 'test-results-cluster',
   fullyParallel: false,
   workers: 1,
   retries: 0,
