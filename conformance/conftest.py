@@ -9,8 +9,10 @@ and the API root handed to the SDK is http://127.0.0.1:PORT/api/v1.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from typing import Callable, Iterator, List, Optional
 # writes it: point HOME at a throw-away directory BEFORE anything imports balsam,
 # so the real home directory is never read or written.
 _FAKE_HOME = tempfile.mkdtemp(prefix="balsam-conformance-home-")
+atexit.register(shutil.rmtree, _FAKE_HOME, ignore_errors=True)
 os.environ["HOME"] = _FAKE_HOME
 os.environ.pop("BALSAM_CLIENT_PATH", None)
 os.environ.pop("BALSAM_SITE_PATH", None)

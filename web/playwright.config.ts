@@ -16,6 +16,8 @@ const serverBinary = resolve(
   process.env.BALSAM_SERVER_BIN ?? join(webDir, '..', 'target', 'debug', 'balsam-server'),
 )
 const dataDir = join(tmpdir(), `balsam-e2e-${port}`)
+// For e2e/globalTeardown.ts, which removes it after the run.
+process.env.BALSAM_E2E_DATA_DIR = dataDir
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 for (const [what, path, fix] of [
@@ -28,6 +30,7 @@ for (const [what, path, fix] of [
 
 export default defineConfig({
   testDir: './e2e',
+  globalTeardown: './e2e/globalTeardown.ts',
   fullyParallel: false,
   workers: 1,
   forbidOnly: Boolean(process.env.CI),
