@@ -9,6 +9,7 @@ use crate::lifecycle::{
     self, AppInfo, ColumnKind, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
     TransferHead,
 };
+use crate::shared::events::{log_event, EventRow};
 use crate::StoreError;
 use balsam_types::job::JobOrdering;
 use balsam_types::{
@@ -273,15 +274,7 @@ impl JobTx for PgConnection {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        type Row = (
-            i64,
-            i64,
-            NaiveDateTime,
-            String,
-            String,
-            Json<Map<String, Value>>,
-        );
-        let mut rows: Vec<Row> = sqlx::query_as(
+        let mut rows: Vec<EventRow<Postgres>> = sqlx::query_as(
             "INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data) \
              SELECT x.job_id, $2, x.timestamp, x.from_state, x.to_state, x.data \
              FROM jsonb_to_recordset($1) AS x(job_id bigint, timestamp timestamp, from_state text, \
@@ -293,17 +286,7 @@ impl JobTx for PgConnection {
         .fetch_all(&mut *self)
         .await?;
         rows.sort_by_key(|r| r.0);
-        Ok(rows
-            .into_iter()
-            .map(|(id, job_id, ts, from_state, to_state, data)| LogEvent {
-                id,
-                job_id,
-                timestamp: ts.and_utc(),
-                from_state,
-                to_state,
-                data: data.0,
-            })
-            .collect())
+        Ok(rows.into_iter().map(log_event::<Postgres>).collect())
     }
 
     async fn activate_stage_outs(

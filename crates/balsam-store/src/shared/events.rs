@@ -1,6 +1,35 @@
 //! LogEvent listing, on both backends: the SQL differs only in how timestamps are bound
 //! and in the tag filters (each backend's `jobs::push_tag_filters`).
 
+use super::Dialect;
+use balsam_types::LogEvent;
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+
+/// A `log_events` row as read back: `id, job_id, timestamp, from_state, to_state, data`
+/// (the listing and `insert_log_events … RETURNING` select these columns in this order).
+pub(crate) type EventRow<DB> = (
+    i64,
+    i64,
+    <DB as Dialect>::Time,
+    String,
+    String,
+    Json<Map<String, Value>>,
+);
+
+/// The LogEvent of an [`EventRow`].
+pub(crate) fn log_event<DB: Dialect>(row: EventRow<DB>) -> LogEvent {
+    let (id, job_id, ts, from_state, to_state, data) = row;
+    LogEvent {
+        id,
+        job_id,
+        timestamp: DB::from_time(ts),
+        from_state,
+        to_state,
+        data: data.0,
+    }
+}
+
 /// `impl EventStore for $store`, where `$db` is the store's `sqlx::Database`. Expanded in
 /// the backend's `events` module, whose parent provides `head_seq` and
 /// `jobs::push_tag_filters`.
@@ -8,20 +37,19 @@ macro_rules! event_store {
     ($store:ty, $db:ty) => {
         use super::jobs::push_tag_filters;
         use super::{head_seq, push_id_list};
+        use crate::shared::events::{log_event, EventRow};
         use crate::shared::Dialect;
         use crate::{EventStore, StoreError};
         use balsam_types::{EventQuery, LogEvent, Page, Paginated, UserId};
-        use serde_json::{Map, Value};
-        use sqlx::types::Json;
         use sqlx::QueryBuilder;
 
         type Db = $db;
 
         fn push_event_filters(b: &mut QueryBuilder<'_, Db>, owner: UserId, q: &EventQuery) {
             // Events carry their owner (migration 0004): join the jobs only for the job filters.
-            let by_job = q.batch_job_id.is_some_and(|b| b != 0)
-                || q.scheduler_id.is_some_and(|s| s != 0)
-                || !q.tags.is_empty();
+            let batch_job = q.batch_job_id.filter(|&b| b != 0);
+            let scheduler = q.scheduler_id.filter(|&s| s != 0);
+            let by_job = batch_job.is_some() || scheduler.is_some() || !q.tags.is_empty();
             b.push(if by_job {
                 " FROM log_events e JOIN jobs ON jobs.id = e.job_id WHERE e.owner_id = "
             } else {
@@ -36,10 +64,10 @@ macro_rules! event_store {
                 b.push(" AND e.job_id IN (");
                 push_id_list(b, &q.job_ids);
             }
-            if let Some(bj) = q.batch_job_id.filter(|&b| b != 0) {
+            if let Some(bj) = batch_job {
                 b.push(" AND jobs.batch_job_id = ").push_bind(bj);
             }
-            if let Some(sched) = q.scheduler_id.filter(|&s| s != 0) {
+            if let Some(sched) = scheduler {
                 b.push(
                     " AND jobs.batch_job_id IN (SELECT id FROM batch_jobs WHERE scheduler_id = ",
                 )
@@ -88,29 +116,11 @@ macro_rules! event_store {
                     .push_bind(page.limit)
                     .push(" OFFSET ")
                     .push_bind(page.offset);
-                type Row = (
-                    i64,
-                    i64,
-                    <Db as Dialect>::Time,
-                    String,
-                    String,
-                    Json<Map<String, Value>>,
-                );
-                let results: Vec<Row> = rows.build_query_as().fetch_all(&mut *tx).await?;
+                let results: Vec<EventRow<Db>> = rows.build_query_as().fetch_all(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(Paginated {
                     count,
-                    results: results
-                        .into_iter()
-                        .map(|(id, job_id, ts, from_state, to_state, data)| LogEvent {
-                            id,
-                            job_id,
-                            timestamp: Db::from_time(ts),
-                            from_state,
-                            to_state,
-                            data: data.0,
-                        })
-                        .collect(),
+                    results: results.into_iter().map(log_event::<Db>).collect(),
                     seq,
                 })
             }

@@ -8,6 +8,7 @@ use crate::lifecycle::{
     self, AppInfo, ColumnKind, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
     TransferHead,
 };
+use crate::shared::events::{log_event, EventRow};
 use crate::StoreError;
 use balsam_types::job::JobOrdering;
 use balsam_types::{
@@ -273,8 +274,7 @@ impl JobTx for SqliteConnection {
             return Ok(Vec::new());
         }
         let doc = lifecycle::events_document(events, |t| to_micros(t).into());
-        type Row = (i64, i64, i64, String, String, Json<Map<String, Value>>);
-        let mut rows: Vec<Row> = sqlx::query_as(
+        let mut rows: Vec<EventRow<Sqlite>> = sqlx::query_as(
             "INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data) \
              SELECT json_extract(value, '$.job_id'), $2, json_extract(value, '$.timestamp'), \
                     json_extract(value, '$.from_state'), json_extract(value, '$.to_state'), \
@@ -287,17 +287,7 @@ impl JobTx for SqliteConnection {
         .fetch_all(&mut *self)
         .await?;
         rows.sort_by_key(|r| r.0);
-        Ok(rows
-            .into_iter()
-            .map(|(id, job_id, ts, from_state, to_state, data)| LogEvent {
-                id,
-                job_id,
-                timestamp: from_micros(ts),
-                from_state,
-                to_state,
-                data: data.0,
-            })
-            .collect())
+        Ok(rows.into_iter().map(log_event::<Sqlite>).collect())
     }
 
     async fn activate_stage_outs(
