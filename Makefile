@@ -50,17 +50,17 @@ conformance: ## The official Balsam SDK (PyPI) against our server
 test-rust: test-rust-sqlite test-rust-postgres
 
 test-rust-sqlite: ## Rust tests on SQLite (the embedded default)
-	$(call nextest)
+	$(call nextest,--workspace)
 
 test-rust-postgres: services ## Rust tests again on PostgreSQL + Redis (contract suites: every backend)
 	BALSAM_TEST_POSTGRES_URL=$(PG_URL) BALSAM_TEST_REQUIRE_POSTGRES=1 \
-	BALSAM_TEST_REDIS_URL=$(REDIS_URL) BALSAM_TEST_REQUIRE_REDIS=1 $(call nextest)
+	BALSAM_TEST_REDIS_URL=$(REDIS_URL) BALSAM_TEST_REQUIRE_REDIS=1 $(call nextest,--workspace)
 
 # The embed-web build needs web/dist (built by web-ci/e2e in `make test`; here only if missing).
 test-embed: web-deps ## The web client embedded in the binary (embed-web feature): clippy and its API tests (debug)
 	@[ -f web/dist/index.html ] || $(MAKE) --no-print-directory web
 	$(CARGO) clippy -p balsam-server --all-targets --locked --features embed-web -- -D warnings
-	$(if $(shell command -v cargo-nextest),$(CARGO) nextest run,$(CARGO) test) -p balsam-server --locked --features embed-web --test api web::
+	$(call nextest,-p balsam-server --features embed-web --test api web::)
 
 openapi: web-deps ## Regenerate the committed OpenAPI document and the web client's types
 	UPDATE_OPENAPI=1 $(CARGO) test -p balsam-server --test api openapi
@@ -105,6 +105,7 @@ clean:
 	$(CARGO) clean
 	rm -rf .build
 
+# cargo nextest when it is installed, else cargo test; $(1): what to run.
 define nextest
-$(if $(shell command -v cargo-nextest),$(CARGO) nextest run --workspace --locked --no-fail-fast,$(CARGO) test --workspace --locked --no-fail-fast)
+$(if $(shell command -v cargo-nextest),$(CARGO) nextest run,$(CARGO) test) --locked --no-fail-fast $(1)
 endef
