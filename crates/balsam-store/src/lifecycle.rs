@@ -9,11 +9,11 @@
 use crate::jobs::JobUpdate;
 use crate::StoreError;
 use balsam_types::change::kind;
-use balsam_types::job::MAX_ITEMS_PER_BULK_OP;
+use balsam_types::job::{JobOrdering, MAX_ITEMS_PER_BULK_OP};
 use balsam_types::job_state::{transition, TransferSummary};
 use balsam_types::{
     Id, Job, JobCreate, JobPatch, JobQuery, JobState, LogEvent, LoggedEvent, Outbox, Session,
-    TransferItem, UserId,
+    SessionAcquire, TransferItem, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -839,6 +839,24 @@ pub(crate) fn events_document(
     )
 }
 
+/// The `ORDER BY` list of a job page: the requested key, then id in the same direction,
+/// so that each ordering is exactly an index's order read forwards or backwards
+/// (`jobs_owner_last_update_idx (owner_id, last_update, id)`, `jobs_owner_state_idx
+/// (owner_id, state, id)`, `jobs_owner_id_idx (owner_id, id)`) and no page sorts the
+/// owner's matching jobs. Upstream leaves ties unordered; any fixed tie-break is faithful.
+pub(crate) fn job_order_by(ordering: Option<(JobOrdering, bool)>) -> &'static str {
+    match ordering {
+        None | Some((JobOrdering::Id, false)) => "jobs.id ASC",
+        Some((JobOrdering::Id, true)) => "jobs.id DESC",
+        Some((JobOrdering::LastUpdate, false)) => "jobs.last_update ASC, jobs.id ASC",
+        Some((JobOrdering::LastUpdate, true)) => "jobs.last_update DESC, jobs.id DESC",
+        Some((JobOrdering::State, false)) => "jobs.state ASC, jobs.id ASC",
+        Some((JobOrdering::State, true)) => "jobs.state DESC, jobs.id DESC",
+        Some((JobOrdering::Workdir, false)) => "jobs.workdir ASC, jobs.id ASC",
+        Some((JobOrdering::Workdir, true)) => "jobs.workdir DESC, jobs.id DESC",
+    }
+}
+
 /// Orders fetched rows like `ids`.
 pub(crate) fn in_order_of(ids: &[Id], rows: Vec<Job>) -> Vec<Job> {
     let mut by_id: HashMap<Id, Job> = rows.into_iter().map(|j| (j.id, j)).collect();
@@ -893,6 +911,20 @@ pub(crate) fn batch_job_writes(
             })
             .collect(),
     )
+}
+
+/// Acquire order, unqualified (it orders a branch over `jobs` and the merged
+/// candidates): by id without node packing, else upstream's packing orders. By id and the
+/// default packing order are the orders of the acquire indexes (migration 0005);
+/// long-large-first, rarely configured, sorts its candidates.
+pub(crate) fn acquire_order(spec: &SessionAcquire) -> &'static str {
+    match (spec.max_aggregate_nodes.is_some(), spec.sort_by.as_deref()) {
+        (false, _) => "id",
+        (true, Some("long_large_first")) => {
+            "wall_time_min DESC, num_nodes DESC, node_packing_count DESC, id"
+        }
+        (true, _) => "num_nodes ASC, node_packing_count DESC, wall_time_min DESC, id",
+    }
 }
 
 /// Which candidates an acquire takes: all of them without `max_aggregate_nodes`, else the

@@ -6,7 +6,9 @@ use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
 use balsam_types::change::kind;
-use balsam_types::{Id, Job, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId};
+use balsam_types::{
+    Id, Job, JobState, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId,
+};
 use chrono::NaiveDateTime;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -156,67 +158,32 @@ impl SessionStore for PostgresStore {
     ) -> Result<Vec<Job>, StoreError> {
         let now = balsam_types::time::now();
         let mut tx = self.write().await?;
-        let current = owned_session(&mut tx, owner, id).await?;
-        let updated = beat(&mut tx, id, now).await?;
-        if spec.states.is_empty() {
+        // The ownership check and the heartbeat in one statement (it locks the session).
+        let updated: Option<SessionRow> = sqlx::query_as(
+            "UPDATE sessions x SET heartbeat = $1 FROM sites s \
+             WHERE x.id = $2 AND s.id = x.site_id AND s.owner_id = $3 \
+             RETURNING x.id, x.site_id, x.batch_job_id, x.heartbeat",
+        )
+        .bind(naive(&now))
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let updated = session(updated.ok_or(StoreError::NotFound)?);
+        if spec.states.is_empty() || spec.max_num_jobs <= 0 {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let mut b = QueryBuilder::<Postgres>::new(
-            "SELECT jobs.id, jobs.num_nodes::int8, jobs.node_packing_count::int8 FROM jobs WHERE jobs.site_id = ",
-        );
-        b.push_bind(current.site_id);
-        b.push(" AND jobs.owner_id = ").push_bind(owner);
-        let states: Vec<String> = spec.states.iter().map(|s| s.as_str().to_owned()).collect();
-        b.push(" AND jobs.session_id IS NULL AND jobs.state = ANY(")
-            .push_bind(states)
-            .push(")");
-        let tags: Vec<(String, String)> = spec
-            .filter_tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-            .collect();
-        push_tag_filters(&mut b, "jobs.tags", &tags);
-        if !spec.app_ids.is_empty() {
-            b.push(" AND jobs.app_id IN (");
-            push_id_list(&mut b, &spec.app_ids);
-        }
-        if let Some(w) = spec.max_wall_time_min.filter(|&w| w != 0) {
-            b.push(" AND jobs.wall_time_min <= ").push_bind(w);
-        }
-        if let Some(n) = spec.max_nodes_per_job.filter(|&n| n != 0) {
-            b.push(" AND jobs.num_nodes <= ").push_bind(n);
-        }
-        if spec.serial_only {
-            b.push(" AND jobs.num_nodes = 1 AND jobs.ranks_per_node = 1");
-        }
-        b.push(acquire_order(spec));
-        b.push(" LIMIT ").push_bind(spec.max_num_jobs);
-        b.push(" FOR UPDATE SKIP LOCKED");
-        let candidates: Vec<(i64, i64, i64)> = b.build_query_as().fetch_all(&mut *tx).await?;
-        let ids = lifecycle::acquire_prefix(&candidates, spec.max_aggregate_nodes);
-        if ids.is_empty() {
+        let mut b = QueryBuilder::<Postgres>::new("");
+        push_acquire(&mut b, owner, &updated, spec, now);
+        let mut acquired: Vec<AcquiredRow> = b.build_query_as().fetch_all(&mut *tx).await?;
+        if acquired.is_empty() {
             // An idle acquire only refreshes the heartbeat: not worth an event per second.
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        sqlx::query(
-            "UPDATE jobs SET session_id = $1, batch_job_id = COALESCE($2, batch_job_id), last_update = $3 \
-             WHERE id = ANY($4)",
-        )
-        .bind(id)
-        .bind(current.batch_job_id)
-        .bind(naive(&now))
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
-        let rows: Vec<JobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = ANY($1)"
-        ))
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
-        let jobs = lifecycle::in_order_of(&ids, rows.into_iter().map(Job::from).collect());
+        acquired.sort_by_key(|r| r.rn);
+        let jobs: Vec<Job> = acquired.into_iter().map(|r| Job::from(r.job)).collect();
         let mut out = Outbox::new();
         out.list(kind::JOB, "bulk-update", &jobs);
         out.single(kind::SESSION, "update", &updated);
@@ -266,15 +233,116 @@ impl SessionStore for PostgresStore {
     }
 }
 
-/// Acquire order: by id without node packing, else upstream's packing orders.
-fn acquire_order(spec: &SessionAcquire) -> &'static str {
-    match (spec.max_aggregate_nodes.is_some(), spec.sort_by.as_deref()) {
-        (false, _) => " ORDER BY jobs.id",
-        (true, Some("long_large_first")) => {
-            " ORDER BY jobs.wall_time_min DESC, jobs.num_nodes DESC, jobs.node_packing_count DESC, jobs.id"
+/// The states whose unlocked jobs `jobs_acquire_idx` and `jobs_acquire_packing_idx` hold
+/// (their `WHERE`, migration 0005): the launchers' and the processing service's.
+const INDEXED_ACQUIRE_STATES: [JobState; 6] = [
+    JobState::StagedIn,
+    JobState::Preprocessed,
+    JobState::RestartReady,
+    JobState::RunDone,
+    JobState::RunError,
+    JobState::RunTimeout,
+];
+
+#[derive(sqlx::FromRow)]
+struct AcquiredRow {
+    /// Position in acquire order.
+    rn: i64,
+    #[sqlx(flatten)]
+    job: JobRow,
+}
+
+/// One statement that picks, locks, assigns and returns the acquired jobs.
+///
+/// Each requested state is its own branch, `state = '<literal>'` (a literal, so the
+/// planner can prove the partial acquire indexes' `WHERE`; a state is one of a fixed set
+/// of names, never user text), reading its index in acquire order and stopping after
+/// `max_num_jobs` unlocked rows (`FOR UPDATE SKIP LOCKED`: concurrent launchers never take
+/// the same job). The branches are merged in the same order and cut to `max_num_jobs`;
+/// with `max_aggregate_nodes` a running sum keeps the prefix that fits (as
+/// `lifecycle::acquire_prefix` does). Rows a branch locked but the cut dropped stay
+/// locked only until this transaction commits, a few milliseconds.
+fn push_acquire(
+    b: &mut QueryBuilder<'_, Postgres>,
+    owner: UserId,
+    session: &Session,
+    spec: &SessionAcquire,
+    now: DateTime<Utc>,
+) {
+    let order = lifecycle::acquire_order(spec);
+    let mut states: Vec<JobState> = spec.states.clone();
+    states.sort_by_key(|s| s.as_str());
+    states.dedup();
+    let tags: Vec<(String, String)> = spec
+        .filter_tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    b.push("WITH cand AS (SELECT * FROM (");
+    for (i, state) in states.iter().enumerate() {
+        if i > 0 {
+            b.push(" UNION ALL ");
         }
-        (true, _) => " ORDER BY jobs.num_nodes ASC, jobs.node_packing_count DESC, jobs.wall_time_min DESC, jobs.id",
+        b.push(format!(
+            "SELECT * FROM (SELECT jobs.id, jobs.num_nodes, jobs.node_packing_count, \
+             jobs.wall_time_min FROM jobs WHERE jobs.site_id = "
+        ));
+        b.push_bind(session.site_id);
+        b.push(" AND jobs.owner_id = ").push_bind(owner);
+        // `state` is an enum's name: safe to inline, and it must be a literal (see above).
+        b.push(format!(
+            " AND jobs.session_id IS NULL AND jobs.state = '{}'",
+            state.as_str()
+        ));
+        if INDEXED_ACQUIRE_STATES.contains(state) {
+            let list: Vec<String> = INDEXED_ACQUIRE_STATES
+                .iter()
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
+            // Implied by the equality above; spelled out so the proof is trivial.
+            b.push(format!(" AND jobs.state IN ({})", list.join(", ")));
+        }
+        push_tag_filters(b, "jobs.tags", &tags);
+        if !spec.app_ids.is_empty() {
+            b.push(" AND jobs.app_id = ANY(")
+                .push_bind(spec.app_ids.clone())
+                .push(")");
+        }
+        if let Some(w) = spec.max_wall_time_min.filter(|&w| w != 0) {
+            b.push(" AND jobs.wall_time_min <= ").push_bind(w);
+        }
+        if let Some(n) = spec.max_nodes_per_job.filter(|&n| n != 0) {
+            b.push(" AND jobs.num_nodes <= ").push_bind(n);
+        }
+        if spec.serial_only {
+            b.push(" AND jobs.num_nodes = 1 AND jobs.ranks_per_node = 1");
+        }
+        b.push(format!(" ORDER BY {order} LIMIT "))
+            .push_bind(spec.max_num_jobs)
+            .push(format!(" FOR UPDATE SKIP LOCKED) b{i}"));
     }
+    b.push(format!(") u ORDER BY {order} LIMIT "))
+        .push_bind(spec.max_num_jobs)
+        .push("), pick AS (SELECT id, row_number() OVER (ORDER BY ")
+        .push(order)
+        .push(") AS rn");
+    if spec.max_aggregate_nodes.is_some() {
+        b.push(format!(
+            ", sum(num_nodes::float8 / greatest(node_packing_count, 1)::float8) \
+             OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS total"
+        ));
+    }
+    b.push(" FROM cand) UPDATE jobs SET session_id = ")
+        .push_bind(session.id)
+        .push(", batch_job_id = COALESCE(")
+        .push_bind(session.batch_job_id)
+        .push(", jobs.batch_job_id), last_update = ")
+        .push_bind(naive(&now))
+        .push(" FROM pick WHERE jobs.id = pick.id");
+    if let Some(max) = spec.max_aggregate_nodes {
+        b.push(" AND pick.total <= ").push_bind(max);
+    }
+    b.push(format!(" RETURNING pick.rn, {JOB_COLUMNS}"));
 }
 
 fn naive(t: &DateTime<Utc>) -> NaiveDateTime {

@@ -10,6 +10,7 @@
 //! shares. The expanded code is concrete, exactly what each backend had before.
 
 pub(crate) mod apps;
+pub(crate) mod counts;
 pub(crate) mod events;
 pub(crate) mod sites;
 pub(crate) mod transfers;

@@ -6,7 +6,9 @@ use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStor
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
 use balsam_types::change::kind;
-use balsam_types::{Id, Job, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId};
+use balsam_types::{
+    Id, Job, JobState, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId,
+};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -165,40 +167,60 @@ impl SessionStore for SqliteStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let mut b = QueryBuilder::<Sqlite>::new(
-            "SELECT jobs.id, jobs.num_nodes, jobs.node_packing_count FROM jobs WHERE jobs.site_id = ",
-        );
-        b.push_bind(current.site_id);
-        b.push(" AND jobs.owner_id = ").push_bind(owner);
-        b.push(" AND jobs.session_id IS NULL AND jobs.state IN (");
-        {
-            let mut sep = b.separated(", ");
-            for s in &spec.states {
-                sep.push_bind(s.as_str());
-            }
-        }
-        b.push(")");
+        let order = lifecycle::acquire_order(spec);
+        let by_id = spec.max_aggregate_nodes.is_none();
+        let mut states: Vec<JobState> = spec.states.clone();
+        states.sort_by_key(|s| s.as_str());
+        states.dedup();
         let tags: Vec<(String, String)> = spec
             .filter_tags
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
             .collect();
-        push_tag_filters(&mut b, "jobs.tags", &tags);
-        if !spec.app_ids.is_empty() {
-            b.push(" AND jobs.app_id IN (");
-            push_id_list(&mut b, &spec.app_ids);
+        // One branch per state, each reading `jobs_acquire_idx (site_id, state)` (rowid
+        // order) or `jobs_acquire_packing_idx` in acquire order and stopping at the limit;
+        // SQLite merges the branches (`MERGE (UNION ALL)`). The unary `+` keeps its
+        // statistics-less planner on those indexes: it would otherwise take the owner's
+        // index, or the packing index for a `num_nodes` range, and sort every candidate.
+        let mut b = QueryBuilder::<Sqlite>::new("SELECT id, num_nodes, node_packing_count FROM (");
+        for (i, state) in states.iter().enumerate() {
+            if i > 0 {
+                b.push(" UNION ALL ");
+            }
+            b.push(
+                "SELECT * FROM (SELECT jobs.id, jobs.num_nodes, jobs.node_packing_count, \
+                 jobs.wall_time_min FROM jobs WHERE jobs.site_id = ",
+            );
+            b.push_bind(current.site_id);
+            b.push(" AND +jobs.owner_id = ").push_bind(owner);
+            b.push(" AND jobs.session_id IS NULL AND jobs.state = ")
+                .push_bind(state.as_str());
+            push_tag_filters(&mut b, "jobs.tags", &tags);
+            if !spec.app_ids.is_empty() {
+                b.push(" AND jobs.app_id IN (SELECT value FROM json_each(")
+                    .push_bind(ids_json(&spec.app_ids))
+                    .push("))");
+            }
+            if let Some(w) = spec.max_wall_time_min.filter(|&w| w != 0) {
+                b.push(" AND +jobs.wall_time_min <= ").push_bind(w);
+            }
+            if let Some(n) = spec.max_nodes_per_job.filter(|&n| n != 0) {
+                b.push(if by_id {
+                    " AND +jobs.num_nodes <= "
+                } else {
+                    " AND jobs.num_nodes <= "
+                })
+                .push_bind(n);
+            }
+            if spec.serial_only {
+                b.push(" AND +jobs.num_nodes = 1 AND +jobs.ranks_per_node = 1");
+            }
+            b.push(format!(" ORDER BY {order} LIMIT "))
+                .push_bind(spec.max_num_jobs)
+                .push(")");
         }
-        if let Some(w) = spec.max_wall_time_min.filter(|&w| w != 0) {
-            b.push(" AND jobs.wall_time_min <= ").push_bind(w);
-        }
-        if let Some(n) = spec.max_nodes_per_job.filter(|&n| n != 0) {
-            b.push(" AND jobs.num_nodes <= ").push_bind(n);
-        }
-        if spec.serial_only {
-            b.push(" AND jobs.num_nodes = 1 AND jobs.ranks_per_node = 1");
-        }
-        b.push(acquire_order(spec));
-        b.push(" LIMIT ").push_bind(spec.max_num_jobs);
+        b.push(format!(") ORDER BY {order} LIMIT "))
+            .push_bind(spec.max_num_jobs);
         let candidates: Vec<(i64, i64, i64)> = b.build_query_as().fetch_all(&mut *tx).await?;
         let ids = lifecycle::acquire_prefix(&candidates, spec.max_aggregate_nodes);
         if ids.is_empty() {
@@ -206,21 +228,14 @@ impl SessionStore for SqliteStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let ids_json = ids_json(&ids);
-        sqlx::query(
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
             "UPDATE jobs SET session_id = $1, batch_job_id = COALESCE($2, batch_job_id), last_update = $3 \
-             WHERE id IN (SELECT value FROM json_each($4))",
-        )
+             WHERE id IN (SELECT value FROM json_each($4)) RETURNING {JOB_COLUMNS}"
+        ))
         .bind(id)
         .bind(current.batch_job_id)
         .bind(to_micros(&now))
-        .bind(&ids_json)
-        .execute(&mut *tx)
-        .await?;
-        let rows: Vec<JobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id IN (SELECT value FROM json_each($1))"
-        ))
-        .bind(&ids_json)
+        .bind(ids_json(&ids))
         .fetch_all(&mut *tx)
         .await?;
         let jobs = lifecycle::in_order_of(&ids, rows.into_iter().map(Job::from).collect());
@@ -270,16 +285,5 @@ impl SessionStore for SqliteStore {
             ended += 1;
         }
         Ok(ended)
-    }
-}
-
-/// Acquire order: by id without node packing, else upstream's packing orders.
-pub(crate) fn acquire_order(spec: &SessionAcquire) -> &'static str {
-    match (spec.max_aggregate_nodes.is_some(), spec.sort_by.as_deref()) {
-        (false, _) => " ORDER BY jobs.id",
-        (true, Some("long_large_first")) => {
-            " ORDER BY jobs.wall_time_min DESC, jobs.num_nodes DESC, jobs.node_packing_count DESC, jobs.id"
-        }
-        (true, _) => " ORDER BY jobs.num_nodes ASC, jobs.node_packing_count DESC, jobs.wall_time_min DESC, jobs.id",
     }
 }

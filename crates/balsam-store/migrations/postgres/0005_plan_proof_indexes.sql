@@ -1,0 +1,28 @@
+-- Indexes that match each hot query's filter AND its order, so that the cheapest plan is
+-- the right one even when the planner has no statistics (a fresh bulk load, autovacuum
+-- behind). Which query uses which index: docs/store-performance.md; the plans are pinned
+-- by crates/balsam-store/tests/plans.rs.
+
+-- Lists of one owner's jobs, by state, in id order (the default ordering) or by state.
+DROP INDEX jobs_owner_state_idx;
+CREATE INDEX jobs_owner_state_idx ON jobs (owner_id, state, id);
+-- `ordering=[-]last_update`: the tie-break on id follows the key's direction, so one
+-- index serves both directions without a sort.
+DROP INDEX jobs_owner_last_update_idx;
+CREATE INDEX jobs_owner_last_update_idx ON jobs (owner_id, last_update, id);
+-- Unfiltered (or non-indexed filters) lists of one owner in id order, either direction:
+-- without it a small user's page scans the primary key past every other user's jobs.
+CREATE INDEX jobs_owner_id_idx ON jobs (owner_id, id);
+
+-- Acquire: only unlocked jobs in the states a launcher or the processing service asks
+-- for. Small (running and finished jobs are not in it) and in the acquire's own orders:
+-- by id (serial launcher, processing service), and upstream's node-packing order (MPI
+-- launcher with max_aggregate_nodes). The acquire query names each state as a literal,
+-- which is what lets the planner prove the predicate.
+CREATE INDEX jobs_acquire_idx ON jobs (site_id, state, id)
+    WHERE session_id IS NULL
+      AND state IN ('STAGED_IN', 'PREPROCESSED', 'RESTART_READY', 'RUN_DONE', 'RUN_ERROR', 'RUN_TIMEOUT');
+CREATE INDEX jobs_acquire_packing_idx
+    ON jobs (site_id, state, num_nodes, node_packing_count DESC, wall_time_min DESC, id)
+    WHERE session_id IS NULL
+      AND state IN ('STAGED_IN', 'PREPROCESSED', 'RESTART_READY', 'RUN_DONE', 'RUN_ERROR', 'RUN_TIMEOUT');

@@ -1,0 +1,69 @@
+//! Which job counts the maintained per-(Site, state) counts answer.
+//!
+//! `job_state_counts` is kept exact by triggers in the same transaction as every job
+//! insert, state or Site change and delete (migration 0002 on both backends), so a count
+//! whose filters it can express is read from a handful of rows instead of counting the
+//! matching jobs: the CLI's and the Site agent's `limit=0` counts, and every page count
+//! filtered by Site and state only. `docs/store-performance.md` lists the count shapes.
+
+use balsam_types::JobQuery;
+
+/// Whether `q`'s filters are all ones `job_state_counts` can answer: owner (always),
+/// Sites, states and `state__ne`. Ordering does not change a count.
+pub(crate) fn answered_by_state_counts(q: &JobQuery) -> bool {
+    let JobQuery {
+        ids,
+        parent_ids,
+        app_id,
+        site_ids: _,
+        batch_job_id,
+        last_update_before,
+        last_update_after,
+        workdir_contains,
+        states: _,
+        state_ne: _,
+        tags,
+        pending_file_cleanup,
+        ordering: _,
+    } = q;
+    ids.is_empty()
+        && parent_ids.is_empty()
+        && app_id.filter(|&a| a != 0).is_none()
+        && batch_job_id.filter(|&b| b != 0).is_none()
+        && last_update_before.is_none()
+        && last_update_after.is_none()
+        && workdir_contains.is_none()
+        && tags.is_empty()
+        && !pending_file_cleanup
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use balsam_types::JobState;
+
+    #[test]
+    fn site_and_state_filters_are_answered_and_others_are_not() {
+        let mut q = JobQuery {
+            site_ids: vec![3],
+            states: vec![JobState::Running],
+            state_ne: Some(JobState::JobFinished),
+            ..JobQuery::default()
+        };
+        assert!(answered_by_state_counts(&q));
+        q.app_id = Some(0); // "no app filter", as the handler passes it
+        assert!(answered_by_state_counts(&q));
+        q.tags = vec![("k".into(), "v".into())];
+        assert!(!answered_by_state_counts(&q));
+        let q = JobQuery {
+            pending_file_cleanup: true,
+            ..JobQuery::default()
+        };
+        assert!(!answered_by_state_counts(&q));
+        let q = JobQuery {
+            app_id: Some(7),
+            ..JobQuery::default()
+        };
+        assert!(!answered_by_state_counts(&q));
+    }
+}
