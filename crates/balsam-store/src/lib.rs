@@ -8,6 +8,8 @@ mod error;
 mod event_log;
 mod jobs;
 mod lifecycle;
+#[cfg(test)]
+mod plan_shapes;
 pub mod postgres;
 mod shared;
 mod sites;

@@ -26,3 +26,13 @@ CREATE INDEX jobs_acquire_packing_idx
     ON jobs (site_id, state, num_nodes, node_packing_count DESC, wall_time_min DESC, id)
     WHERE session_id IS NULL
       AND state IN ('STAGED_IN', 'PREPROCESSED', 'RESTART_READY', 'RUN_DONE', 'RUN_ERROR', 'RUN_TIMEOUT');
+
+-- LogEvent pages order by (timestamp, id) in one direction: with id in the key the
+-- owner-led indexes give that order read forwards or backwards, with no sort of every
+-- event since T (the dashboard's windows) when the planner has no statistics.
+DROP INDEX log_events_owner_timestamp_idx;
+DROP INDEX log_events_owner_to_state_idx;
+DROP INDEX log_events_owner_from_state_idx;
+CREATE INDEX log_events_owner_timestamp_idx ON log_events (owner_id, timestamp, id);
+CREATE INDEX log_events_owner_to_state_idx ON log_events (owner_id, to_state, timestamp, id);
+CREATE INDEX log_events_owner_from_state_idx ON log_events (owner_id, from_state, timestamp, id);

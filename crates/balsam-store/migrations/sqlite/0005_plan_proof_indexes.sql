@@ -1,10 +1,10 @@
 -- Indexes that match each hot query's filter AND its order (docs/store-performance.md;
 -- pinned by crates/balsam-store/tests/plans.rs). SQLite appends the rowid (`jobs.id`) to
 -- every index, so `(owner_id, state)` already reads in id order within a state, and
--- `(owner_id)` alone is `(owner_id, id)`.
+-- `jobs_owner_id_idx (owner_id)` is `(owner_id, id)`.
 
 -- Unfiltered (or non-indexed filters) lists of one owner in id order, either direction.
-CREATE INDEX jobs_owner_idx ON jobs (owner_id);
+CREATE INDEX jobs_owner_id_idx ON jobs (owner_id);
 
 -- Acquire: only unlocked jobs, in the acquire's own orders (by id: serial launcher and
 -- processing service; upstream's node-packing order: MPI launcher).

@@ -110,7 +110,14 @@ pub(crate) fn push_tag_filters(
 }
 
 pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &JobQuery) {
-    b.push(" WHERE jobs.owner_id = ").push_bind(owner);
+    // With ids listed, `+ 0` keeps the planner off the owner-led indexes: without
+    // statistics it would read every job of the owner instead of looking up each id.
+    b.push(if q.ids.is_empty() {
+        " WHERE jobs.owner_id = "
+    } else {
+        " WHERE jobs.owner_id + 0 = "
+    })
+    .push_bind(owner);
     if !q.ids.is_empty() {
         b.push(" AND jobs.id = ANY(")
             .push_bind(q.ids.clone())
@@ -168,6 +175,49 @@ pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId
     if q.pending_file_cleanup {
         b.push(" AND jobs.pending_file_cleanup");
     }
+}
+
+/// The count of a job list: from `job_state_counts` when its filters allow
+/// (`shared::counts`), else `count(*)` over the matching jobs.
+pub(crate) fn push_job_count(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &JobQuery) {
+    if answered_by_state_counts(q) {
+        b.push(
+            "SELECT COALESCE(sum(c.count), 0)::int8 FROM job_state_counts c \
+             JOIN sites s ON s.id = c.site_id WHERE s.owner_id = ",
+        );
+        b.push_bind(owner);
+        if !q.site_ids.is_empty() {
+            b.push(" AND c.site_id = ANY(")
+                .push_bind(q.site_ids.clone())
+                .push(")");
+        }
+        if !q.states.is_empty() {
+            let states: Vec<String> = q.states.iter().map(|s| s.as_str().to_owned()).collect();
+            b.push(" AND c.state = ANY(").push_bind(states).push(")");
+        }
+        if let Some(ne) = q.state_ne {
+            b.push(" AND c.state <> ").push_bind(ne.as_str());
+        }
+    } else {
+        b.push("SELECT count(*) FROM jobs");
+        push_job_filters(b, owner, q);
+    }
+}
+
+/// One page of a job list, in the requested order (the caller has pushed nothing).
+pub(crate) fn push_job_page(
+    b: &mut QueryBuilder<'_, Postgres>,
+    owner: UserId,
+    q: &JobQuery,
+    page: Page,
+) {
+    b.push(format!("SELECT {JOB_COLUMNS} FROM jobs"));
+    push_job_filters(b, owner, q);
+    push_job_ordering(b, q);
+    b.push(" LIMIT ")
+        .push_bind(page.limit)
+        .push(" OFFSET ")
+        .push_bind(page.offset);
 }
 
 fn push_job_ordering(b: &mut QueryBuilder<'_, Postgres>, q: &JobQuery) {
@@ -579,40 +629,14 @@ impl JobStore for PostgresStore {
     ) -> Result<Paginated<Job>, StoreError> {
         let mut tx = self.read().await?;
         let seq = head_seq(&mut tx, owner).await?;
-        let count: i64 = if answered_by_state_counts(q) {
-            let mut b = QueryBuilder::new(
-                "SELECT COALESCE(sum(c.count), 0)::int8 FROM job_state_counts c \
-                 JOIN sites s ON s.id = c.site_id WHERE s.owner_id = ",
-            );
-            b.push_bind(owner);
-            if !q.site_ids.is_empty() {
-                b.push(" AND c.site_id = ANY(")
-                    .push_bind(q.site_ids.clone())
-                    .push(")");
-            }
-            if !q.states.is_empty() {
-                let states: Vec<String> = q.states.iter().map(|s| s.as_str().to_owned()).collect();
-                b.push(" AND c.state = ANY(").push_bind(states).push(")");
-            }
-            if let Some(ne) = q.state_ne {
-                b.push(" AND c.state <> ").push_bind(ne.as_str());
-            }
-            b.build_query_scalar().fetch_one(&mut *tx).await?
-        } else {
-            let mut b = QueryBuilder::new("SELECT count(*) FROM jobs");
-            push_job_filters(&mut b, owner, q);
-            b.build_query_scalar().fetch_one(&mut *tx).await?
-        };
+        let mut count = QueryBuilder::new("");
+        push_job_count(&mut count, owner, q);
+        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
         let results: Vec<JobRow> = if page.limit == 0 || page.offset >= count {
             Vec::new() // a count (`limit=0`), or a page past the end: no rows to read
         } else {
-            let mut rows = QueryBuilder::new(format!("SELECT {JOB_COLUMNS} FROM jobs"));
-            push_job_filters(&mut rows, owner, q);
-            push_job_ordering(&mut rows, q);
-            rows.push(" LIMIT ")
-                .push_bind(page.limit)
-                .push(" OFFSET ")
-                .push_bind(page.offset);
+            let mut rows = QueryBuilder::new("");
+            push_job_page(&mut rows, owner, q, page);
             rows.build_query_as().fetch_all(&mut *tx).await?
         };
         tx.commit().await?;

@@ -4,6 +4,8 @@ mod apps;
 mod batch_jobs;
 mod events;
 mod jobs;
+#[cfg(test)]
+mod plan_tests;
 mod sessions;
 mod sites;
 mod transfers;

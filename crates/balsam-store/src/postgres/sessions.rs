@@ -262,7 +262,7 @@ struct AcquiredRow {
 /// with `max_aggregate_nodes` a running sum keeps the prefix that fits (as
 /// `lifecycle::acquire_prefix` does). Rows a branch locked but the cut dropped stay
 /// locked only until this transaction commits, a few milliseconds.
-fn push_acquire(
+pub(crate) fn push_acquire(
     b: &mut QueryBuilder<'_, Postgres>,
     owner: UserId,
     session: &Session,
@@ -283,10 +283,10 @@ fn push_acquire(
         if i > 0 {
             b.push(" UNION ALL ");
         }
-        b.push(format!(
+        b.push(
             "SELECT * FROM (SELECT jobs.id, jobs.num_nodes, jobs.node_packing_count, \
-             jobs.wall_time_min FROM jobs WHERE jobs.site_id = "
-        ));
+             jobs.wall_time_min FROM jobs WHERE jobs.site_id = ",
+        );
         b.push_bind(session.site_id);
         b.push(" AND jobs.owner_id = ").push_bind(owner);
         // `state` is an enum's name: safe to inline, and it must be a literal (see above).

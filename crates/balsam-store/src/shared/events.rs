@@ -45,7 +45,11 @@ macro_rules! event_store {
 
         type Db = $db;
 
-        fn push_event_filters(b: &mut QueryBuilder<'_, Db>, owner: UserId, q: &EventQuery) {
+        pub(crate) fn push_event_filters(
+            b: &mut QueryBuilder<'_, Db>,
+            owner: UserId,
+            q: &EventQuery,
+        ) {
             // Events carry their owner (migration 0004): join the jobs only for the job filters.
             let batch_job = q.batch_job_id.filter(|&b| b != 0);
             let scheduler = q.scheduler_id.filter(|&s| s != 0);
@@ -90,6 +94,28 @@ macro_rules! event_store {
             }
         }
 
+        /// One page of LogEvents. The tie-break on id follows the timestamp's direction,
+        /// so the owner-led `(…, timestamp)` indexes (migration 0004) give the order read
+        /// forwards or backwards, without a sort.
+        pub(crate) fn push_event_page(
+            b: &mut QueryBuilder<'_, Db>,
+            owner: UserId,
+            q: &EventQuery,
+            page: Page,
+        ) {
+            b.push("SELECT e.id, e.job_id, e.timestamp, e.from_state, e.to_state, e.data");
+            push_event_filters(b, owner, q);
+            b.push(if q.newest_first {
+                " ORDER BY e.timestamp DESC, e.id DESC"
+            } else {
+                " ORDER BY e.timestamp ASC, e.id ASC"
+            });
+            b.push(" LIMIT ")
+                .push_bind(page.limit)
+                .push(" OFFSET ")
+                .push_bind(page.offset);
+        }
+
         #[async_trait::async_trait]
         impl EventStore for $store {
             async fn list_events(
@@ -103,19 +129,8 @@ macro_rules! event_store {
                 let mut count = QueryBuilder::new("SELECT count(*)");
                 push_event_filters(&mut count, owner, q);
                 let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                let mut rows = QueryBuilder::new(
-                    "SELECT e.id, e.job_id, e.timestamp, e.from_state, e.to_state, e.data",
-                );
-                push_event_filters(&mut rows, owner, q);
-                rows.push(if q.newest_first {
-                    " ORDER BY e.timestamp DESC, e.id ASC"
-                } else {
-                    " ORDER BY e.timestamp ASC, e.id ASC"
-                });
-                rows.push(" LIMIT ")
-                    .push_bind(page.limit)
-                    .push(" OFFSET ")
-                    .push_bind(page.offset);
+                let mut rows = QueryBuilder::new("");
+                push_event_page(&mut rows, owner, q, page);
                 let results: Vec<EventRow<Db>> = rows.build_query_as().fetch_all(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(Paginated {

@@ -167,60 +167,8 @@ impl SessionStore for SqliteStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let order = lifecycle::acquire_order(spec);
-        let by_id = spec.max_aggregate_nodes.is_none();
-        let mut states: Vec<JobState> = spec.states.clone();
-        states.sort_by_key(|s| s.as_str());
-        states.dedup();
-        let tags: Vec<(String, String)> = spec
-            .filter_tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-            .collect();
-        // One branch per state, each reading `jobs_acquire_idx (site_id, state)` (rowid
-        // order) or `jobs_acquire_packing_idx` in acquire order and stopping at the limit;
-        // SQLite merges the branches (`MERGE (UNION ALL)`). The unary `+` keeps its
-        // statistics-less planner on those indexes: it would otherwise take the owner's
-        // index, or the packing index for a `num_nodes` range, and sort every candidate.
-        let mut b = QueryBuilder::<Sqlite>::new("SELECT id, num_nodes, node_packing_count FROM (");
-        for (i, state) in states.iter().enumerate() {
-            if i > 0 {
-                b.push(" UNION ALL ");
-            }
-            b.push(
-                "SELECT * FROM (SELECT jobs.id, jobs.num_nodes, jobs.node_packing_count, \
-                 jobs.wall_time_min FROM jobs WHERE jobs.site_id = ",
-            );
-            b.push_bind(current.site_id);
-            b.push(" AND +jobs.owner_id = ").push_bind(owner);
-            b.push(" AND jobs.session_id IS NULL AND jobs.state = ")
-                .push_bind(state.as_str());
-            push_tag_filters(&mut b, "jobs.tags", &tags);
-            if !spec.app_ids.is_empty() {
-                b.push(" AND jobs.app_id IN (SELECT value FROM json_each(")
-                    .push_bind(ids_json(&spec.app_ids))
-                    .push("))");
-            }
-            if let Some(w) = spec.max_wall_time_min.filter(|&w| w != 0) {
-                b.push(" AND +jobs.wall_time_min <= ").push_bind(w);
-            }
-            if let Some(n) = spec.max_nodes_per_job.filter(|&n| n != 0) {
-                b.push(if by_id {
-                    " AND +jobs.num_nodes <= "
-                } else {
-                    " AND jobs.num_nodes <= "
-                })
-                .push_bind(n);
-            }
-            if spec.serial_only {
-                b.push(" AND +jobs.num_nodes = 1 AND +jobs.ranks_per_node = 1");
-            }
-            b.push(format!(" ORDER BY {order} LIMIT "))
-                .push_bind(spec.max_num_jobs)
-                .push(")");
-        }
-        b.push(format!(") ORDER BY {order} LIMIT "))
-            .push_bind(spec.max_num_jobs);
+        let mut b = QueryBuilder::<Sqlite>::new("");
+        push_acquire_candidates(&mut b, owner, current.site_id, spec);
         let candidates: Vec<(i64, i64, i64)> = b.build_query_as().fetch_all(&mut *tx).await?;
         let ids = lifecycle::acquire_prefix(&candidates, spec.max_aggregate_nodes);
         if ids.is_empty() {
@@ -286,4 +234,76 @@ impl SessionStore for SqliteStore {
         }
         Ok(ended)
     }
+}
+
+/// The acquire's candidates, `(id, num_nodes, node_packing_count)` in acquire order.
+pub(crate) fn push_acquire_candidates(
+    b: &mut QueryBuilder<'_, Sqlite>,
+    owner: UserId,
+    site_id: Id,
+    spec: &SessionAcquire,
+) {
+    let order = lifecycle::acquire_order(spec);
+    let by_id = spec.max_aggregate_nodes.is_none();
+    let mut states: Vec<JobState> = spec.states.clone();
+    states.sort_by_key(|s| s.as_str());
+    states.dedup();
+    let tags: Vec<(String, String)> = spec
+        .filter_tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    // One branch per state, each reading `jobs_acquire_idx (site_id, state)` (rowid
+    // order) or `jobs_acquire_packing_idx` in acquire order and stopping at the limit;
+    // SQLite merges the branches (`MERGE (UNION ALL)`). The unary `+` keeps its
+    // statistics-less planner on those indexes: it would otherwise take the owner's
+    // index, or the packing index for a `num_nodes` range, and sort every candidate.
+    b.push("SELECT id, num_nodes, node_packing_count FROM (");
+    for (i, state) in states.iter().enumerate() {
+        if i > 0 {
+            b.push(" UNION ALL ");
+        }
+        b.push(
+            "SELECT * FROM (SELECT jobs.id, jobs.num_nodes, jobs.node_packing_count, \
+             jobs.wall_time_min FROM jobs ",
+        );
+        // Named outright (the long-large-first order, rarely configured, has no index
+        // of its own and reads by id): SQLite plans without statistics unless someone
+        // ran ANALYZE, and with them it may scan the whole table for a state it
+        // believes common.
+        b.push(match (by_id, spec.sort_by.as_deref()) {
+            (false, Some("long_large_first")) | (true, _) => "INDEXED BY jobs_acquire_idx",
+            (false, _) => "INDEXED BY jobs_acquire_packing_idx",
+        });
+        b.push(" WHERE jobs.site_id = ");
+        b.push_bind(site_id);
+        b.push(" AND +jobs.owner_id = ").push_bind(owner);
+        b.push(" AND jobs.session_id IS NULL AND jobs.state = ")
+            .push_bind(state.as_str());
+        push_tag_filters(b, "jobs.tags", &tags);
+        if !spec.app_ids.is_empty() {
+            b.push(" AND jobs.app_id IN (SELECT value FROM json_each(")
+                .push_bind(ids_json(&spec.app_ids))
+                .push("))");
+        }
+        if let Some(w) = spec.max_wall_time_min.filter(|&w| w != 0) {
+            b.push(" AND +jobs.wall_time_min <= ").push_bind(w);
+        }
+        if let Some(n) = spec.max_nodes_per_job.filter(|&n| n != 0) {
+            b.push(if by_id {
+                " AND +jobs.num_nodes <= "
+            } else {
+                " AND jobs.num_nodes <= "
+            })
+            .push_bind(n);
+        }
+        if spec.serial_only {
+            b.push(" AND +jobs.num_nodes = 1 AND +jobs.ranks_per_node = 1");
+        }
+        b.push(format!(" ORDER BY {order} LIMIT "))
+            .push_bind(spec.max_num_jobs)
+            .push(")");
+    }
+    b.push(format!(") ORDER BY {order} LIMIT "))
+        .push_bind(spec.max_num_jobs);
 }

@@ -1,0 +1,193 @@
+//! Plan tests on PostgreSQL: each hot query shape (`crate::plan_shapes`), built by the
+//! store's own query builders, is run under `EXPLAIN (ANALYZE, FORMAT JSON)` on a table of
+//! `JOBS` jobs right after the bulk load (never ANALYZEd: the planner has no statistics)
+//! and again after `ANALYZE`. Every plan must read the intended index, never scan `jobs`
+//! or `log_events` sequentially, and sort no more rows than the shape's limit.
+
+use super::events::push_event_page;
+use super::jobs::{push_job_count, push_job_page};
+use super::sessions::push_acquire;
+use crate::plan_shapes::{cases, PlanCase, Shape, JOBS};
+use balsam_types::Session;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
+
+const LOAD: &str = "
+INSERT INTO users (id, username, created_at) VALUES (1, 'ann', now()), (2, 'bob', now());
+INSERT INTO sites (id, owner_id, name, path, last_refresh, creation_date)
+    VALUES (1, 1, 's1', '/p', now(), now()), (2, 1, 's2', '/p', now(), now()),
+           (3, 2, 'b1', '/p', now(), now());
+INSERT INTO apps (id, site_id, name, serialized_class, source_code)
+    VALUES (1, 1, 'a1', '', ''), (2, 2, 'a2', '', ''), (3, 3, 'b', '', '');
+INSERT INTO sessions (id, site_id, heartbeat) VALUES (1, 1, now());
+INSERT INTO jobs (owner_id, site_id, app_id, workdir, tags, state, last_update)
+    SELECT 1, 1, 1, 'w/' || g,
+           jsonb_build_object('kind', CASE WHEN g % 2 = 0 THEN 'even' ELSE 'odd' END),
+           CASE WHEN g % 10 < 7 THEN 'STAGED_IN' WHEN g % 10 < 9 THEN 'PREPROCESSED'
+                ELSE 'JOB_FINISHED' END,
+           now() - (g || ' ms')::interval
+    FROM generate_series(1, $JOBS) g;
+INSERT INTO jobs (owner_id, site_id, app_id, workdir, state, last_update)
+    SELECT 2, 3, 3, 'w/' || g, 'PREPROCESSED', now() FROM generate_series(1, 1000) g;
+INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
+    SELECT id, owner_id, last_update, 'CREATED', 'STAGED_IN' FROM jobs;
+";
+
+fn explain(case: &PlanCase) -> QueryBuilder<'static, Postgres> {
+    let mut b = QueryBuilder::new("EXPLAIN (ANALYZE, FORMAT JSON) ");
+    match &case.shape {
+        Shape::JobPage(q, page) => push_job_page(&mut b, case.owner, q, *page),
+        Shape::JobCount(q) => push_job_count(&mut b, case.owner, q),
+        Shape::EventPage(q, page) => push_event_page(&mut b, case.owner, q, *page),
+        Shape::Acquire(spec) => {
+            let session = Session {
+                id: 1,
+                site_id: 1,
+                batch_job_id: None,
+                heartbeat: balsam_types::time::now(),
+            };
+            push_acquire(
+                &mut b,
+                case.owner,
+                &session,
+                spec,
+                balsam_types::time::now(),
+            );
+        }
+    }
+    b
+}
+
+/// What a plan reads: `(relation, index)` of every scan node, and the largest number of
+/// rows any sort node was fed.
+#[derive(Default, Debug)]
+struct Reads {
+    scans: Vec<(String, String, Option<String>)>,
+    max_sorted: i64,
+}
+
+fn walk(node: &Value, reads: &mut Reads) {
+    let kind = node["Node Type"].as_str().unwrap_or_default().to_owned();
+    if let Some(rel) = node["Relation Name"].as_str() {
+        reads.scans.push((
+            kind.clone(),
+            rel.to_owned(),
+            node["Index Name"].as_str().map(str::to_owned),
+        ));
+    } else if let Some(index) = node["Index Name"].as_str() {
+        reads
+            .scans
+            .push((kind.clone(), String::new(), Some(index.to_owned())));
+    }
+    let children = node["Plans"].as_array().cloned().unwrap_or_default();
+    if kind == "Sort" || kind == "Incremental Sort" {
+        for child in &children {
+            let rows = child["Actual Rows"].as_f64().unwrap_or(0.0)
+                * child["Actual Loops"].as_f64().unwrap_or(1.0);
+            reads.max_sorted = reads.max_sorted.max(rows as i64);
+        }
+    }
+    for child in &children {
+        walk(child, reads);
+    }
+}
+
+async fn check(conn: &mut PgConnection, case: &PlanCase, when: &str) -> Result<(), String> {
+    let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
+    let plan: Json<Value> = explain(case)
+        .build_query_scalar()
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| format!("{}: {e}", case.name))?;
+    tx.rollback().await.map_err(|e| e.to_string())?; // acquire's UPDATE changes nothing
+    let mut reads = Reads::default();
+    walk(&plan.0[0]["Plan"], &mut reads);
+    let fail = |why: String| Err(format!("{} ({when}): {why}\nplan: {:#}", case.name, plan.0));
+    if let Some((_, rel, _)) = reads
+        .scans
+        .iter()
+        .find(|(kind, rel, _)| kind == "Seq Scan" && (rel == "jobs" || rel == "log_events"))
+    {
+        return fail(format!("sequential scan of {rel}"));
+    }
+    if case.index.is_empty() {
+        if reads.scans.iter().any(|(_, rel, _)| rel == "jobs") {
+            return fail(format!("reads jobs: {:?}", reads.scans));
+        }
+    } else if !reads
+        .scans
+        .iter()
+        .any(|(_, _, i)| i.as_deref().is_some_and(|i| case.index.contains(&i)))
+    {
+        return fail(format!("reads none of {:?}: {:?}", case.index, reads.scans));
+    }
+    if reads.max_sorted > case.max_sorted {
+        return fail(format!(
+            "sorts {} rows (at most {} allowed)",
+            reads.max_sorted, case.max_sorted
+        ));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn hot_queries_read_their_index_with_and_without_statistics() {
+    let Ok(base) = std::env::var("BALSAM_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("BALSAM_TEST_REQUIRE_POSTGRES").is_err(),
+            "BALSAM_TEST_REQUIRE_POSTGRES is set but BALSAM_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("skipping PostgreSQL: BALSAM_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let base = base.trim_end_matches('/');
+    let name = format!("balsam_plans_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("PostgreSQL reachable");
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = format!("{base}/{name}");
+    let store = super::PostgresStore::connect(&url, 2)
+        .await
+        .expect("connect");
+    crate::Store::migrate(&store).await.expect("migrate");
+    drop(store);
+    let mut conn = PgConnection::connect(&url).await.expect("connect");
+    sqlx::raw_sql(&LOAD.replace("$JOBS", &JOBS.to_string()))
+        .execute(&mut conn)
+        .await
+        .expect("bulk load");
+
+    let mut failures = Vec::new();
+    for (when, analyze) in [("no statistics", false), ("after ANALYZE", true)] {
+        if analyze {
+            sqlx::raw_sql("ANALYZE")
+                .execute(&mut conn)
+                .await
+                .expect("analyze");
+        } else {
+            let never: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stats WHERE tablename IN ('jobs', 'log_events')",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .expect("pg_stats");
+            assert_eq!(never, 0, "the table must have no statistics yet");
+        }
+        for case in cases() {
+            if let Err(e) = check(&mut conn, &case, when).await {
+                failures.push(e);
+            }
+        }
+    }
+    conn.close().await.expect("close");
+    sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop database");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
