@@ -93,11 +93,13 @@ pub(crate) trait JobTx: Send {
         limit: i64,
     ) -> Result<Vec<Id>, StoreError>;
     async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError>;
+    /// Applies the writes and returns the written jobs, full rows in the order of
+    /// `writes` (`RETURNING`: no second read for the change records).
     async fn write_jobs(
         &mut self,
         writes: &[JobWrite],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Vec<Job>, StoreError>;
     /// Inserts the LogEvents of `owner`'s jobs (the owner is stored with each event).
     async fn insert_log_events(
         &mut self,
@@ -131,12 +133,13 @@ pub(crate) trait JobTx: Send {
     ) -> Result<Vec<(Id, JobState)>, StoreError>;
     /// Reserves `n` consecutive-or-not fresh job ids, in order.
     async fn allocate_job_ids(&mut self, n: usize) -> Result<Vec<Id>, StoreError>;
+    /// Inserts the jobs and returns them as stored, in the order of `jobs`.
     async fn insert_jobs(
         &mut self,
         owner: UserId,
         jobs: &[NewJob<'_>],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Vec<Job>, StoreError>;
     async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError>;
     async fn insert_transfers(
         &mut self,
@@ -274,7 +277,7 @@ pub(crate) async fn create_jobs(
             spec,
         })
         .collect();
-    tx.insert_jobs(owner, &new_jobs, now).await?;
+    let created = tx.insert_jobs(owner, &new_jobs, now).await?;
     let pairs: Vec<(Id, Id)> = jobs
         .iter()
         .zip(&ids)
@@ -301,7 +304,6 @@ pub(crate) async fn create_jobs(
         })
         .collect();
     let events = tx.insert_log_events(owner, &events).await?;
-    let created = tx.fetch_jobs(&ids).await?;
     out.list(kind::JOB, "bulk-create", &created);
     out.list(kind::TRANSFER_ITEM, "bulk-create", &items);
     out.list(kind::LOG_EVENT, "bulk-create", &events);
@@ -488,11 +490,10 @@ async fn apply_once(
             release_lock,
         });
     }
-    tx.write_jobs(&writes, now).await?;
+    let written = tx.write_jobs(&writes, now).await?;
     let events = tx.insert_log_events(owner, &events).await?;
     let activated = tx.activate_stage_outs(&stage_outs).await?;
-    let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
-    out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&ids).await?);
+    out.list(kind::JOB, "bulk-update", &written);
     out.list(kind::TRANSFER_ITEM, "bulk-update", &activated);
     out.list(kind::LOG_EVENT, "bulk-create", &events);
     Ok(finished)
@@ -547,10 +548,9 @@ pub(crate) async fn advance_after_transfers(
             data: Map::new(),
         });
     }
-    tx.write_jobs(&writes, now).await?;
+    let written = tx.write_jobs(&writes, now).await?;
     let events = tx.insert_log_events(owner, &events).await?;
-    let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
-    out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&ids).await?);
+    out.list(kind::JOB, "bulk-update", &written);
     out.list(kind::LOG_EVENT, "bulk-create", &events);
     if !finished.is_empty() {
         // Release children through the same machinery as the update path.

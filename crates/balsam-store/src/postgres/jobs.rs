@@ -298,9 +298,9 @@ impl JobTx for PgConnection {
         &mut self,
         writes: &[JobWrite],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<Job>, StoreError> {
         if writes.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let sets: Vec<String> = lifecycle::PATCH_COLUMNS
             .iter()
@@ -310,15 +310,20 @@ impl JobTx for PgConnection {
             "UPDATE jobs SET {}, \
              session_id = CASE WHEN (p->>'__release')::boolean THEN NULL ELSE jobs.session_id END, \
              last_update = $2 \
-             FROM jsonb_array_elements($1) AS p WHERE jobs.id = (p->>'__id')::bigint",
+             FROM jsonb_array_elements($1) AS p WHERE jobs.id = (p->>'__id')::bigint \
+             RETURNING {JOB_COLUMNS}",
             sets.join(", ")
         );
-        sqlx::query(&sql)
+        let rows: Vec<JobRow> = sqlx::query_as(&sql)
             .bind(Json(lifecycle::writes_document(writes)))
             .bind(now.naive_utc())
-            .execute(&mut *self)
+            .fetch_all(&mut *self)
             .await?;
-        Ok(())
+        let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
+        Ok(lifecycle::in_order_of(
+            &ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
     }
 
     async fn insert_log_events(
@@ -461,9 +466,9 @@ impl JobTx for PgConnection {
         owner: UserId,
         jobs: &[NewJob<'_>],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<Job>, StoreError> {
         let doc = lifecycle::jobs_document(owner, jobs, pg_timestamp(&now));
-        sqlx::query(
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
             "INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, \
                 state, last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
                 threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
@@ -476,12 +481,17 @@ impl JobTx for PgConnection {
                 app_id bigint, workdir text, tags jsonb, serialized_parameters text, state text, \
                 last_update timestamp, data jsonb, return_code int, parent_ids jsonb, num_nodes int, \
                 ranks_per_node int, threads_per_rank int, threads_per_core int, launch_params jsonb, \
-                gpus_per_rank float8, node_packing_count int, wall_time_min int)",
-        )
+                gpus_per_rank float8, node_packing_count int, wall_time_min int) \
+             RETURNING {JOB_COLUMNS}"
+        ))
         .bind(Json(doc))
-        .execute(&mut *self)
+        .fetch_all(&mut *self)
         .await?;
-        Ok(())
+        let ids: Vec<Id> = jobs.iter().map(|j| j.id).collect();
+        Ok(lifecycle::in_order_of(
+            &ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
     }
 
     async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError> {

@@ -278,9 +278,9 @@ impl JobTx for SqliteConnection {
         &mut self,
         writes: &[JobWrite],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<Job>, StoreError> {
         if writes.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let sets: Vec<String> = lifecycle::PATCH_COLUMNS
             .iter()
@@ -290,15 +290,20 @@ impl JobTx for SqliteConnection {
             "UPDATE jobs SET {}, \
              session_id = CASE WHEN json_extract(p.value, '$.__release') THEN NULL ELSE jobs.session_id END, \
              last_update = $2 \
-             FROM json_each($1) AS p WHERE jobs.id = json_extract(p.value, '$.__id')",
+             FROM json_each($1) AS p WHERE jobs.id = json_extract(p.value, '$.__id') \
+             RETURNING {JOB_COLUMNS}",
             sets.join(", ")
         );
-        sqlx::query(&sql)
+        let rows: Vec<JobRow> = sqlx::query_as(&sql)
             .bind(lifecycle::writes_document(writes).to_string())
             .bind(to_micros(&now))
-            .execute(&mut *self)
+            .fetch_all(&mut *self)
             .await?;
-        Ok(())
+        let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
+        Ok(lifecycle::in_order_of(
+            &ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
     }
 
     async fn insert_log_events(
@@ -449,9 +454,9 @@ impl JobTx for SqliteConnection {
         owner: UserId,
         jobs: &[NewJob<'_>],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<Job>, StoreError> {
         let doc = lifecycle::jobs_document(owner, jobs, to_micros(&now).into());
-        sqlx::query(
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
             "INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, \
                 state, last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
                 threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
@@ -466,12 +471,16 @@ impl JobTx for SqliteConnection {
                 json_extract(value, '$.threads_per_rank'), json_extract(value, '$.threads_per_core'), \
                 json(json_extract(value, '$.launch_params')), json_extract(value, '$.gpus_per_rank'), \
                 json_extract(value, '$.node_packing_count'), json_extract(value, '$.wall_time_min') \
-             FROM json_each($1)",
-        )
+             FROM json_each($1) RETURNING {JOB_COLUMNS}"
+        ))
         .bind(doc.to_string())
-        .execute(&mut *self)
+        .fetch_all(&mut *self)
         .await?;
-        Ok(())
+        let ids: Vec<Id> = jobs.iter().map(|j| j.id).collect();
+        Ok(lifecycle::in_order_of(
+            &ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
     }
 
     async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError> {
