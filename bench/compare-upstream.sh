@@ -14,6 +14,15 @@
 #                      --list-jobs cut 5x; "same" = ours). Throughput is per item, so the
 #                      ratio stays comparable; the output says when sizes differ.
 #   --targets LIST     run only these (comma-separated)
+#   --stats MODE       PostgreSQL planner statistics for both PostgreSQL targets alike:
+#                      auto (default: ANALYZE every 15 s when autovacuum is off), none
+#                      (never ANALYZEd: the state right after a bulk load), analyzed
+#                      (ANALYZE every 15 s), both (the whole comparison twice: none, then
+#                      analyzed; two tables)
+#   --scale            the scale report: the report's sizes for every target, upstream
+#                      too (bulk-create 100 000, then the table grown to 1 000 000 jobs
+#                      before list, bulk-patch, acquire and the counts); with --stats both
+#                      (the default for --scale): with and without statistics
 #
 # Every target gets a fresh store: a new SQLite data directory, a new PostgreSQL database
 # (dropped afterwards) on PG_URL (default postgres://postgres@127.0.0.1:5432, trust
@@ -46,9 +55,14 @@ sizes=""
 upstream_sizes=""
 quick=0
 targets="ours-sqlite,ours-postgres,upstream-postgres"
+stats=""
+scale=0
+all_args=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1 ;;
+        --stats) stats="${2:?--stats needs a value}"; shift ;;
+        --scale) scale=1 ;;
         --sizes) sizes="${2:?--sizes needs a value}"; shift ;;
         --upstream-sizes) upstream_sizes="${2:?--upstream-sizes needs a value}"; shift ;;
         --targets) targets="${2:?--targets needs a value}"; shift ;;
@@ -57,6 +71,37 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+[ "$scale" = 1 ] && stats="${stats:-both}"
+case "${stats:-auto}" in
+    both)
+        # The whole comparison twice, each with its own table: no statistics, then analyzed.
+        rest=()
+        skip=0
+        for a in "${all_args[@]}"; do
+            if [ "$skip" = 1 ]; then skip=0; continue; fi
+            [ "$a" = --stats ] && { skip=1; continue; }
+            rest+=("$a")
+        done
+        worst=0
+        for mode in none analyzed; do
+            log "--stats both: the comparison with --stats $mode"
+            set +e
+            "$0" "${rest[@]}" --stats "$mode"
+            rc=$?
+            set -e
+            [ "$rc" -gt "$worst" ] && worst="$rc"
+        done
+        exit "$worst"
+        ;;
+    none) export BENCH_PG_ANALYZE=0 ;;
+    analyzed) export BENCH_PG_ANALYZE=1 ;;
+    auto) ;;
+    *) log "--stats must be auto, none, analyzed or both"; exit 64 ;;
+esac
+if [ "$scale" = 1 ]; then
+    sizes="${sizes:-$REPORT_SIZES}"
+    upstream_sizes="${upstream_sizes:-same}"
+fi
 if [ "$quick" = 1 ]; then
     sizes="${sizes:-$QUICK_SIZES}"
     upstream_sizes="${upstream_sizes:-same}"
@@ -232,7 +277,12 @@ done
 ratio=()
 if wants ours-postgres && wants upstream-postgres; then ratio=(--ratio ours-postgres/upstream-postgres); fi
 rev="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-title="balsam-bench comparison, $stamp, balsam-rs $rev ($PROFILE build), $(nproc 2>/dev/null || echo '?') CPUs"
+case "${BENCH_PG_ANALYZE:-auto}" in
+    0) stats_note=", PostgreSQL never ANALYZEd" ;;
+    1) stats_note=", PostgreSQL ANALYZEd every 15 s" ;;
+    *) stats_note="" ;;
+esac
+title="balsam-bench comparison, $stamp, balsam-rs $rev ($PROFILE build), $(nproc 2>/dev/null || echo '?') CPUs$stats_note"
 set +e
 "$PYTHON" "$ROOT/bench/compare_table.py" --title "$title" "${ratio[@]}" --json "$OUT.json" "${args[@]}" >"$OUT.txt"
 table_rc=$?
