@@ -36,3 +36,46 @@ DROP INDEX log_events_owner_from_state_idx;
 CREATE INDEX log_events_owner_timestamp_idx ON log_events (owner_id, timestamp, id);
 CREATE INDEX log_events_owner_to_state_idx ON log_events (owner_id, to_state, timestamp, id);
 CREATE INDEX log_events_owner_from_state_idx ON log_events (owner_id, from_state, timestamp, id);
+
+-- The per-(Site, state) counters are sharded by writer. One counter row per (Site,
+-- state) made every concurrent job write of a Site (four launchers PATCHing RUNNING and
+-- RUN_DONE, the processing service, a bulk create) wait for the others' commits: the
+-- statement trigger's upsert locks the row until commit. Each backend now adds its
+-- deltas to its own shard (its process id mod 16), so concurrent writers seldom meet;
+-- readers sum the shards (a handful of rows per Site and state). A shard may go
+-- negative; the sum is exact.
+ALTER TABLE job_state_counts ADD COLUMN shard SMALLINT NOT NULL DEFAULT 0;
+ALTER TABLE job_state_counts DROP CONSTRAINT job_state_counts_pkey;
+ALTER TABLE job_state_counts ADD PRIMARY KEY (site_id, state, shard);
+
+CREATE OR REPLACE FUNCTION jobs_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    my_shard SMALLINT := pg_backend_pid() % 16;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO job_state_counts AS c (site_id, state, shard, count)
+            SELECT site_id, state, my_shard, count(*) FROM new_rows
+            GROUP BY site_id, state ORDER BY site_id, state
+        ON CONFLICT (site_id, state, shard) DO UPDATE SET count = c.count + EXCLUDED.count;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO job_state_counts AS c (site_id, state, shard, count)
+            SELECT site_id, state, my_shard, -count(*) FROM old_rows
+            GROUP BY site_id, state ORDER BY site_id, state
+        ON CONFLICT (site_id, state, shard) DO UPDATE SET count = c.count + EXCLUDED.count;
+    ELSE
+        INSERT INTO job_state_counts AS c (site_id, state, shard, count)
+            SELECT site_id, state, my_shard, sum(n) FROM (
+                SELECT o.site_id, o.state, -1 AS n
+                FROM old_rows o JOIN new_rows w ON w.id = o.id
+                WHERE o.state <> w.state OR o.site_id <> w.site_id
+                UNION ALL
+                SELECT w.site_id, w.state, 1 AS n
+                FROM old_rows o JOIN new_rows w ON w.id = o.id
+                WHERE o.state <> w.state OR o.site_id <> w.site_id
+            ) AS delta
+            GROUP BY site_id, state HAVING sum(n) <> 0 ORDER BY site_id, state
+        ON CONFLICT (site_id, state, shard) DO UPDATE SET count = c.count + EXCLUDED.count;
+    END IF;
+    RETURN NULL;
+END
+$$;

@@ -714,8 +714,9 @@ impl JobStore for PostgresStore {
 
     async fn job_state_counts(&self, owner: UserId) -> Result<Vec<SiteStateCounts>, StoreError> {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT c.site_id, c.state::text, c.count FROM job_state_counts c \
-             JOIN sites s ON s.id = c.site_id WHERE s.owner_id = $1 AND c.count > 0 \
+            "SELECT c.site_id, c.state::text, sum(c.count)::int8 FROM job_state_counts c \
+             JOIN sites s ON s.id = c.site_id WHERE s.owner_id = $1 \
+             GROUP BY c.site_id, c.state HAVING sum(c.count) > 0 \
              ORDER BY c.site_id, c.state",
         )
         .bind(owner)
