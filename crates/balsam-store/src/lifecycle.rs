@@ -157,11 +157,14 @@ pub(crate) trait JobTx: Send {
     async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError>;
     /// Appends the owner's changes to the event log, numbering them after the owner's
     /// last sequence number. Called last in a transaction: on PostgreSQL it holds the
-    /// owner's counter row until commit, which keeps numbers in commit order.
+    /// owner's counter row until commit, which keeps numbers in commit order. When the
+    /// changes moved job counts, the owner's per-Site state counts follow as one more
+    /// change, read after the counter row is taken: every earlier commit of the owner has
+    /// then landed, so the counts are exactly those after this commit.
     async fn append_events(
         &mut self,
         owner: UserId,
-        payloads: &[String],
+        out: &Outbox,
         now: DateTime<Utc>,
     ) -> Result<Vec<LoggedEvent>, StoreError>;
     /// Full job rows, in the order of `ids`.

@@ -14,6 +14,10 @@ pub mod kind {
     pub const JOB: &str = "job";
     pub const TRANSFER_ITEM: &str = "transfer_item";
     pub const LOG_EVENT: &str = "log_event";
+    /// Not a resource: the owner's per-Site job counts by state after a commit that
+    /// changed them (`update`, data as `GET /jobs/state-counts` answers). Not part of the
+    /// upstream protocol.
+    pub const STATE_COUNTS: &str = "state_counts";
 }
 
 /// Largest number of instances in one list-wise change; bigger batches are split.
@@ -30,6 +34,9 @@ pub struct LoggedEvent {
 #[derive(Debug, Default)]
 pub struct Outbox {
     payloads: Vec<String>,
+    /// Jobs were created or deleted, or changed state (every state change records a
+    /// LogEvent): the commit appends the owner's state counts as its last change.
+    state_counts_changed: bool,
 }
 
 impl Outbox {
@@ -56,6 +63,11 @@ impl Outbox {
     /// `bulk-create`/`bulk-update` of Jobs, TransferItems or LogEvents: lists of full
     /// instances, split into chunks of [`MAX_ITEMS_PER_CHANGE`].
     pub fn list<T: Serialize>(&mut self, kind: &str, action: &str, items: &[T]) {
+        if !items.is_empty()
+            && ((kind == kind::JOB && action == "bulk-create") || kind == kind::LOG_EVENT)
+        {
+            self.state_counts_changed = true;
+        }
         for chunk in items.chunks(MAX_ITEMS_PER_CHANGE) {
             self.push(
                 action,
@@ -67,6 +79,9 @@ impl Outbox {
 
     /// `bulk-delete` of Jobs, TransferItems or LogEvents: `{"ids": [...]}`, chunked.
     pub fn list_deleted(&mut self, kind: &str, ids: &[i64]) {
+        if kind == kind::JOB && !ids.is_empty() {
+            self.state_counts_changed = true;
+        }
         for chunk in ids.chunks(MAX_ITEMS_PER_CHANGE) {
             let ids = serde_json::to_string(chunk).unwrap_or_default();
             self.push("bulk-delete", kind, &format!("{{\"ids\":{ids}}}"));
@@ -94,6 +109,26 @@ impl Outbox {
 
     pub fn extend(&mut self, other: Outbox) {
         self.payloads.extend(other.payloads);
+        self.state_counts_changed |= other.state_counts_changed;
+    }
+
+    /// Whether the commit must append the owner's state counts (see the field).
+    pub fn state_counts_changed(&self) -> bool {
+        self.state_counts_changed
+    }
+
+    /// Records a change of per-Site counts that no job event shows (an App moving Site).
+    pub fn mark_state_counts_changed(&mut self) {
+        self.state_counts_changed = true;
+    }
+
+    /// The `state_counts` change: `{"action":"update","type":"state_counts","data":[…]}`.
+    pub fn state_counts_payload<T: Serialize>(counts: &[T]) -> String {
+        format!(
+            "{{\"action\":\"update\",\"type\":\"{}\",\"data\":{}}}",
+            kind::STATE_COUNTS,
+            serde_json::to_string(counts).unwrap_or_else(|_| "[]".into())
+        )
     }
 }
 
@@ -101,6 +136,30 @@ impl Outbox {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn job_creates_deletes_and_state_changes_mark_the_counts_changed() {
+        let mut out = Outbox::new();
+        out.single(kind::SITE, "create", &json!({"id": 1}));
+        out.list(kind::JOB, "bulk-update", &[json!({"id": 1})]); // no state change
+        out.list(kind::LOG_EVENT, "bulk-create", &Vec::<Value>::new());
+        assert!(!out.state_counts_changed());
+        out.list(kind::LOG_EVENT, "bulk-create", &[json!({"id": 1})]);
+        assert!(out.state_counts_changed());
+        let mut deleted = Outbox::new();
+        deleted.list_deleted(kind::JOB, &[3]);
+        let mut created = Outbox::new();
+        created.list(kind::JOB, "bulk-create", &[json!({"id": 1})]);
+        let mut merged = Outbox::new();
+        merged.extend(deleted);
+        assert!(merged.state_counts_changed() && created.state_counts_changed());
+        let payload = Outbox::state_counts_payload(&[json!({"site_id": 1, "counts": {}})]);
+        assert_eq!(
+            serde_json::from_str::<Value>(&payload).unwrap(),
+            json!({"action": "update", "type": "state_counts",
+                   "data": [{"site_id": 1, "counts": {}}]})
+        );
+    }
 
     #[test]
     fn changes_are_upstream_shaped_and_lists_are_chunked() {

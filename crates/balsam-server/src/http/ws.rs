@@ -248,6 +248,12 @@ impl Session {
 
     async fn send_event(&mut self, event: &LoggedEvent) -> Result<(), End> {
         let frame = match self.protocol {
+            // The pushed state counts are ours, not upstream's: its dashboards never see
+            // them (the upstream protocol has no sequence numbers to leave a hole in).
+            Protocol::Upstream if is_state_counts(&event.payload) => {
+                self.last_sent = event.seq;
+                return Ok(());
+            }
             // Upstream dashboards get the bytes exactly as published: binary JSON frames.
             Protocol::Upstream => Frame::Binary(event.payload.as_bytes().to_vec().into()),
             // `{"seq":n,` + the stored `{"action",…}` minus its brace: no re-encoding.
@@ -309,4 +315,9 @@ async fn close_with(mut socket: WebSocket, code: u16, reason: &'static str) {
         reason: Utf8Bytes::from_static(reason),
     };
     let _ = socket.send(Frame::Close(Some(frame))).await;
+}
+
+/// Whether a logged change is the `state_counts` one (`Outbox::state_counts_payload`).
+fn is_state_counts(payload: &str) -> bool {
+    payload.starts_with(r#"{"action":"update","type":"state_counts","#)
 }

@@ -219,16 +219,22 @@ async fn every_mutation_emits_its_event_with_full_instances() {
                                       {"workdir": "2", "app_id": a["id"]}]))
         .await
         .body;
-    let got = events(&mut socket, 3).await;
+    let got = events(&mut socket, 4).await;
     assert_eq!(
         kinds(&got),
         [
             "bulk-create job",
             "bulk-create transfer_item",
-            "bulk-create log_event"
+            "bulk-create log_event",
+            "update state_counts"
         ]
     );
     assert_eq!(got[0]["data"], jobs);
+    assert_eq!(
+        got[3]["data"],
+        app.get("/jobs/state-counts", &user).await.body,
+        "the pushed counts are the counts after the commit"
+    );
     let j2 = jobs[1]["id"].clone();
 
     let steps: Vec<(Method, String, Value, Vec<&str>)> = vec![
@@ -236,7 +242,11 @@ async fn every_mutation_emits_its_event_with_full_instances() {
             Method::PATCH,
             "/jobs/".into(),
             json!([{"id": j2, "state": "PREPROCESSED"}]),
-            vec!["bulk-update job", "bulk-create log_event"],
+            vec![
+                "bulk-update job",
+                "bulk-create log_event",
+                "update state_counts",
+            ],
         ),
         (
             Method::PUT,
@@ -294,12 +304,17 @@ async fn every_mutation_emits_its_event_with_full_instances() {
     assert_eq!(kinds(&events(&mut socket, 1).await), ["update session"]);
     app.put(&format!("/jobs/{j2}"), &user, json!({"state": "RUNNING"}))
         .await;
-    events(&mut socket, 2).await;
+    events(&mut socket, 3).await;
     app.delete(&format!("/sessions/{sid}"), &user).await;
-    let got = events(&mut socket, 3).await;
+    let got = events(&mut socket, 4).await;
     assert_eq!(
         kinds(&got),
-        ["bulk-update job", "bulk-create log_event", "delete session"]
+        [
+            "bulk-update job",
+            "bulk-create log_event",
+            "delete session",
+            "update state_counts"
+        ]
     );
     assert_eq!(got[0]["data"][0]["state"], "RUN_TIMEOUT");
 
@@ -312,25 +327,33 @@ async fn every_mutation_emits_its_event_with_full_instances() {
         Some(json!([{"id": item, "state": "done"}])),
     )
     .await;
-    let got = events(&mut socket, 3).await;
+    let got = events(&mut socket, 4).await;
     assert_eq!(
         kinds(&got),
         [
             "bulk-update transfer_item",
             "bulk-update job",
-            "bulk-create log_event"
+            "bulk-create log_event",
+            "update state_counts"
         ]
     );
     assert_eq!(got[1]["data"][0]["state"], "STAGED_IN");
 
     app.delete(&format!("/jobs/{j2}"), &user).await;
-    let got = events(&mut socket, 2).await;
-    assert_eq!(kinds(&got), ["bulk-delete log_event", "bulk-delete job"]);
+    let got = events(&mut socket, 3).await;
+    assert_eq!(
+        kinds(&got),
+        [
+            "bulk-delete log_event",
+            "bulk-delete job",
+            "update state_counts"
+        ]
+    );
     assert_eq!(got[1]["data"], json!({"ids": [j2]}));
 
     // A cascading Site delete: the client hears of every removed row.
     app.delete(&format!("/sites/{}", site["id"]), &user).await;
-    let got = events(&mut socket, 6).await;
+    let got = events(&mut socket, 7).await;
     assert_eq!(
         kinds(&got),
         [
@@ -339,9 +362,11 @@ async fn every_mutation_emits_its_event_with_full_instances() {
             "bulk-delete job",
             "delete batch_job",
             "delete app",
-            "delete site"
+            "delete site",
+            "update state_counts"
         ]
     );
+    assert_eq!(got[6]["data"], json!([]));
     let seqs: Vec<i64> = got.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert!(
         seqs.windows(2).all(|w| w[1] == w[0] + 1),
@@ -393,16 +418,19 @@ async fn resume_replays_exactly_the_missed_events_in_order_once() {
         [
             "bulk-create job",
             "bulk-create log_event",
+            "update state_counts",
             "bulk-update job",
             "bulk-create log_event",
+            "update state_counts",
             "create site",
             "bulk-delete log_event",
             "bulk-delete job",
             "delete app",
-            "delete site"
+            "delete site",
+            "update state_counts"
         ]
     );
-    assert_eq!(missed[4]["data"], other);
+    assert_eq!(missed[6]["data"], other);
     quiet(&mut socket, 300).await;
     // And live delivery continues after the replay.
     app.put(&format!("/sites/{}", other["id"]), &user, json!({}))
@@ -560,7 +588,7 @@ async fn the_remaining_mutations_emit_their_events_too() {
                                       {"workdir": "2", "app_id": a["id"]}]))
         .await
         .body;
-    events(&mut socket, 4).await;
+    events(&mut socket, 5).await;
     let j2 = jobs[1]["id"].clone();
     let item = app.get("/transfers/", &user).await.body["results"][0]["id"].clone();
 
@@ -605,7 +633,11 @@ async fn the_remaining_mutations_emit_their_events_too() {
             Method::DELETE,
             "/jobs/?workdir__contains=2".into(),
             Value::Null,
-            vec!["bulk-delete log_event", "bulk-delete job"],
+            vec![
+                "bulk-delete log_event",
+                "bulk-delete job",
+                "update state_counts",
+            ],
         ),
         (
             Method::DELETE,
@@ -616,6 +648,7 @@ async fn the_remaining_mutations_emit_their_events_too() {
                 "bulk-delete transfer_item",
                 "bulk-delete job",
                 "delete app",
+                "update state_counts",
             ],
         ),
     ];

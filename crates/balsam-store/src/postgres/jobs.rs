@@ -30,6 +30,12 @@ pub(crate) const JOB_COLUMNS: &str = "jobs.id, jobs.workdir, jobs.tags, jobs.app
     jobs.gpus_per_rank, jobs.node_packing_count::int8 AS node_packing_count, \
     jobs.wall_time_min::int8 AS wall_time_min, jobs.launch_params";
 
+/// The owner's per-Site job counts by state (`GET /jobs/state-counts`, and the
+/// `state_counts` change), summed over the counter shards, Sites without jobs left out.
+const STATE_COUNTS_SQL: &str = "SELECT c.site_id, c.state::text, sum(c.count)::int8 \
+     FROM job_state_counts c JOIN sites s ON s.id = c.site_id WHERE s.owner_id = $1 \
+     GROUP BY c.site_id, c.state HAVING sum(c.count) > 0 ORDER BY c.site_id, c.state";
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct JobRow {
     id: i64,
@@ -573,10 +579,11 @@ impl JobTx for PgConnection {
     async fn append_events(
         &mut self,
         owner: UserId,
-        payloads: &[String],
+        out: &Outbox,
         now: DateTime<Utc>,
     ) -> Result<Vec<LoggedEvent>, StoreError> {
-        let n = payloads.len() as i64;
+        let with_counts = out.state_counts_changed();
+        let n = out.len() as i64 + i64::from(with_counts);
         let last: i64 = sqlx::query_scalar(
             "INSERT INTO user_event_seq (user_id, seq) VALUES ($1, $2) \
              ON CONFLICT (user_id) DO UPDATE SET seq = user_event_seq.seq + EXCLUDED.seq RETURNING seq",
@@ -586,6 +593,19 @@ impl JobTx for PgConnection {
         .fetch_one(&mut *self)
         .await?;
         let first = last - n + 1;
+        let mut payloads: Vec<&str> = out.payloads().iter().map(String::as_str).collect();
+        let counts = if with_counts {
+            let rows: Vec<(i64, String, i64)> = sqlx::query_as(STATE_COUNTS_SQL)
+                .bind(owner)
+                .fetch_all(&mut *self)
+                .await?;
+            Outbox::state_counts_payload(&lifecycle::group_counts(rows))
+        } else {
+            String::new()
+        };
+        if with_counts {
+            payloads.push(&counts);
+        }
         sqlx::query(
             "INSERT INTO event_log (user_id, seq, created_at, payload) \
              SELECT $1, $2 + ord - 1, $3, p FROM unnest($4::text[]) WITH ORDINALITY AS t(p, ord)",
@@ -593,7 +613,7 @@ impl JobTx for PgConnection {
         .bind(owner)
         .bind(first)
         .bind(now.naive_utc())
-        .bind(payloads)
+        .bind(&payloads)
         .execute(&mut *self)
         .await?;
         Ok(payloads
@@ -601,7 +621,7 @@ impl JobTx for PgConnection {
             .zip(first..)
             .map(|(p, seq)| LoggedEvent {
                 seq,
-                payload: p.as_str().into(),
+                payload: (*p).into(),
             })
             .collect())
     }
@@ -713,15 +733,10 @@ impl JobStore for PostgresStore {
     }
 
     async fn job_state_counts(&self, owner: UserId) -> Result<Vec<SiteStateCounts>, StoreError> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT c.site_id, c.state::text, sum(c.count)::int8 FROM job_state_counts c \
-             JOIN sites s ON s.id = c.site_id WHERE s.owner_id = $1 \
-             GROUP BY c.site_id, c.state HAVING sum(c.count) > 0 \
-             ORDER BY c.site_id, c.state",
-        )
-        .bind(owner)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(STATE_COUNTS_SQL)
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(lifecycle::group_counts(rows))
     }
 }

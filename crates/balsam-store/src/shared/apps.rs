@@ -204,6 +204,9 @@ macro_rules! app_store {
                 let app = App::from(row);
                 let mut out = Outbox::new();
                 out.single(kind::APP, "update", &app);
+                if u.site_id.is_some() {
+                    out.mark_state_counts_changed(); // its jobs' counts moved with it
+                }
                 self.commit_with(tx, owner, out).await?;
                 Ok(app)
             }

@@ -82,7 +82,7 @@ impl SqliteStore {
         let logged = if out.is_empty() {
             Vec::new()
         } else {
-            tx.append_events(owner, out.payloads(), balsam_types::time::now())
+            tx.append_events(owner, &out, balsam_types::time::now())
                 .await?
         };
         tx.commit().await?;

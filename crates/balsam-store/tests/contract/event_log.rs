@@ -45,12 +45,22 @@ pub async fn every_change_is_logged_in_order_with_full_instances(store: &dyn Sto
         [
             "bulk-create job",
             "bulk-create transfer_item",
-            "bulk-create log_event"
+            "bulk-create log_event",
+            "update state_counts"
         ]
     );
     assert_eq!(
         entries[0].1["data"][0],
         serde_json::to_value(&created[0]).unwrap()
+    );
+    // The counts after the commit, exactly what GET /jobs/state-counts answers.
+    assert_eq!(
+        entries[3].1["data"],
+        serde_json::to_value(store.job_state_counts(owner).await.unwrap()).unwrap()
+    );
+    assert_eq!(
+        entries[3].1["data"],
+        json!([{"site_id": site_id, "counts": {"READY": 1}}])
     );
 
     // A failed request logs nothing.
@@ -59,22 +69,30 @@ pub async fn every_change_is_logged_in_order_with_full_instances(store: &dyn Sto
         .update_jobs(owner, JobUpdate::One(987_654, &bad))
         .await
         .is_err());
-    assert_eq!(store.events_after(owner, 0, 100).await.unwrap().head, 5);
+    assert_eq!(store.events_after(owner, 0, 100).await.unwrap().head, 6);
 
     let q = JobQuery::default();
     store
         .update_jobs(owner, JobUpdate::Query(&q, &bad))
         .await
         .unwrap();
-    let entries = log(store, owner, 5).await;
+    let entries = log(store, owner, 6).await;
     assert_eq!(
         summary(&entries),
-        ["bulk-update job", "bulk-create log_event"]
+        [
+            "bulk-update job",
+            "bulk-create log_event",
+            "update state_counts"
+        ]
     );
     assert_eq!(entries[0].1["data"][0]["state"], "FAILED");
+    assert_eq!(
+        entries[2].1["data"],
+        json!([{"site_id": site_id, "counts": {"FAILED": 1}}])
+    );
 
     store.delete_site(owner, site_id).await.unwrap();
-    let entries = log(store, owner, 7).await;
+    let entries = log(store, owner, 9).await;
     assert_eq!(
         summary(&entries),
         [
@@ -82,14 +100,16 @@ pub async fn every_change_is_logged_in_order_with_full_instances(store: &dyn Sto
             "bulk-delete transfer_item",
             "bulk-delete job",
             "delete app",
-            "delete site"
+            "delete site",
+            "update state_counts"
         ]
     );
+    assert_eq!(entries[5].1["data"], json!([]), "no Site has jobs left");
     assert_eq!(entries[2].1["data"], json!({"ids": [created[0].id]}));
     assert_eq!(entries[1].1["data"]["ids"].as_array().unwrap().len(), 1);
     assert_eq!(entries[0].1["data"]["ids"].as_array().unwrap().len(), 2);
     let seqs: Vec<i64> = log(store, owner, 0).await.iter().map(|e| e.0).collect();
-    assert_eq!(seqs, (1..=12).collect::<Vec<_>>(), "gap-free");
+    assert_eq!(seqs, (1..=15).collect::<Vec<_>>(), "gap-free");
 
     // Another user's log is their own.
     assert_eq!(
@@ -107,18 +127,18 @@ pub async fn pruning_moves_the_first_available_sequence(store: &dyn Store) {
     let before = store.events_after(owner, 0, 100).await.unwrap();
     assert_eq!(
         (before.first_available, before.head),
-        (1, 4),
-        "site, app, job, log event"
+        (1, 5),
+        "site, app, job, log event, state counts"
     );
     store
         .prune_event_log(balsam_types::time::now() - chrono::Duration::hours(1), 2)
         .await
         .unwrap();
     let after = store.events_after(owner, 0, 100).await.unwrap();
-    assert_eq!((after.first_available, after.head), (3, 4));
+    assert_eq!((after.first_available, after.head), (4, 5));
     assert_eq!(
         after.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        [3, 4]
+        [4, 5]
     );
     store
         .prune_event_log(
@@ -130,14 +150,73 @@ pub async fn pruning_moves_the_first_available_sequence(store: &dyn Store) {
     let empty = store.events_after(owner, 0, 100).await.unwrap();
     assert_eq!(
         (empty.first_available, empty.head, empty.events.len()),
-        (5, 4, 0)
+        (6, 5, 0)
     );
     let listed = store
         .list_jobs(owner, &JobQuery::default(), balsam_types::Page::default())
         .await
         .unwrap();
     assert_eq!(
-        listed.seq, 4,
+        listed.seq, 5,
         "list responses carry the sequence they reflect"
     );
+}
+
+/// Concurrent writers of one owner: the last `state_counts` change in the log equals the
+/// counts the store answers once they are done (each commit's counts are read after the
+/// owner's earlier commits landed, so the log's order is the counts' order).
+pub async fn pushed_counts_follow_concurrent_writers(store: std::sync::Arc<dyn Store>) {
+    let (owner, _, app) = world(store.as_ref()).await;
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5 {
+                let created = store
+                    .create_jobs(
+                        owner,
+                        &jobs(
+                            json!([{"workdir": format!("w{w}-{round}-a"), "app_id": app},
+                                     {"workdir": format!("w{w}-{round}-b"), "app_id": app}]),
+                        ),
+                    )
+                    .await
+                    .unwrap();
+                let to = if round % 2 == 0 {
+                    "PREPROCESSED"
+                } else {
+                    "FAILED"
+                };
+                let patch = JobPatch::from_json(&json!({ "state": to })).unwrap();
+                store
+                    .update_jobs(owner, JobUpdate::One(created[0].id, &patch))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let entries = log(store.as_ref(), owner, 0).await;
+    let seqs: Vec<i64> = entries.iter().map(|e| e.0).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "gap-free"
+    );
+    let last = entries
+        .iter()
+        .rev()
+        .find(|(_, v)| v["type"] == "state_counts")
+        .expect("a state_counts change");
+    let now = serde_json::to_value(store.job_state_counts(owner).await.unwrap()).unwrap();
+    assert_eq!(last.1["data"], now);
+    let total: i64 = now[0]["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 40, "4 writers x 5 rounds x 2 jobs");
 }

@@ -70,6 +70,22 @@ contract!(
 /// Stories that need the store shared between tasks.
 mod concurrency {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn pushed_counts_follow_concurrent_writers_on_sqlite() {
+        let db = crate::support::sqlite().await;
+        crate::event_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn pushed_counts_follow_concurrent_writers_on_postgres() {
+        let Some(db) = crate::support::postgres().await else {
+            return;
+        };
+        crate::event_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_acquires_never_hand_out_a_job_twice_on_sqlite() {
         let db = crate::support::sqlite().await;
         crate::sessions::concurrent_acquires_never_hand_out_a_job_twice(db.store.clone()).await;
