@@ -1,5 +1,8 @@
 //! The application: shared state (`App`) and the server lifecycle (`Application`).
 
+use crate::auth::password::Hasher;
+use crate::auth::revocation::Generations;
+use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, TokenKeys};
 use crate::config::Config;
 use crate::http;
@@ -11,7 +14,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower::Layer;
 
 /// Shared state handed to every handler. Cheap to clone.
 #[derive(Clone)]
@@ -20,6 +22,12 @@ pub struct App {
     pub channels: Arc<dyn ChannelLayer>,
     pub config: Arc<Config>,
     pub tokens: Arc<TokenKeys>,
+    /// Users' token generations, for revocation.
+    pub generations: Arc<Generations>,
+    /// The bounded password-hashing pool.
+    pub hasher: Arc<Hasher>,
+    /// Login rate limits.
+    pub login_throttle: Arc<LoginThrottle>,
     /// Flips to `true` when the server starts shutting down (websockets close with 1001).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     shutdown_tx: Arc<tokio::sync::watch::Sender<bool>>,
@@ -53,11 +61,22 @@ impl App {
         let channels = channel_layer(&config).await?;
         store.on_commit(publisher(channels.clone()));
         let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
+        let auth = &config.auth;
+        let generations =
+            Generations::new(std::time::Duration::from_millis(auth.revocation_check_ms));
+        let hasher = Hasher::new(
+            auth.max_concurrent_hashes,
+            std::time::Duration::from_secs(auth.hash_queue_secs),
+        );
+        let login_throttle = LoginThrottle::new(auth);
         Ok(App {
             store,
             channels,
-            config: Arc::new(config),
             tokens: Arc::new(tokens),
+            generations: Arc::new(generations),
+            hasher: Arc::new(hasher),
+            login_throttle: Arc::new(login_throttle),
+            config: Arc::new(config),
             shutdown,
             shutdown_tx: Arc::new(shutdown_tx),
         })
@@ -150,21 +169,15 @@ impl Application {
         let stop = self.app.shutdown_tx.clone();
         let sweeper = tokio::spawn(sweep_sessions_forever(self.app.clone()));
         let pruner = tokio::spawn(prune_event_log_forever(self.app.clone()));
+        let header_read_timeout =
+            std::time::Duration::from_secs(self.app.config.http.header_read_timeout_secs.max(1));
         let router = http::router(self.app);
         let shutdown = async move {
             shutdown.await;
             // Tell websockets first: they close with 1001 and the drain can finish.
             let _ = stop.send(true);
         };
-        let service = tower::util::MapRequestLayer::new(http::canonical_slashes).layer(router);
-        axum::serve(
-            self.listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                SocketAddr,
-            >(service),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        crate::serve::serve(self.listener, router, header_read_timeout, shutdown).await;
         sweeper.abort();
         pruner.abort();
         store.close().await;
