@@ -91,8 +91,9 @@ pub async fn subscribe_user(
 }
 
 /// Whether a websocket request's `Origin` is acceptable: absent (not a browser), listed in
-/// `public`, or naming the host the request was sent to (ports aside: proxies may drop them
-/// from `Host`).
+/// `public`, naming the host the request was sent to (ports aside: proxies may drop them
+/// from `Host`), or a loopback page talking to a loopback server (`npm run dev`, whose
+/// proxy rewrites `Host` to 127.0.0.1 while the page is on localhost).
 fn origin_allowed(headers: &HeaderMap, public: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
@@ -110,8 +111,18 @@ fn origin_allowed(headers: &HeaderMap, public: &[String]) -> bool {
     let Some((_, authority)) = origin.split_once("://") else {
         return false;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    host.is_some_and(|h| host_part(h).eq_ignore_ascii_case(host_part(authority)))
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let (host, origin_host) = (host_part(host), host_part(authority));
+    host.eq_ignore_ascii_case(origin_host) || (is_loopback(host) && is_loopback(origin_host))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `host` of `host[:port]` or `[v6]` of `[v6][:port]`.

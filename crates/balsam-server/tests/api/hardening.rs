@@ -537,6 +537,12 @@ async fn websocket_origins_must_be_the_servers_own_or_configured() {
     assert_eq!(attempt(Some("https://evil.example".into())).await, 403);
     assert_eq!(attempt(Some("null".into())).await, 403);
     assert_eq!(attempt(Some(format!("http://{host}"))).await, 101);
+    // `npm run dev`: a page on localhost, proxied to the server on 127.0.0.1.
+    assert_eq!(attempt(Some("http://localhost:5173".into())).await, 101);
+    assert_eq!(
+        attempt(Some("http://localhost.evil.example".into())).await,
+        403
+    );
     assert_eq!(
         attempt(Some("https://balsam.example.org".into())).await,
         101
