@@ -79,6 +79,8 @@ pub struct SessionsConfig {
 pub struct HttpConfig {
     pub bind: String,
     pub max_body_mib: usize,
+    pub max_concurrent_large_bodies: usize,
+    pub large_body_mib: usize,
     pub max_anonymous_body_kib: usize,
     pub header_read_timeout_secs: u64,
     pub request_timeout_secs: u64,

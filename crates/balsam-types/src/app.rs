@@ -105,7 +105,7 @@ impl AppCreate {
             let site_id = cx.required(obj, "site_id", v::integer);
             let name = cx.required(obj, "name", class_name);
             let serialized_class = cx.required(obj, "serialized_class", serialized_class);
-            let source_code = cx.required(obj, "source_code", text);
+            let source_code = cx.required(obj, "source_code", v::string);
             let description = cx.optional(obj, "description", String::new(), text);
             let parameters = cx.optional(
                 obj,
@@ -141,7 +141,7 @@ impl AppUpdate {
             site_id: cx.patch(obj, "site_id", v::integer),
             name: cx.patch(obj, "name", class_name),
             serialized_class: cx.patch(obj, "serialized_class", serialized_class),
-            source_code: cx.patch(obj, "source_code", text),
+            source_code: cx.patch(obj, "source_code", v::string),
             description: cx.patch(obj, "description", text),
             parameters: cx.patch(obj, "parameters", v::sized(MAX_DATA_BYTES, parameters)),
             transfers: cx.patch(obj, "transfers", v::sized(MAX_DATA_BYTES, transfers)),

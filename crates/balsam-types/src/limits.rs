@@ -12,8 +12,9 @@ pub const MAX_PARAMS_BYTES: usize = 64 * 1024;
 /// `parameters` and `transfers`): 1 MiB, twice upstream's 512 000-character limit on
 /// serialized parameters, the largest thing a job carries.
 pub const MAX_DATA_BYTES: usize = 1024 * 1024;
-/// Text such as an App's `description` and `source_code` (upstream's limit on the
-/// serialized App itself, `MAX_APP_SERIALIZED_SIZE`).
+/// An App's `description` (upstream's limit on the serialized App itself,
+/// `MAX_APP_SERIALIZED_SIZE`). Its `source_code` is bounded by the body limit only: the
+/// SDK's tests store 20 MB of it, as upstream allows.
 pub const MAX_TEXT_BYTES: usize = 262_144;
 /// `app_ids` in one acquire. A launcher sends the ids of its Site's Apps; 10 000 is far
 /// above any Site's count and within every backend's bound-parameter limit.

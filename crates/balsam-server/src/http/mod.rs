@@ -221,11 +221,15 @@ pub fn router(app: App) -> Router {
         .layer(axum::middleware::from_fn(health::track));
 
     let http = &app.config.http;
+    let timeout = Duration::from_secs(http.request_timeout_secs.max(1));
     let limits = BodyLimits {
         any: http.max_body_mib.saturating_mul(1024 * 1024),
         anonymous: http.max_anonymous_body_kib.saturating_mul(1024),
+        large: http.large_body_mib.saturating_mul(1024 * 1024),
+        large_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
+            http.max_concurrent_large_bodies.max(1),
+        )),
     };
-    let timeout = Duration::from_secs(http.request_timeout_secs.max(1));
     let root = Router::new()
         .nest(API_PREFIX, api)
         .route("/metrics", axum::routing::get(health::metrics));
@@ -235,7 +239,7 @@ pub fn router(app: App) -> Router {
     };
     root.layer(axum::extract::DefaultBodyLimit::max(limits.any))
         .layer(axum::middleware::from_fn(move |req, next| {
-            limit_body(limits, req, next)
+            limit_body(limits.clone(), req, next)
         }))
         .layer(axum::middleware::from_fn(move |req, next| {
             time_limit(timeout, req, next)
@@ -279,18 +283,24 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Body size limits, in bytes.
-#[derive(Clone, Copy)]
+/// Body size limits, in bytes, and the slots of large bodies.
+#[derive(Clone)]
 struct BodyLimits {
     any: usize,
     anonymous: usize,
+    /// Bodies above this (or of unknown size) take one of `large_slots` while handled.
+    large: usize,
+    large_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// Routes that take a body without a token.
 const ANONYMOUS_BODY_ROUTES: &[&str] = &["/auth/password/login", "/auth/password/register"];
 
 /// Refuses a body over the route's limit from its `Content-Length`, before reading any of
-/// it, and caps bodies sent without one (chunked) as they are read.
+/// it, and caps bodies sent without one (chunked) as they are read. Large bodies are
+/// handled a few at a time (`http.max_concurrent_large_bodies`): that, not the size limit,
+/// bounds the memory that parsing them takes. Waiting for a slot counts against the
+/// request timeout.
 async fn limit_body(
     limits: BodyLimits,
     req: Request,
@@ -318,6 +328,15 @@ async fn limit_body(
         )
         .into_response();
     }
+    let has_body =
+        declared.is_some_and(|n| n > 0) || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let large = has_body && declared.is_none_or(|n| n > limits.large as u64);
+    // The semaphore is never closed, so acquiring only ever waits.
+    let _slot = if large {
+        limits.large_slots.acquire_owned().await.ok()
+    } else {
+        None
+    };
     let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     next.run(req).await
 }

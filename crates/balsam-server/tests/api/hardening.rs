@@ -769,3 +769,54 @@ async fn every_operation_declares_its_401_and_422() {
     }
     assert!(missing.is_empty(), "undeclared: {missing:#?}");
 }
+
+#[tokio::test]
+async fn large_bodies_are_handled_a_few_at_a_time() {
+    let app = TestApp::spawn_with(|c| {
+        c.http.large_body_mib = 1;
+        c.http.max_concurrent_large_bodies = 1;
+        c.http.request_timeout_secs = 1;
+    })
+    .await;
+    let user = app.new_user().await;
+    // A slow upload of a 2 MiB body holds the only slot...
+    let addr = app
+        .base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/sites/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 2097152\r\n\r\n{{",
+        user.token
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...so another large body waits for it (here: until the slow one times out)...
+    let big = json!({"name": "n", "path": "/p", "padding": "x".repeat(2 * 1024 * 1024)});
+    let start = Instant::now();
+    let r = app.post("/sites/", &user, big).await;
+    let waited = start.elapsed();
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(waited > Duration::from_millis(600), "{waited:?}");
+    // ...while small bodies never wait for a slot.
+    let mut slow2 = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow2.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    let small = app
+        .post("/sites/", &user, json!({"name": "s", "path": "/s"}))
+        .await;
+    assert_eq!(small.status, StatusCode::CREATED, "{}", small.text);
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(slow2);
+    drop(slow);
+    app.stop().await;
+}
