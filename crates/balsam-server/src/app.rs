@@ -28,6 +28,8 @@ pub struct App {
     pub hasher: Arc<Hasher>,
     /// Login rate limits.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Open websockets per client address.
+    pub websockets: Arc<crate::per_address::PerAddress>,
     /// Flips to `true` when the server starts shutting down (websockets close with 1001).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     shutdown_tx: Arc<tokio::sync::watch::Sender<bool>>,
@@ -76,6 +78,7 @@ impl App {
             generations: Arc::new(generations),
             hasher: Arc::new(hasher),
             login_throttle: Arc::new(login_throttle),
+            websockets: crate::per_address::PerAddress::new(config.ws.max_per_address),
             config: Arc::new(config),
             shutdown,
             shutdown_tx: Arc::new(shutdown_tx),
@@ -169,15 +172,23 @@ impl Application {
         let stop = self.app.shutdown_tx.clone();
         let sweeper = tokio::spawn(sweep_sessions_forever(self.app.clone()));
         let pruner = tokio::spawn(prune_event_log_forever(self.app.clone()));
-        let header_read_timeout =
-            std::time::Duration::from_secs(self.app.config.http.header_read_timeout_secs.max(1));
+        let http_config = &self.app.config.http;
+        let options = crate::serve::Options {
+            header_read_timeout: std::time::Duration::from_secs(
+                http_config.header_read_timeout_secs.max(1),
+            ),
+            connections: crate::per_address::PerAddress::new(
+                http_config.max_connections_per_address,
+            ),
+            trusted_proxies: http_config.trusted_proxies.clone(),
+        };
         let router = http::router(self.app);
         let shutdown = async move {
             shutdown.await;
             // Tell websockets first: they close with 1001 and the drain can finish.
             let _ = stop.send(true);
         };
-        crate::serve::serve(self.listener, router, header_read_timeout, shutdown).await;
+        crate::serve::serve(self.listener, router, options, shutdown).await;
         sweeper.abort();
         pruner.abort();
         store.close().await;

@@ -63,6 +63,7 @@ pub struct EventsConfig {
 #[serde(deny_unknown_fields)]
 pub struct WsConfig {
     pub auth_timeout_secs: u64,
+    pub max_per_address: usize,
     pub ping_interval_secs: u64,
     pub send_timeout_secs: u64,
 }
@@ -84,6 +85,7 @@ pub struct HttpConfig {
     pub max_anonymous_body_kib: usize,
     pub header_read_timeout_secs: u64,
     pub request_timeout_secs: u64,
+    pub max_connections_per_address: usize,
     /// Peers whose `X-Forwarded-For` names the client (the reverse proxy).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Origins (`https://host[:port]`) whose pages may open the websocket, besides the

@@ -1,7 +1,8 @@
 //! The accept loop: what `axum::serve` does, plus hyper's header-read timeout, which axum
 //! does not expose (a client sending its headers slowly would otherwise hold a connection
-//! and its task forever).
+//! and its task forever), and a limit of open connections per client address.
 
+use crate::per_address::PerAddress;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -10,7 +11,22 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+/// How connections are served.
+pub struct Options {
+    pub header_read_timeout: Duration,
+    /// Open connections per peer address.
+    pub connections: std::sync::Arc<PerAddress>,
+    /// Peers exempt from the per-address limit (the reverse proxy).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// The answer to a connection past its address's limit.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
+Content-Type: application/json\r\nContent-Length: 56\r\nConnection: close\r\n\r\n\
+{\"detail\":\"Too many open connections from this address\"}";
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish.
 /// Each request carries `ConnectInfo<SocketAddr>` and goes through
@@ -18,9 +34,10 @@ use tokio::net::TcpListener;
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    header_read_timeout: Duration,
+    options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    let header_read_timeout = options.header_read_timeout;
     // Every connection task holds a receiver; `closed()` resolves when all are gone.
     let (open_tx, open_rx) = tokio::sync::watch::channel(());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -39,6 +56,17 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let held = if options.trusted_proxies.contains(&peer.ip()) {
+            None
+        } else {
+            match options.connections.try_hold(peer.ip()) {
+                Some(held) => Some(held),
+                None => {
+                    tokio::spawn(refuse(stream));
+                    continue;
+                }
+            }
+        };
         let service = tower::ServiceExt::map_request(
             router.clone(),
             move |req: axum::http::Request<hyper::body::Incoming>| {
@@ -73,11 +101,21 @@ pub async fn serve(
                     }
                 }
             }
-            drop(open);
+            drop((open, held));
         });
     }
     drop(listener);
     let _ = stop_tx.send(true);
     drop(open_rx);
     open_tx.closed().await;
+}
+
+/// Answers 503 and closes, without reading the request.
+async fn refuse(mut stream: TcpStream) {
+    tracing::debug!("connection refused: too many from its address");
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        stream.write_all(TOO_MANY_CONNECTIONS),
+    )
+    .await;
 }

@@ -14,6 +14,7 @@
 use crate::app::App;
 use crate::auth::TokenError;
 use crate::http::error::ApiError;
+use crate::http::extract::ClientIp;
 use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -69,10 +70,12 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// clients that send none (the SDK, scripts) are not affected.
 #[utoipa::path(get, path = "/subscribe-user", tag = "events",
     responses((status = 101, description = "Switching to the websocket protocol"),
-        (status = 403, description = "The page's Origin may not open the websocket")))]
+        (status = 403, description = "The page's Origin may not open the websocket"),
+        (status = 429, description = "Too many open websockets from this address")))]
 pub async fn subscribe_user(
     ws: WebSocketUpgrade,
     State(app): State<App>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
 ) -> Response {
     if !origin_allowed(&headers, &app.config.http.public_origins) {
@@ -82,7 +85,15 @@ pub async fn subscribe_user(
         )
         .into_response();
     }
+    let Some(held) = app.websockets.try_hold(client) else {
+        return ApiError::TooManyRequests(
+            1,
+            "Too many open websockets from this address (ws.max_per_address)".into(),
+        )
+        .into_response();
+    };
     ws.on_upgrade(move |socket| async move {
+        let _held = held;
         let conn_id = uuid::Uuid::new_v4().simple().to_string();
         let span =
             tracing::info_span!("ws", ws.conn_id = %conn_id, user.id = tracing::field::Empty);

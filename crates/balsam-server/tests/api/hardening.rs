@@ -820,3 +820,46 @@ async fn large_bodies_are_handled_a_few_at_a_time() {
     drop(slow);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn connections_and_websockets_are_limited_per_address() {
+    let app = TestApp::spawn_with(|c| {
+        c.http.max_connections_per_address = 3;
+        c.ws.max_per_address = 1;
+    })
+    .await;
+    let addr = app
+        .base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Two idle connections, and the client's own pool, fill the allowance.
+    let user = app.new_user().await;
+    let _a = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (code, _) = raw_request(
+        &app,
+        "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(code, Some(503));
+    drop((_a, _b));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // One websocket per address here: the second handshake is refused.
+    let (_first, _) = hello(&app, &user, None).await;
+    let url = format!(
+        "{}/subscribe-user",
+        app.base.replacen("http://", "ws://", 1)
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status().as_u16(), 429);
+        }
+        other => panic!("expected 429, got {:?}", other.map(|_| ())),
+    }
+    app.stop().await;
+}
