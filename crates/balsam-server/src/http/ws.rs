@@ -258,10 +258,14 @@ impl Session {
             .subscribe(self.user)
             .await
             .map_err(|_| (close::GOING_AWAY, "channel layer unavailable"))?;
-        let head = self.log(0, 0).await?.head;
+        let start = self.log(0, 0).await?;
+        let head = start.head;
         match (self.protocol, last_seq) {
-            (Protocol::Sequenced, Some(last)) if last > head => {
-                // The client knows of changes this log never had (say, a reset database).
+            (Protocol::Sequenced, Some(last))
+                if last > head || last + 1 < start.first_available =>
+            {
+                // The client knows of changes this log never had (say, a reset database), or
+                // missed entries that were pruned: nothing to resume from.
                 self.last_sent = head;
                 self.send_control(
                     serde_json::json!({"op": "welcome", "seq": head, "resumed": false, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
