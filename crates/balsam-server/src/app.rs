@@ -28,6 +28,8 @@ pub struct App {
     pub hasher: Arc<Hasher>,
     /// Login rate limits.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Slots for websocket replay pages (bounds their memory across all sockets).
+    pub replays: Arc<tokio::sync::Semaphore>,
     /// Open websockets per client address.
     pub websockets: Arc<crate::per_address::PerAddress>,
     /// Flips to `true` when the server starts shutting down (websockets close with 1001).
@@ -79,6 +81,9 @@ impl App {
             hasher: Arc::new(hasher),
             login_throttle: Arc::new(login_throttle),
             websockets: crate::per_address::PerAddress::new(config.ws.max_per_address),
+            replays: Arc::new(tokio::sync::Semaphore::new(
+                config.ws.max_concurrent_replays.max(1),
+            )),
             config: Arc::new(config),
             shutdown,
             shutdown_tx: Arc::new(shutdown_tx),

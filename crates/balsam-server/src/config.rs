@@ -64,6 +64,7 @@ pub struct EventsConfig {
 pub struct WsConfig {
     pub auth_timeout_secs: u64,
     pub max_per_address: usize,
+    pub max_concurrent_replays: usize,
     pub ping_interval_secs: u64,
     pub send_timeout_secs: u64,
 }

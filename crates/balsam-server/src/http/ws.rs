@@ -45,8 +45,10 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4008;
 }
 
-/// Entries read from the log per query while replaying.
-const REPLAY_BATCH: i64 = 1000;
+/// Entries read from the log per query while replaying. An entry holds up to 1 000 full
+/// instances (`MAX_ITEMS_PER_CHANGE`), so a page is kept small; together with
+/// `ws.max_concurrent_replays` it bounds the memory of any number of sockets resuming.
+const REPLAY_BATCH: i64 = 32;
 
 #[derive(Deserialize)]
 struct Hello {
@@ -343,9 +345,17 @@ impl Session {
         }
     }
 
-    /// Sends everything after `last_sent` from the log; past retention, a `resync`.
+    /// Sends everything after `last_sent` from the log; past retention, a `resync`. Each
+    /// page is read and sent holding one of the server's `ws.max_concurrent_replays` slots.
     async fn catch_up(&mut self) -> Result<(), End> {
         loop {
+            let _slot = self
+                .app
+                .replays
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| (close::GOING_AWAY, "server shutting down"))?;
             let page = self.log(self.last_sent, REPLAY_BATCH).await?;
             if page.first_available > self.last_sent + 1 {
                 // Pruned entries cannot be replayed: say so and continue from the head.

@@ -863,3 +863,33 @@ async fn connections_and_websockets_are_limited_per_address() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn many_sockets_resuming_a_long_backlog_take_turns_and_get_everything() {
+    let app = TestApp::spawn_with(|c| c.ws.max_concurrent_replays = 1).await;
+    let user = app.new_user().await;
+    let (site, _, _) = world(&app, &user).await;
+    let (probe, welcome) = hello(&app, &user, None).await;
+    drop(probe);
+    let start = welcome["seq"].as_i64().unwrap();
+    for i in 0..100 {
+        app.put(
+            &format!("/sites/{site}"),
+            &user,
+            json!({"name": format!("n{i}")}),
+        )
+        .await;
+    }
+    let resumes = (0..4).map(|_| async {
+        let (mut socket, welcome) = hello(&app, &user, Some(start)).await;
+        assert_eq!(welcome["resumed"], true);
+        let got = crate::ws::events(&mut socket, 100).await;
+        got.iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    });
+    for seqs in futures::future::join_all(resumes).await {
+        assert_eq!(seqs, ((start + 1)..=start + 100).collect::<Vec<_>>());
+    }
+    app.stop().await;
+}
