@@ -893,3 +893,71 @@ async fn many_sockets_resuming_a_long_backlog_take_turns_and_get_everything() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_socket_that_reads_nothing_is_released_after_the_send_timeout() {
+    let app = TestApp::spawn_with(|c| {
+        c.ws.send_timeout_secs = 1;
+        c.ws.max_per_address = 1;
+    })
+    .await;
+    let user = app.new_user().await;
+    let (_, a, _) = world(&app, &user).await;
+    // A client with a tiny receive buffer that never reads after its welcome.
+    let addr: std::net::SocketAddr = app
+        .base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(addr).await.unwrap();
+    let url = format!(
+        "{}/subscribe-user",
+        app.base.replacen("http://", "ws://", 1)
+    );
+    let (mut stalled, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    stalled
+        .send(Message::Text(
+            json!({"op": "hello", "token": user.token})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let welcome = match stalled.next().await {
+        Some(Ok(Message::Text(t))) => serde_json::from_str::<Value>(&t).unwrap(),
+        other => panic!("expected the welcome, got {other:?}"),
+    };
+    assert_eq!(welcome["op"], "welcome");
+    // Megabytes of events it will never read.
+    let padding = "x".repeat(1024);
+    for round in 0..6 {
+        let jobs: Vec<Value> = (0..1000)
+            .map(|i| json!({"workdir": format!("r{round}/{i}"), "app_id": a, "data": {"p": padding}}))
+            .collect();
+        let r = app.post("/jobs/", &user, json!(jobs)).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    // Within the send timeout (and a margin) its place is free again: its task ended
+    // instead of blocking on its own close frame.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    loop {
+        let url = format!(
+            "{}/subscribe-user",
+            app.base.replacen("http://", "ws://", 1)
+        );
+        match tokio_tungstenite::connect_async(url).await {
+            Ok(_) => break,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => panic!("the stalled socket still holds its place: {err}"),
+        }
+    }
+    drop(stalled);
+    app.stop().await;
+}
