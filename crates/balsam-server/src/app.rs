@@ -28,6 +28,8 @@ pub struct App {
     pub hasher: Arc<Hasher>,
     /// Login rate limits.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Registration rate limits.
+    pub registration_throttle: Arc<crate::auth::throttle::RegistrationThrottle>,
     /// Slots for websocket replay pages (bounds their memory across all sockets).
     pub replays: Arc<tokio::sync::Semaphore>,
     /// Open websockets per client address.
@@ -80,6 +82,9 @@ impl App {
             generations: Arc::new(generations),
             hasher: Arc::new(hasher),
             login_throttle: Arc::new(login_throttle),
+            registration_throttle: Arc::new(crate::auth::throttle::RegistrationThrottle::new(
+                config.auth.registrations_per_address_per_hour,
+            )),
             websockets: crate::per_address::PerAddress::new(config.ws.max_per_address),
             replays: Arc::new(tokio::sync::Semaphore::new(
                 config.ws.max_concurrent_replays.max(1),

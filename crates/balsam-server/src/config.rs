@@ -116,6 +116,7 @@ pub struct AuthConfig {
     pub secret_key: SecretString,
     pub token_ttl_hours: u32,
     pub allow_registration: bool,
+    pub registrations_per_address_per_hour: u32,
     pub min_password_length: usize,
     pub max_password_length: usize,
     pub max_concurrent_hashes: usize,

@@ -137,9 +137,65 @@ impl LoginThrottle {
     }
 }
 
+/// Registrations per client address and hour (a fixed window per address), to stop one
+/// client from creating accounts in bulk.
+pub struct RegistrationThrottle {
+    per_hour: u32,
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl RegistrationThrottle {
+    /// `per_hour` 0: unlimited.
+    pub fn new(per_hour: u32) -> Self {
+        RegistrationThrottle {
+            per_hour,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one registration of `address`; `Err(seconds)` when its window is full.
+    pub fn admit(&self, address: IpAddr) -> Result<(), u64> {
+        if self.per_hour == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() >= MAX_TRACKED && !windows.contains_key(&address) {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < HOUR);
+        }
+        let (start, count) = windows.entry(address).or_insert((now, 0));
+        if now.duration_since(*start) >= HOUR {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= self.per_hour {
+            let left = HOUR.saturating_sub(now.duration_since(*start));
+            return Err(left.as_secs().max(1));
+        }
+        *count += 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registrations_fill_an_hourly_window_per_address() {
+        let throttle = RegistrationThrottle::new(2);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(throttle.admit(a).is_ok());
+        assert!(throttle.admit(a).is_ok());
+        assert!(throttle.admit(a).unwrap_err() > 3500);
+        assert!(throttle.admit("10.0.0.2".parse().unwrap()).is_ok());
+        assert!(RegistrationThrottle::new(0).admit(a).is_ok());
+    }
 
     #[test]
     fn free_failures_then_doubling_waits_up_to_the_maximum() {

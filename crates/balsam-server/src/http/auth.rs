@@ -79,9 +79,11 @@ async fn how() -> Json<Vec<&'static str>> {
     responses((status = 201, body = User), (status = 400, description = "Username already taken"),
         (status = 403, description = "Registration is switched off"),
         (status = 422, description = "Invalid body, or a password the policy refuses"),
+        (status = 429, description = "Too many registrations from this address; see Retry-After"),
         (status = 503, description = "Password hashing is saturated; see Retry-After")))]
 async fn register(
     State(app): State<App>,
+    ClientIp(client): ClientIp,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     if !app.config.auth.allow_registration {
@@ -103,6 +105,13 @@ async fn register(
             vec!["body".into(), "password".into()],
             &why,
             "value_error.password.policy",
+        ));
+    }
+    if let Err(secs) = app.registration_throttle.admit(client) {
+        tracing::info!(client.ip = %client, "registration refused: rate limited");
+        return Err(ApiError::TooManyRequests(
+            secs,
+            format!("Too many registrations from this address; retry in {secs} s"),
         ));
     }
     let hash = app

@@ -961,3 +961,21 @@ async fn a_socket_that_reads_nothing_is_released_after_the_send_timeout() {
     drop(stalled);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn registrations_are_limited_per_address() {
+    let app = TestApp::spawn_with(|c| c.auth.registrations_per_address_per_hour = 2).await;
+    app.new_user().await;
+    app.new_user().await;
+    let r = app
+        .call(
+            Method::POST,
+            "/auth/password/register",
+            None,
+            Some(json!({"username": "third", "password": "pw-secret"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert!(r.headers.contains_key("retry-after"));
+    app.stop().await;
+}
