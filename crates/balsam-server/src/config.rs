@@ -241,7 +241,7 @@ mod tests {
         assert!(config.auth.allow_registration);
         assert_eq!(config.auth.secret_key.expose_secret(), "");
         assert_eq!(config.database_url(), "sqlite://balsam-data/balsam.db");
-        assert!(config.http.trusted_proxies.is_empty());
+        assert_eq!(config.http.trusted_proxies.len(), 2);
         assert_eq!(config.metrics.bearer_token.expose_secret(), "");
     }
 

@@ -825,6 +825,7 @@ async fn large_bodies_are_handled_a_few_at_a_time() {
 async fn connections_and_websockets_are_limited_per_address() {
     let app = TestApp::spawn_with(|c| {
         c.http.max_connections_per_address = 3;
+        c.http.trusted_proxies = Vec::new();
         c.ws.max_per_address = 1;
     })
     .await;
