@@ -3,8 +3,7 @@
 use crate::app::App;
 use crate::auth::{password, AuthUser};
 use crate::http::error::ApiError;
-use crate::http::extract::{form_urlencoded_pairs, ClientIp, JsonBody};
-use axum::body::Bytes;
+use crate::http::extract::{form_urlencoded_pairs, ClientIp, JsonBody, RawBody};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
@@ -161,7 +160,7 @@ async fn login(
     State(app): State<App>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Token>, ApiError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)

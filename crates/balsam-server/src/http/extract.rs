@@ -29,6 +29,21 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// The raw body, with a too-large one refused in upstream's `{"detail": …}` shape (as
+/// [`JsonBody`] does) instead of axum's plain text.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| ApiError::Detail(rejection.status(), rejection.body_text()))
+    }
+}
+
 /// Parses a body, mapping errors to FastAPI's `value_error.missing` / `value_error.jsondecode`,
 /// and refuses NUL characters anywhere in it (PostgreSQL cannot store them).
 pub fn parse_json_body(bytes: &[u8]) -> Result<Value, ApiError> {
