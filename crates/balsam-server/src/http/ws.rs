@@ -156,9 +156,11 @@ async fn run(mut socket: WebSocket, app: App) {
         }
     };
     // Anything JSON-looking is meant as a hello (a bare token never starts with `{` or `[`).
+    // serde would read a struct from an array too: only an object is a hello.
+    let is_object = first.trim_start().starts_with('{');
     let (protocol, token, last_seq) = match first.trim_start().starts_with(['{', '[']) {
         true => match serde_json::from_str::<Hello>(&first) {
-            Ok(h) if h.op == "hello" && h.last_seq.is_none_or(|s| s >= 0) => {
+            Ok(h) if is_object && h.op == "hello" && h.last_seq.is_none_or(|s| s >= 0) => {
                 (Protocol::Sequenced, h.token, h.last_seq)
             }
             _ => {

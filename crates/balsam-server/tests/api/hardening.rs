@@ -486,6 +486,18 @@ async fn a_json_array_or_a_negative_last_seq_as_first_frame_closes_with_4004() {
         close_code(&mut array, Duration::from_secs(5)).await,
         Some(CloseCode::Library(4004))
     );
+    // Even an array serde could read as a hello's fields.
+    let mut tuple = connect(&app).await;
+    tuple
+        .send(Message::Text(
+            json!(["hello", user.token, null]).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        close_code(&mut tuple, Duration::from_secs(5)).await,
+        Some(CloseCode::Library(4004))
+    );
     let mut negative = connect(&app).await;
     negative
         .send(Message::Text(
