@@ -72,6 +72,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// clients that send none (the SDK, scripts) are not affected.
 #[utoipa::path(get, path = "/subscribe-user", tag = "events",
     responses((status = 101, description = "Switching to the websocket protocol"),
+        (status = 400, description = "Not a websocket upgrade request"),
         (status = 403, description = "The page's Origin may not open the websocket"),
         (status = 429, description = "Too many open websockets from this address")))]
 pub async fn subscribe_user(
