@@ -1,5 +1,8 @@
 //! The application: shared state (`App`) and the server lifecycle (`Application`).
 
+use crate::auth::password::Hasher;
+use crate::auth::revocation::Generations;
+use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, TokenKeys};
 use crate::config::Config;
 use crate::http;
@@ -11,7 +14,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower::Layer;
 
 /// Shared state handed to every handler. Cheap to clone.
 #[derive(Clone)]
@@ -20,6 +22,18 @@ pub struct App {
     pub channels: Arc<dyn ChannelLayer>,
     pub config: Arc<Config>,
     pub tokens: Arc<TokenKeys>,
+    /// Users' token generations, for revocation.
+    pub generations: Arc<Generations>,
+    /// The bounded password-hashing pool.
+    pub hasher: Arc<Hasher>,
+    /// Login rate limits.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Registration rate limits.
+    pub registration_throttle: Arc<crate::auth::throttle::RegistrationThrottle>,
+    /// Slots for websocket replay pages (bounds their memory across all sockets).
+    pub replays: Arc<tokio::sync::Semaphore>,
+    /// Open websockets per client address.
+    pub websockets: Arc<crate::per_address::PerAddress>,
     /// Flips to `true` when the server starts shutting down (websockets close with 1001).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     shutdown_tx: Arc<tokio::sync::watch::Sender<bool>>,
@@ -53,11 +67,29 @@ impl App {
         let channels = channel_layer(&config).await?;
         store.on_commit(publisher(channels.clone()));
         let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
+        let auth = &config.auth;
+        let generations =
+            Generations::new(std::time::Duration::from_millis(auth.revocation_check_ms));
+        let hasher = Hasher::new(
+            auth.max_concurrent_hashes,
+            std::time::Duration::from_secs(auth.hash_queue_secs),
+        );
+        let login_throttle = LoginThrottle::new(auth);
         Ok(App {
             store,
             channels,
-            config: Arc::new(config),
             tokens: Arc::new(tokens),
+            generations: Arc::new(generations),
+            hasher: Arc::new(hasher),
+            login_throttle: Arc::new(login_throttle),
+            registration_throttle: Arc::new(crate::auth::throttle::RegistrationThrottle::new(
+                config.auth.registrations_per_address_per_hour,
+            )),
+            websockets: crate::per_address::PerAddress::new(config.ws.max_per_address),
+            replays: Arc::new(tokio::sync::Semaphore::new(
+                config.ws.max_concurrent_replays.max(1),
+            )),
+            config: Arc::new(config),
             shutdown,
             shutdown_tx: Arc::new(shutdown_tx),
         })
@@ -150,21 +182,23 @@ impl Application {
         let stop = self.app.shutdown_tx.clone();
         let sweeper = tokio::spawn(sweep_sessions_forever(self.app.clone()));
         let pruner = tokio::spawn(prune_event_log_forever(self.app.clone()));
+        let http_config = &self.app.config.http;
+        let options = crate::serve::Options {
+            header_read_timeout: std::time::Duration::from_secs(
+                http_config.header_read_timeout_secs.max(1),
+            ),
+            connections: crate::per_address::PerAddress::new(
+                http_config.max_connections_per_address,
+            ),
+            trusted_proxies: http_config.trusted_proxies.clone(),
+        };
         let router = http::router(self.app);
         let shutdown = async move {
             shutdown.await;
             // Tell websockets first: they close with 1001 and the drain can finish.
             let _ = stop.send(true);
         };
-        let service = tower::util::MapRequestLayer::new(http::canonical_slashes).layer(router);
-        axum::serve(
-            self.listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                SocketAddr,
-            >(service),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        crate::serve::serve(self.listener, router, options, shutdown).await;
         sweeper.abort();
         pruner.abort();
         store.close().await;

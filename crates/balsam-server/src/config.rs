@@ -31,6 +31,8 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
     pub enabled: bool,
+    /// Required as `Authorization: Bearer <token>` by `/metrics` (empty: refused to all).
+    pub bearer_token: SecretString,
 }
 
 #[derive(Clone, Deserialize)]
@@ -61,6 +63,8 @@ pub struct EventsConfig {
 #[serde(deny_unknown_fields)]
 pub struct WsConfig {
     pub auth_timeout_secs: u64,
+    pub max_per_address: usize,
+    pub max_concurrent_replays: usize,
     pub ping_interval_secs: u64,
     pub send_timeout_secs: u64,
 }
@@ -77,6 +81,17 @@ pub struct SessionsConfig {
 pub struct HttpConfig {
     pub bind: String,
     pub max_body_mib: usize,
+    pub max_concurrent_large_bodies: usize,
+    pub large_body_mib: usize,
+    pub max_anonymous_body_kib: usize,
+    pub header_read_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_connections_per_address: usize,
+    /// Peers whose `X-Forwarded-For` names the client (the reverse proxy).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Origins (`https://host[:port]`) whose pages may open the websocket, besides the
+    /// server's own.
+    pub public_origins: Vec<String>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -101,6 +116,16 @@ pub struct AuthConfig {
     pub secret_key: SecretString,
     pub token_ttl_hours: u32,
     pub allow_registration: bool,
+    pub registrations_per_address_per_hour: u32,
+    pub min_password_length: usize,
+    pub max_password_length: usize,
+    pub max_concurrent_hashes: usize,
+    pub hash_queue_secs: u64,
+    pub revocation_check_ms: u64,
+    pub login_account_free_failures: u32,
+    pub login_address_free_failures: u32,
+    pub login_backoff_max_secs: u64,
+    pub login_forget_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +241,19 @@ mod tests {
         assert!(config.auth.allow_registration);
         assert_eq!(config.auth.secret_key.expose_secret(), "");
         assert_eq!(config.database_url(), "sqlite://balsam-data/balsam.db");
+        assert_eq!(config.http.trusted_proxies.len(), 2);
+        assert_eq!(config.metrics.bearer_token.expose_secret(), "");
+    }
+
+    #[test]
+    fn list_settings_come_from_the_environment_as_toml_arrays() {
+        let env = env(&[
+            ("HTTP__PUBLIC_ORIGINS", "[\"https://balsam.example\"]"),
+            ("HTTP__TRUSTED_PROXIES", "[\"127.0.0.1\", \"::1\"]"),
+        ]);
+        let config = Config::load_from(None, &Overrides::default(), env).unwrap();
+        assert_eq!(config.http.public_origins, ["https://balsam.example"]);
+        assert_eq!(config.http.trusted_proxies.len(), 2);
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod per_address;
+pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
 

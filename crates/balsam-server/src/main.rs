@@ -67,8 +67,19 @@ enum UserCommand {
         /// Username.
         name: String,
     },
-    /// Set a user's password. Prompted for, or read from the first line of stdin.
+    /// Set a user's password (revokes the user's tokens). Prompted for, or read from the
+    /// first line of stdin.
     Passwd {
+        /// Username.
+        name: String,
+    },
+    /// Delete a user and everything they own (their tokens stop working at once).
+    Delete {
+        /// Username.
+        name: String,
+    },
+    /// Revoke every token of a user (log them out everywhere).
+    Revoke {
         /// Username.
         name: String,
     },
@@ -184,6 +195,22 @@ async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
                 Err(err) => Err(err.into()),
             }
         }
+        UserCommand::Delete { name } => match store.delete_user(&name).await {
+            Ok(()) => {
+                println!("deleted user {name}");
+                Ok(())
+            }
+            Err(StoreError::NotFound) => Err(anyhow::anyhow!("no user named {name:?}")),
+            Err(err) => Err(err.into()),
+        },
+        UserCommand::Revoke { name } => match store.find_user_credentials(&name).await? {
+            Some(creds) => {
+                store.revoke_tokens(creds.user.id).await?;
+                println!("revoked every token of {name}");
+                Ok(())
+            }
+            None => Err(anyhow::anyhow!("no user named {name:?}")),
+        },
     };
     store.close().await;
     result

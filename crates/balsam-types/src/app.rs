@@ -1,5 +1,6 @@
 //! Apps: the index entry of one `ApplicationDefinition` class registered at a Site.
 
+use crate::limits::{MAX_DATA_BYTES, MAX_TEXT_BYTES};
 use crate::validate::{self as v, Cx, ValidationErrors};
 use crate::Id;
 use serde::{Deserialize, Serialize};
@@ -105,9 +106,19 @@ impl AppCreate {
             let name = cx.required(obj, "name", class_name);
             let serialized_class = cx.required(obj, "serialized_class", serialized_class);
             let source_code = cx.required(obj, "source_code", v::string);
-            let description = cx.optional(obj, "description", String::new(), v::string);
-            let parameters = cx.optional(obj, "parameters", Map::new(), parameters);
-            let transfers = cx.optional(obj, "transfers", Map::new(), transfers);
+            let description = cx.optional(obj, "description", String::new(), text);
+            let parameters = cx.optional(
+                obj,
+                "parameters",
+                Map::new(),
+                v::sized(MAX_DATA_BYTES, parameters),
+            );
+            let transfers = cx.optional(
+                obj,
+                "transfers",
+                Map::new(),
+                v::sized(MAX_DATA_BYTES, transfers),
+            );
             Some(AppCreate {
                 site_id: site_id?,
                 name: name?,
@@ -131,9 +142,9 @@ impl AppUpdate {
             name: cx.patch(obj, "name", class_name),
             serialized_class: cx.patch(obj, "serialized_class", serialized_class),
             source_code: cx.patch(obj, "source_code", v::string),
-            description: cx.patch(obj, "description", v::string),
-            parameters: cx.patch(obj, "parameters", parameters),
-            transfers: cx.patch(obj, "transfers", transfers),
+            description: cx.patch(obj, "description", text),
+            parameters: cx.patch(obj, "parameters", v::sized(MAX_DATA_BYTES, parameters)),
+            transfers: cx.patch(obj, "transfers", v::sized(MAX_DATA_BYTES, transfers)),
         });
         cx.finish(update)
     }
@@ -153,6 +164,10 @@ fn class_name(cx: &mut Cx, x: &Value) -> Option<String> {
         return None;
     }
     v::string_max(cx, &Value::String(name), MAX_APP_NAME)
+}
+
+fn text(cx: &mut Cx, x: &Value) -> Option<String> {
+    v::sized(MAX_TEXT_BYTES, v::string)(cx, x)
 }
 
 fn serialized_class(cx: &mut Cx, x: &Value) -> Option<String> {

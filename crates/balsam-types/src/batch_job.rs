@@ -1,5 +1,6 @@
 //! BatchJobs: scheduler allocations (a queued or running pilot job) at a Site.
 
+use crate::limits::{MAX_PARAMS_BYTES, MAX_TAGS_BYTES};
 use crate::site::BATCH_JOB_STATES;
 use crate::validate::{self as v, Cx, ValidationErrors};
 use crate::{time, Id};
@@ -93,7 +94,12 @@ fn partitions(cx: &mut Cx, x: &Value) -> Option<Value> {
         let obj = v::object(cx, p)?;
         let mode = cx.required(obj, "job_mode", |cx, x| v::enum_str(cx, x, JOB_MODES));
         let nodes = cx.required(obj, "num_nodes", v::integer32);
-        let tags = cx.optional(obj, "filter_tags", Map::new(), v::string_map);
+        let tags = cx.optional(
+            obj,
+            "filter_tags",
+            Map::new(),
+            v::sized(MAX_TAGS_BYTES, v::string_map),
+        );
         Some(serde_json::json!({"job_mode": mode?, "num_nodes": nodes?, "filter_tags": tags?}))
     })?;
     Some(Value::Array(parts))
@@ -109,8 +115,18 @@ impl BatchJobCreate {
             let num_nodes = cx.required(obj, "num_nodes", v::integer32);
             let wall_time_min = cx.required(obj, "wall_time_min", v::integer32);
             let job_mode = cx.required(obj, "job_mode", |cx, x| v::enum_str(cx, x, JOB_MODES));
-            let optional_params = cx.optional(obj, "optional_params", Map::new(), v::string_map);
-            let filter_tags = cx.optional(obj, "filter_tags", Map::new(), v::string_map);
+            let optional_params = cx.optional(
+                obj,
+                "optional_params",
+                Map::new(),
+                v::sized(MAX_PARAMS_BYTES, v::string_map),
+            );
+            let filter_tags = cx.optional(
+                obj,
+                "filter_tags",
+                Map::new(),
+                v::sized(MAX_TAGS_BYTES, v::string_map),
+            );
             let partitions = cx.nullable(obj, "partitions", partitions);
             Some(BatchJobCreate {
                 site_id: site_id?,
@@ -144,7 +160,11 @@ impl BatchJobPatch {
                 .flatten(),
             // null status_info: treated as {} (upstream stored NULL and broke later reads).
             status_info: cx
-                .patch_nullable(obj, "status_info", v::string_map)
+                .patch_nullable(
+                    obj,
+                    "status_info",
+                    v::sized(MAX_PARAMS_BYTES, v::string_map),
+                )
                 .map(Option::unwrap_or_default),
             start_time: cx.patch_nullable(obj, "start_time", v::datetime),
             end_time: cx.patch_nullable(obj, "end_time", v::datetime),

@@ -1,6 +1,7 @@
 //! Jobs: one task of a workflow, with its resources, tags, parents and transfers.
 
 use crate::job_state::JobState;
+use crate::limits::{MAX_DATA_BYTES, MAX_PARAMS_BYTES, MAX_TAGS_BYTES};
 use crate::validate::{self as v, Cx, ValidationErrors};
 use crate::{time, Id};
 use chrono::{DateTime, Utc};
@@ -227,8 +228,16 @@ fn workdir(cx: &mut Cx, x: &Value) -> Option<String> {
     v::relative_path(cx, x, MAX_WORKDIR)
 }
 
-fn object_map(cx: &mut Cx, x: &Value) -> Option<Map<String, Value>> {
-    v::object(cx, x).cloned()
+fn data(cx: &mut Cx, x: &Value) -> Option<Map<String, Value>> {
+    v::sized(MAX_DATA_BYTES, |cx, x| v::object(cx, x).cloned())(cx, x)
+}
+
+fn tags(cx: &mut Cx, x: &Value) -> Option<Map<String, Value>> {
+    v::sized(MAX_TAGS_BYTES, v::string_map)(cx, x)
+}
+
+fn launch_params(cx: &mut Cx, x: &Value) -> Option<Map<String, Value>> {
+    v::sized(MAX_PARAMS_BYTES, v::string_map)(cx, x)
 }
 
 fn transfers(cx: &mut Cx, x: &Value) -> Option<Vec<(String, TransferSpec)>> {
@@ -267,20 +276,20 @@ impl JobCreate {
     fn from_object(cx: &mut Cx, obj: &Map<String, Value>) -> Option<JobCreate> {
         let workdir = cx.required(obj, "workdir", workdir);
         let app_id = cx.required(obj, "app_id", v::integer);
-        let tags = cx.optional(obj, "tags", Map::new(), v::string_map);
+        let tags = cx.optional(obj, "tags", Map::new(), tags);
         let params = cx.optional(
             obj,
             "serialized_parameters",
             String::new(),
             serialized("serialized_parameters"),
         );
-        let data = cx.optional(obj, "data", Map::new(), object_map);
+        let data = cx.optional(obj, "data", Map::new(), data);
         let return_code = cx.nullable(obj, "return_code", v::integer32);
         let num_nodes = cx.optional(obj, "num_nodes", 1, v::integer32);
         let ranks_per_node = cx.optional(obj, "ranks_per_node", 1, v::integer32);
         let threads_per_rank = cx.optional(obj, "threads_per_rank", 1, v::integer32);
         let threads_per_core = cx.optional(obj, "threads_per_core", 1, v::integer32);
-        let launch_params = cx.optional(obj, "launch_params", Map::new(), v::string_map);
+        let launch_params = cx.optional(obj, "launch_params", Map::new(), launch_params);
         let gpus_per_rank = cx.optional(obj, "gpus_per_rank", 0.0, v::float);
         let node_packing_count = cx.optional(obj, "node_packing_count", 1, v::integer32);
         let wall_time_min = cx.optional(obj, "wall_time_min", 0, v::integer32);
@@ -324,19 +333,19 @@ impl JobPatch {
     fn from_object(cx: &mut Cx, obj: &Map<String, Value>) -> JobPatch {
         JobPatch {
             workdir: cx.patch(obj, "workdir", workdir),
-            tags: cx.patch(obj, "tags", v::string_map),
+            tags: cx.patch(obj, "tags", tags),
             serialized_parameters: cx.patch(
                 obj,
                 "serialized_parameters",
                 serialized("serialized_parameters"),
             ),
-            data: cx.patch(obj, "data", object_map),
+            data: cx.patch(obj, "data", data),
             return_code: cx.patch_nullable(obj, "return_code", v::integer32),
             num_nodes: cx.patch(obj, "num_nodes", v::integer32),
             ranks_per_node: cx.patch(obj, "ranks_per_node", v::integer32),
             threads_per_rank: cx.patch(obj, "threads_per_rank", v::integer32),
             threads_per_core: cx.patch(obj, "threads_per_core", v::integer32),
-            launch_params: cx.patch(obj, "launch_params", v::string_map),
+            launch_params: cx.patch(obj, "launch_params", launch_params),
             gpus_per_rank: cx.patch(obj, "gpus_per_rank", v::float),
             node_packing_count: cx.patch(obj, "node_packing_count", v::integer32),
             wall_time_min: cx.patch(obj, "wall_time_min", v::integer32),
@@ -347,7 +356,7 @@ impl JobPatch {
             state_timestamp: cx
                 .patch_nullable(obj, "state_timestamp", v::datetime)
                 .flatten(),
-            state_data: cx.patch(obj, "state_data", object_map),
+            state_data: cx.patch(obj, "state_data", data),
             pending_file_cleanup: cx.patch(obj, "pending_file_cleanup", v::boolean),
             serialized_return_value: cx.patch(
                 obj,

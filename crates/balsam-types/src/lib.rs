@@ -6,6 +6,7 @@ pub mod batch_job;
 pub mod change;
 pub mod job;
 pub mod job_state;
+pub mod limits;
 pub mod log_event;
 pub mod page;
 pub mod session;

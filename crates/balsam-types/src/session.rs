@@ -2,6 +2,7 @@
 
 use crate::job::job_state;
 use crate::job_state::JobState;
+use crate::limits::{MAX_ACQUIRE_APP_IDS, MAX_FILTER_TAGS, MAX_TAGS_BYTES};
 use crate::validate::{self as v, Cx, ValidationErrors};
 use crate::{time, Id};
 use chrono::{DateTime, Utc};
@@ -78,7 +79,10 @@ impl SessionAcquire {
                 }
                 Some(n)
             });
-            let filter_tags = cx.required(obj, "filter_tags", v::string_map);
+            let filter_tags = cx.required(obj, "filter_tags", |cx, x| {
+                let tags = v::sized(MAX_TAGS_BYTES, v::string_map)(cx, x)?;
+                v::max_items(cx, tags.len(), MAX_FILTER_TAGS).then_some(tags)
+            });
             let states = cx.optional(
                 obj,
                 "states",
@@ -86,6 +90,10 @@ impl SessionAcquire {
                 |cx, x| v::list_of(cx, x, job_state),
             );
             let app_ids = cx.optional(obj, "app_ids", Vec::new(), |cx, x| {
+                let n = v::array(cx, x)?.len();
+                if !v::max_items(cx, n, MAX_ACQUIRE_APP_IDS) {
+                    return None;
+                }
                 v::list_of(cx, x, v::integer)
             });
             let max_wall_time_min = cx.nullable(obj, "max_wall_time_min", v::integer);

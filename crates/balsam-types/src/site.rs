@@ -1,5 +1,6 @@
 //! Sites: one Balsam Site agent's registration, configuration and scheduler heartbeat.
 
+use crate::limits::MAX_PARAMS_BYTES;
 use crate::validate::{self as v, Cx, ValidationErrors};
 use crate::{time, Id};
 use chrono::{DateTime, Utc};
@@ -137,7 +138,12 @@ impl SiteCreate {
             let globus = cx.nullable(obj, "globus_endpoint_id", v::uuid);
             let backfill = cx.optional(obj, "backfill_windows", Map::new(), backfill_windows);
             let queued = cx.optional(obj, "queued_jobs", Map::new(), queued_jobs);
-            let params = cx.optional(obj, "optional_batch_job_params", Map::new(), v::string_map);
+            let params = cx.optional(
+                obj,
+                "optional_batch_job_params",
+                Map::new(),
+                v::sized(MAX_PARAMS_BYTES, v::string_map),
+            );
             let projects = cx.optional(obj, "allowed_projects", Vec::new(), |cx, x| {
                 v::list_of(cx, x, v::string)
             });
@@ -171,7 +177,11 @@ impl SiteUpdate {
             globus_endpoint_id: cx.patch_nullable(obj, "globus_endpoint_id", v::uuid),
             backfill_windows: cx.patch(obj, "backfill_windows", backfill_windows),
             queued_jobs: cx.patch(obj, "queued_jobs", queued_jobs),
-            optional_batch_job_params: cx.patch(obj, "optional_batch_job_params", v::string_map),
+            optional_batch_job_params: cx.patch(
+                obj,
+                "optional_batch_job_params",
+                v::sized(MAX_PARAMS_BYTES, v::string_map),
+            ),
             allowed_projects: cx.patch(obj, "allowed_projects", |cx, x| {
                 v::list_of(cx, x, v::string)
             }),

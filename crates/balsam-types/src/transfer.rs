@@ -66,7 +66,13 @@ impl TransferPatch {
         TransferPatch {
             state: cx.patch(obj, "state", |cx, x| v::enum_str(cx, x, TRANSFER_STATES)),
             task_id: cx.patch(obj, "task_id", |cx, x| v::string_max(cx, x, 100)),
-            transfer_info: cx.patch(obj, "transfer_info", |cx, x| v::object(cx, x).cloned()),
+            transfer_info: cx.patch(
+                obj,
+                "transfer_info",
+                v::sized(crate::limits::MAX_DATA_BYTES, |cx, x| {
+                    v::object(cx, x).cloned()
+                }),
+            ),
         }
     }
 

@@ -297,10 +297,21 @@ pub fn float(cx: &mut Cx, v: &Value) -> Option<f64> {
         Value::String(s) => s.trim().parse::<f64>().ok(),
         _ => None,
     };
-    if parsed.is_none() {
-        cx.error("value is not a valid float", "type_error.float");
+    match parsed {
+        None => {
+            cx.error("value is not a valid float", "type_error.float");
+            None
+        }
+        // NaN and the infinities ("nan", "inf", "-Infinity" parse as f64) fit no column.
+        Some(f) if !f.is_finite() => {
+            cx.error(
+                "ensure this value is a finite number",
+                "value_error.number.not_finite",
+            );
+            None
+        }
+        Some(f) => Some(f),
     }
-    parsed
 }
 
 /// A boolean: JSON booleans, 0/1, and pydantic's string spellings.
@@ -327,17 +338,34 @@ pub fn parse_bool_str(s: &str) -> Option<bool> {
     }
 }
 
-/// A datetime, returned in UTC (see [`parse_datetime`]).
+/// A datetime, returned in UTC (see [`parse_datetime`]), within [`in_datetime_range`].
 pub fn datetime(cx: &mut Cx, v: &Value) -> Option<DateTime<Utc>> {
     let parsed = match v {
-        Value::String(s) => parse_datetime(s),
+        Value::String(s) => parse_datetime_any_year(s),
         Value::Number(n) => n.as_f64().and_then(unix_to_datetime),
         _ => None,
     };
-    if parsed.is_none() {
-        cx.error("invalid datetime format", "value_error.datetime");
+    match parsed {
+        None => {
+            cx.error("invalid datetime format", "value_error.datetime");
+            None
+        }
+        Some(t) if !in_datetime_range(&t) => {
+            cx.error(DATETIME_RANGE_MSG, "value_error.datetime");
+            None
+        }
+        Some(t) => Some(t),
     }
-    parsed
+}
+
+/// The message for a datetime outside [`in_datetime_range`].
+pub const DATETIME_RANGE_MSG: &str = "datetime must be between years 1 and 9999 (UTC)";
+
+/// Python's `datetime` range (years 1 to 9999), which upstream could never exceed: years
+/// outside it do not round-trip through the client, and PostgreSQL refuses some of them.
+pub fn in_datetime_range(t: &DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
 }
 
 /// A UUID in any case.
@@ -408,14 +436,106 @@ pub fn absolute_path(cx: &mut Cx, v: &Value, max: usize) -> Option<String> {
     checked_len(cx, normalize_posix_path(&raw), max)
 }
 
-/// A relative POSIX path, normalised ("Cannot use absolute path" otherwise).
+/// A relative POSIX path, normalised ("Cannot use absolute path" otherwise), that stays
+/// inside the folder it is joined to: the Site agent joins job workdirs and App transfer
+/// slots under its data directory, so `a/../../etc` is refused (`a/../b` is kept).
 pub fn relative_path(cx: &mut Cx, v: &Value, max: usize) -> Option<String> {
     let raw = string(cx, v)?;
     if raw.starts_with('/') {
         cx.error("Cannot use absolute path", "value_error");
         return None;
     }
+    if escapes_its_folder(&raw) {
+        cx.error(
+            "path must not leave its folder: a `..` goes above the start",
+            "value_error.path.escapes",
+        );
+        return None;
+    }
     checked_len(cx, normalize_posix_path(&raw), max)
+}
+
+/// Whether a relative path's `..` segments climb above its starting folder.
+pub fn escapes_its_folder(relative: &str) -> bool {
+    let mut depth = 0usize;
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+/// The location (under the root) of the first string, or object key, holding a NUL
+/// character, which PostgreSQL cannot store in text or JSON columns.
+pub fn find_nul(v: &Value) -> Option<Vec<LocPart>> {
+    match v {
+        Value::String(s) => s.contains('\0').then(Vec::new),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let mut loc = find_nul(item)?;
+            loc.insert(0, LocPart::Index(i));
+            Some(loc)
+        }),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                return Some(vec![LocPart::Key(key.replace('\0', "\\0"))]);
+            }
+            let mut loc = find_nul(item)?;
+            loc.insert(0, LocPart::Key(key.clone()));
+            Some(loc)
+        }),
+        _ => None,
+    }
+}
+
+/// `f`, after refusing a value larger than `max` bytes as compact JSON.
+pub fn sized<T>(
+    max: usize,
+    f: impl FnOnce(&mut Cx, &Value) -> Option<T>,
+) -> impl FnOnce(&mut Cx, &Value) -> Option<T> {
+    move |cx, x| {
+        if !json_max_bytes(cx, x, max) {
+            return None;
+        }
+        f(cx, x)
+    }
+}
+
+/// Refuses a list or object with more than `max` items (`value_error.list.max_items`).
+pub fn max_items(cx: &mut Cx, len: usize, max: usize) -> bool {
+    if len > max {
+        cx.error_ctx(
+            format!("ensure this value has at most {max} items"),
+            "value_error.list.max_items",
+            Some(serde_json::json!({ "limit_value": max })),
+        );
+        return false;
+    }
+    true
+}
+
+/// The message and type of a NUL-character error.
+pub const NUL_MSG: &str = "strings must not contain NUL (\\0) characters";
+pub const NUL_KIND: &str = "value_error.str.nul";
+
+/// The size of a free-form JSON value as stored (its compact serialisation), in bytes,
+/// refused above `max` (`value_error.any_str.max_length` with the limit in `ctx`).
+pub fn json_max_bytes(cx: &mut Cx, v: &Value, max: usize) -> bool {
+    let size = serde_json::to_vec(v).map_or(usize::MAX, |b| b.len());
+    if size > max {
+        cx.error_ctx(
+            format!("ensure this value is at most {max} bytes as JSON"),
+            "value_error.any_str.max_length",
+            Some(serde_json::json!({ "limit_value": max })),
+        );
+        return false;
+    }
+    true
 }
 
 fn checked_len(cx: &mut Cx, s: String, max: usize) -> Option<String> {
@@ -483,7 +603,12 @@ pub fn normalize_posix_path(raw: &str) -> String {
 
 /// Parses pydantic v1's datetime forms: ISO-8601 with `T` or space, optional seconds,
 /// fraction and offset, or Unix seconds (milliseconds when above 2e10). No offset means UTC.
+/// Instants outside [`in_datetime_range`] are refused.
 pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    parse_datetime_any_year(s).filter(in_datetime_range)
+}
+
+fn parse_datetime_any_year(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<f64>() {
         return unix_to_datetime(secs);
@@ -661,6 +786,50 @@ mod tests {
             serde_json::to_value(&err.0).unwrap(),
             json!([{"loc": ["body", "a", "b", 1], "msg": "value is not a valid integer", "type": "type_error.integer"}])
         );
+    }
+
+    #[test]
+    fn non_finite_floats_are_refused() {
+        let mut cx = Cx::new("body");
+        assert_eq!(float(&mut cx, &json!("1.5")), Some(1.5));
+        for bad in ["NaN", "nan", "inf", "-Infinity"] {
+            assert_eq!(float(&mut cx, &json!(bad)), None, "{bad}");
+        }
+        assert_eq!(cx.errors.len(), 4);
+        assert_eq!(cx.errors[0].kind, "value_error.number.not_finite");
+    }
+
+    #[test]
+    fn datetimes_outside_pythons_years_are_refused() {
+        assert!(parse_datetime("9999-12-31T23:59:59").is_some());
+        assert!(parse_datetime("0000-01-01T00:00:00").is_none());
+        assert!(parse_datetime("9999-12-31T23:59:59-01:00").is_none());
+        assert!(parse_datetime("-240000000000000").is_none());
+        let mut cx = Cx::new("body");
+        assert!(datetime(&mut cx, &json!(1e15)).is_none());
+        assert_eq!(cx.errors[0].msg, DATETIME_RANGE_MSG);
+    }
+
+    #[test]
+    fn relative_paths_may_not_climb_out() {
+        assert!(escapes_its_folder("a/../../etc/cron.d"));
+        assert!(escapes_its_folder(".."));
+        assert!(escapes_its_folder("./../x"));
+        assert!(!escapes_its_folder("a/../b"));
+        assert!(!escapes_its_folder("a/b/../../c"));
+        let mut cx = Cx::new("body");
+        assert!(relative_path(&mut cx, &json!("a/../../x"), 256).is_none());
+        assert_eq!(cx.errors[0].kind, "value_error.path.escapes");
+    }
+
+    #[test]
+    fn nul_characters_are_found_with_their_location() {
+        assert_eq!(find_nul(&json!({"a": ["x", {"b": "y"}]})), None);
+        assert_eq!(
+            find_nul(&json!({"a": ["x", {"b": "y\0"}]})),
+            Some(vec!["a".into(), 1.into(), "b".into()])
+        );
+        assert_eq!(find_nul(&json!({"k\0": 1})).unwrap().len(), 1);
     }
 
     #[test]

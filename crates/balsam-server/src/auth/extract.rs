@@ -7,8 +7,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use balsam_types::UserId;
 
-/// The authenticated caller. Like upstream, the user row is not looked up: a
-/// well-signed, unexpired token is enough.
+/// The authenticated caller: a well-signed, unexpired token whose user still exists and
+/// has not revoked it (checked through [`crate::auth::revocation::Generations`]).
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: UserId,
@@ -29,15 +29,22 @@ impl FromRequestParts<App> for AuthUser {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ApiError::NotAuthenticated);
         }
-        match app.tokens.verify(token.trim()) {
-            Ok(user) => {
-                tracing::Span::current().record("user.id", user.id);
-                Ok(AuthUser {
-                    id: user.id,
-                    username: user.username,
-                })
-            }
-            Err(TokenError::Expired | TokenError::Invalid) => Err(ApiError::InvalidToken),
+        let verified = match app.tokens.verify(token.trim()) {
+            Ok(verified) => verified,
+            Err(TokenError::Expired | TokenError::Invalid) => return Err(ApiError::InvalidToken),
+        };
+        let user = verified.user;
+        if !app
+            .generations
+            .is_current(app.store.as_ref(), user.id, verified.generation)
+            .await?
+        {
+            return Err(ApiError::InvalidToken);
         }
+        tracing::Span::current().record("user.id", user.id);
+        Ok(AuthUser {
+            id: user.id,
+            username: user.username,
+        })
     }
 }

@@ -3,10 +3,12 @@
 
 mod extract;
 pub mod password;
+pub mod revocation;
+pub mod throttle;
 pub mod token;
 
 pub use extract::AuthUser;
-pub use token::{TokenError, TokenKeys};
+pub use token::{TokenError, TokenKeys, Verified};
 
 use crate::config::Config;
 use rand::RngCore;

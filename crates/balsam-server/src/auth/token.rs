@@ -1,5 +1,7 @@
-//! Access tokens exactly as upstream issues them: HS256 JWTs with an integer `sub`,
-//! integer `exp` and `username`, so the official client and any upstream tooling agree.
+//! Access tokens as upstream issues them: HS256 JWTs with an integer `sub`, integer `exp`
+//! and `username`, so the official client and any upstream tooling agree, plus `gen`, the
+//! user's token generation at issue time (absent in older tokens: generation 0), which
+//! revocation moves past (see [`crate::auth::revocation`]).
 
 use balsam_types::{User, UserId};
 use chrono::{DateTime, Utc};
@@ -12,6 +14,25 @@ struct Claims {
     sub: UserId,
     exp: i64,
     username: String,
+    #[serde(default)]
+    gen: i64,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub user: User,
+    /// The user's token generation when the token was issued.
+    pub generation: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl Verified {
+    /// Whole seconds until the token expires (0 when it already has).
+    pub fn seconds_left(&self) -> u64 {
+        u64::try_from(self.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0)
+    }
 }
 
 /// Why a token was refused.
@@ -54,31 +75,31 @@ impl TokenKeys {
         }
     }
 
-    /// Issues a token for `user`, valid for the configured TTL.
-    pub fn issue(&self, user: &User) -> anyhow::Result<IssuedToken> {
+    /// Issues a token for `user` at token generation `generation`, valid for the
+    /// configured TTL.
+    pub fn issue(&self, user: &User, generation: i64) -> anyhow::Result<IssuedToken> {
         let expires_at = balsam_types::time::now() + self.ttl;
         let claims = Claims {
             sub: user.id,
             exp: expires_at.timestamp(),
             username: user.username.clone(),
+            gen: generation,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok(IssuedToken { token, expires_at })
     }
 
-    /// Whole seconds until a valid token expires (`None` if it does not verify).
-    pub fn seconds_left(&self, token: &str) -> Option<u64> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        let left = data.claims.exp - chrono::Utc::now().timestamp();
-        u64::try_from(left).ok()
-    }
-
-    /// Verifies signature and expiry; returns the user the token names.
-    pub fn verify(&self, token: &str) -> Result<User, TokenError> {
+    /// Verifies signature and expiry (not revocation: see
+    /// [`crate::auth::revocation::Generations::check`]).
+    pub fn verify(&self, token: &str) -> Result<Verified, TokenError> {
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) => Ok(User {
-                id: data.claims.sub,
-                username: data.claims.username,
+            Ok(data) => Ok(Verified {
+                user: User {
+                    id: data.claims.sub,
+                    username: data.claims.username,
+                },
+                generation: data.claims.gen,
+                expires_at: data.claims.exp,
             }),
             Err(err)
                 if matches!(
@@ -108,8 +129,10 @@ mod tests {
             id: 7,
             username: "alice".into(),
         };
-        let issued = k.issue(&user).unwrap();
-        assert_eq!(k.verify(&issued.token).unwrap(), user);
+        let issued = k.issue(&user, 3).unwrap();
+        let verified = k.verify(&issued.token).unwrap();
+        assert_eq!(verified.user, user);
+        assert_eq!(verified.generation, 3);
         // The payload has an integer sub, like PyJWT's upstream tokens.
         let payload = issued.token.split('.').nth(1).unwrap();
         let json = base64_url_decode(payload);
@@ -117,6 +140,7 @@ mod tests {
         assert_eq!(claims["sub"], 7);
         assert_eq!(claims["username"], "alice");
         assert_eq!(claims["exp"], issued.expires_at.timestamp());
+        assert_eq!(claims["gen"], 3);
     }
 
     #[test]
@@ -126,13 +150,13 @@ mod tests {
             username: "u".into(),
         };
         let other = keys("another-secret-another-secret-xx", 48)
-            .issue(&user)
+            .issue(&user, 0)
             .unwrap();
         let k = keys("s3cret-s3cret-s3cret-s3cret-s3cret", 48);
         assert_eq!(k.verify(&other.token), Err(TokenError::Invalid));
         assert_eq!(k.verify("garbage"), Err(TokenError::Invalid));
         let expired = keys("s3cret-s3cret-s3cret-s3cret-s3cret", 0)
-            .issue(&user)
+            .issue(&user, 0)
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert_eq!(k.verify(&expired.token), Err(TokenError::Expired));

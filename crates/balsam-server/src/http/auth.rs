@@ -3,8 +3,7 @@
 use crate::app::App;
 use crate::auth::{password, AuthUser};
 use crate::http::error::ApiError;
-use crate::http::extract::{form_urlencoded_pairs, JsonBody};
-use axum::body::Bytes;
+use crate::http::extract::{form_urlencoded_pairs, ClientIp, JsonBody, RawBody};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
@@ -25,6 +24,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(me))
+        .routes(routes!(logout))
 }
 
 /// The body of `POST /auth/password/register`.
@@ -76,9 +76,13 @@ async fn how() -> Json<Vec<&'static str>> {
 #[utoipa::path(post, path = "/auth/password/register", tag = "auth",
     request_body = UserCreate,
     responses((status = 201, body = User), (status = 400, description = "Username already taken"),
-        (status = 403, description = "Registration is switched off"), (status = 422)))]
+        (status = 403, description = "Registration is switched off"),
+        (status = 422, description = "Invalid body, or a password the policy refuses"),
+        (status = 429, description = "Too many registrations from this address; see Retry-After"),
+        (status = 503, description = "Password hashing is saturated; see Retry-After")))]
 async fn register(
     State(app): State<App>,
+    ClientIp(client): ClientIp,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     if !app.config.auth.allow_registration {
@@ -90,8 +94,29 @@ async fn register(
         ));
     }
     let (username, password) = credentials(&body)?;
-    let hash = password::hash_async(password)
-        .await
+    let auth = &app.config.auth;
+    if let Some(why) = password::policy_violation(
+        &password,
+        auth.min_password_length,
+        auth.max_password_length,
+    ) {
+        return Err(ApiError::invalid(
+            vec!["body".into(), "password".into()],
+            &why,
+            "value_error.password.policy",
+        ));
+    }
+    if let Err(secs) = app.registration_throttle.admit(client) {
+        tracing::info!(client.ip = %client, "registration refused: rate limited");
+        return Err(ApiError::TooManyRequests(
+            secs,
+            format!("Too many registrations from this address; retry in {secs} s"),
+        ));
+    }
+    let hash = app
+        .hasher
+        .hash(password)
+        .await?
         .map_err(ApiError::Internal)?;
     match app.store.create_user(&username, &hash).await {
         Ok(user) => {
@@ -128,11 +153,14 @@ fn credentials(body: &Value) -> Result<(String, String), ApiError> {
 #[utoipa::path(post, path = "/auth/password/login", tag = "auth",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = Token), (status = 401, description = "Unauthorized"),
-        (status = 422)))]
+        (status = 422),
+        (status = 429, description = "Too many failed logins for this account or client address; see Retry-After"),
+        (status = 503, description = "Password checks are saturated; see Retry-After")))]
 async fn login(
     State(app): State<App>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Token>, ApiError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
@@ -162,20 +190,34 @@ async fn login(
             });
         }
     }
+    for (key, value) in &form {
+        if value.as_str().is_some_and(|s| s.contains('\0')) {
+            cx.at(key.as_str(), |cx| cx.error(v::NUL_MSG, v::NUL_KIND));
+        }
+    }
     let (username, password) = cx.finish(username.zip(password))?;
 
-    let creds = app.store.find_user_credentials(&username).await?;
-    let Some(creds) = creds else {
-        return Err(ApiError::BadCredentials);
-    };
-    let Some(stored) = creds.password_hash else {
-        return Err(ApiError::BadCredentials);
-    };
-    if !password::verify_async(password, stored).await {
-        tracing::info!(user.id = creds.user.id, "login refused: wrong password");
-        return Err(ApiError::BadCredentials);
+    if let Err(secs) = app.login_throttle.check(&username, client) {
+        tracing::info!(client.ip = %client, "login refused: rate limited");
+        return Err(ApiError::TooManyRequests(
+            secs,
+            format!("Too many failed logins; retry in {secs} s"),
+        ));
     }
-    let issued = app.tokens.issue(&creds.user).map_err(ApiError::Internal)?;
+    let creds = app.store.find_user_credentials(&username).await?;
+    let stored = creds.as_ref().and_then(|c| c.password_hash.clone());
+    // Unknown users are checked against a dummy hash: the same work, the same answer time.
+    let verified = app.hasher.verify(password, stored).await?;
+    let Some(creds) = creds.filter(|_| verified) else {
+        app.login_throttle.failed(&username, client);
+        tracing::info!(client.ip = %client, "login refused: wrong username or password");
+        return Err(ApiError::BadCredentials);
+    };
+    app.login_throttle.succeeded(&username);
+    let issued = app
+        .tokens
+        .issue(&creds.user, creds.token_generation)
+        .map_err(ApiError::Internal)?;
     tracing::info!(user.id = creds.user.id, "login");
     Ok(Json(Token {
         access_token: issued.token,
@@ -192,4 +234,16 @@ async fn me(user: AuthUser) -> Json<User> {
         id: user.id,
         username: user.username,
     })
+}
+
+/// Log out everywhere: revoke every token issued to the caller so far, on every replica and
+/// open websocket (within `auth.revocation_check_ms`).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204, description = "Every token of the caller is revoked"), (status = 401)),
+    security(("bearer" = [])))]
+async fn logout(State(app): State<App>, user: AuthUser) -> Result<StatusCode, ApiError> {
+    app.store.revoke_tokens(user.id).await?;
+    app.generations.forget(user.id);
+    tracing::info!(user.id = user.id, "logged out: tokens revoked");
+    Ok(StatusCode::NO_CONTENT)
 }

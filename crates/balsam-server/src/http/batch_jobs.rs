@@ -54,7 +54,7 @@ async fn list_batch_jobs(
         start_time_after: q.datetime("start_time_after"),
         end_time_before: q.datetime("end_time_before"),
         end_time_after: q.datetime("end_time_after"),
-        filter_tags: parse_tag_filters(&q.strings("filter_tags")),
+        filter_tags: parse_tag_filters(&q.tag_filters("filter_tags")),
         order_by_start_time: q.enum_one("ordering", &["start_time", "-start_time"], |s| match s {
             "start_time" => Some(false),
             "-start_time" => Some(true),

@@ -9,6 +9,8 @@
 //! | `NotFound` | 404 | `{"error":"Not found"}` |
 //! | `Detail` | 400/403/404/405 | `{"detail":"<message>"}` |
 //! | `Validation` | 422 | `{"detail":[{"loc","msg","type"[,"ctx"]}]}` |
+//! | `TooManyRequests` | 429 | `{"detail":"<message>"}` + `Retry-After` |
+//! | `Unavailable` | 503 | `{"detail":"<message>"}` + `Retry-After` |
 //! | `Internal` | 500 | `Internal Server Error` (text/plain) |
 
 use axum::http::{header, StatusCode};
@@ -38,6 +40,12 @@ pub enum ApiError {
     /// 422: request validation failed.
     #[error("validation failed")]
     Validation(#[from] ValidationErrors),
+    /// 429: a rate limit; retry after that many seconds.
+    #[error("{1}")]
+    TooManyRequests(u64, String),
+    /// 503: a bounded resource is busy; retry after that many seconds.
+    #[error("{1}")]
+    Unavailable(u64, String),
     /// 500: logged once here, never shown to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -52,6 +60,15 @@ impl ApiError {
     /// 422 for a single bad value at `loc`.
     pub fn invalid(loc: Vec<LocPart>, msg: &str, kind: &str) -> Self {
         ApiError::Validation(ValidationErrors::single(loc, msg, kind))
+    }
+}
+
+impl From<crate::auth::password::Busy> for ApiError {
+    fn from(_: crate::auth::password::Busy) -> Self {
+        ApiError::Unavailable(
+            1,
+            "The server is busy checking passwords; retry shortly".into(),
+        )
     }
 }
 
@@ -97,6 +114,18 @@ impl IntoResponse for ApiError {
             ApiError::Validation(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(json!({"detail": errors.0})),
+            )
+                .into_response(),
+            ApiError::TooManyRequests(secs, msg) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, secs.max(1).to_string())],
+                Json(json!({"detail": msg})),
+            )
+                .into_response(),
+            ApiError::Unavailable(secs, msg) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, secs.max(1).to_string())],
+                Json(json!({"detail": msg})),
             )
                 .into_response(),
             ApiError::Internal(err) => {

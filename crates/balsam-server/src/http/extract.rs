@@ -1,9 +1,12 @@
 //! Request extraction with FastAPI's error shapes: JSON bodies, repeated query keys,
 //! integer path ids.
 
+use crate::app::App;
 use crate::http::error::ApiError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use balsam_types::limits::{MAX_QUERY_VALUES, MAX_TAG_FILTERS};
 use balsam_types::page::{Page, MAX_PAGE_SIZE};
 use balsam_types::validate::{self as v, parse_bool_str, parse_datetime, Cx};
 use balsam_types::{Id, LocPart, ValidationErrors};
@@ -26,8 +29,34 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
-/// Parses a body, mapping errors to FastAPI's `value_error.missing` / `value_error.jsondecode`.
+/// The raw body, with a too-large one refused in upstream's `{"detail": …}` shape (as
+/// [`JsonBody`] does) instead of axum's plain text.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| ApiError::Detail(rejection.status(), rejection.body_text()))
+    }
+}
+
+/// Parses a body, mapping errors to FastAPI's `value_error.missing` / `value_error.jsondecode`,
+/// and refuses NUL characters anywhere in it (PostgreSQL cannot store them).
 pub fn parse_json_body(bytes: &[u8]) -> Result<Value, ApiError> {
+    let value = parse_json(bytes)?;
+    if let Some(at) = v::find_nul(&value) {
+        let mut loc: Vec<LocPart> = vec!["body".into()];
+        loc.extend(at);
+        return Err(ApiError::invalid(loc, v::NUL_MSG, v::NUL_KIND));
+    }
+    Ok(value)
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid(
             vec!["body".into()],
@@ -84,18 +113,39 @@ impl Query {
         let pairs = raw
             .map(|q| form_urlencoded_pairs(q.as_bytes()))
             .unwrap_or_default();
-        Query {
-            pairs,
-            cx: Cx::new("query"),
+        let mut cx = Cx::new("query");
+        // Checked once for every parameter, read or not: PostgreSQL cannot store NUL.
+        for (key, value) in &pairs {
+            if key.contains('\0') || value.contains('\0') {
+                cx.at(key.replace('\0', "\\0").as_str(), |cx| {
+                    cx.error(v::NUL_MSG, v::NUL_KIND);
+                });
+            }
         }
+        Query { pairs, cx }
     }
 
-    fn all(&self, key: &str) -> Vec<String> {
-        self.pairs
+    /// Every value of `key`, refused past [`MAX_QUERY_VALUES`] (one bound SQL parameter each).
+    fn all(&mut self, key: &str) -> Vec<String> {
+        self.at_most(key, MAX_QUERY_VALUES)
+    }
+
+    fn at_most(&mut self, key: &str, max: usize) -> Vec<String> {
+        let values: Vec<String> = self
+            .pairs
             .iter()
             .filter(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
-            .collect()
+            .collect();
+        if !self.cx.at(key, |cx| v::max_items(cx, values.len(), max)) {
+            return Vec::new();
+        }
+        values
+    }
+
+    /// Every value of a repeatable tag filter (`?tags=k:v`), at most [`MAX_TAG_FILTERS`].
+    pub fn tag_filters(&mut self, key: &str) -> Vec<String> {
+        self.at_most(key, MAX_TAG_FILTERS)
     }
 
     fn last(&self, key: &str) -> Option<String> {
@@ -248,6 +298,50 @@ impl Query {
     }
 }
 
+/// The client's address: the TCP peer, or, when the peer is one of `http.trusted_proxies`,
+/// the last address in `X-Forwarded-For` that is not itself a trusted proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<App> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &app.config.http.trusted_proxies,
+        )))
+    }
+}
+
+/// See [`ClientIp`].
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(','))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
+}
+
 /// `application/x-www-form-urlencoded` pairs (`+` is a space), as the client encodes them.
 pub fn form_urlencoded_pairs(raw: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw).unwrap_or_default()
@@ -269,6 +363,32 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&errors.0[0].loc).unwrap(),
             json!(["query", "id", 1])
+        );
+    }
+
+    #[test]
+    fn nul_characters_and_long_lists_in_queries_are_refused() {
+        let mut q = Query::parse(Some("name=a%00b"));
+        assert_eq!(q.string("name").as_deref(), Some("a\0b"));
+        assert!(q.finish().is_err());
+        let many: Vec<String> = (0..=MAX_TAG_FILTERS)
+            .map(|i| format!("tags=k{i}:v"))
+            .collect();
+        let mut q = Query::parse(Some(&many.join("&")));
+        assert!(q.tag_filters("tags").is_empty());
+        assert!(q.finish().is_err());
+    }
+
+    #[test]
+    fn the_client_address_comes_from_trusted_proxies_only() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 10.0.0.9".parse().unwrap());
+        let proxy: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let other: std::net::IpAddr = "10.1.1.1".parse().unwrap();
+        assert_eq!(client_ip(other, &headers, &[proxy]), other);
+        assert_eq!(
+            client_ip(proxy, &headers, &[proxy]),
+            "10.0.0.9".parse::<std::net::IpAddr>().unwrap()
         );
     }
 

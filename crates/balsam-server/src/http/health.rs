@@ -2,10 +2,11 @@
 
 use crate::app::App;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use std::time::Instant;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -50,10 +51,20 @@ async fn ready(State(app): State<App>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `GET /metrics` (outside `/api/v1`), when `metrics.enabled`.
-pub async fn metrics(State(app): State<App>) -> Response {
-    if !app.config.metrics.enabled {
+/// `GET /metrics` (outside `/api/v1`), when `metrics.enabled` and a `metrics.bearer_token`
+/// is set, for callers that send it as `Authorization: Bearer`.
+pub async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
+    let expected = app.config.metrics.bearer_token.expose_secret();
+    if !app.config.metrics.enabled || expected.is_empty() {
         return (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response();
+    }
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return crate::http::error::ApiError::InvalidToken.into_response();
     }
     let pool = app.store.pool_stats();
     metrics::gauge!(crate::metrics::DB_POOL_SIZE).set(f64::from(pool.size));
@@ -63,6 +74,11 @@ pub async fn metrics(State(app): State<App>) -> Response {
         crate::metrics::handle().render(),
     )
         .into_response()
+}
+
+/// Compares without stopping at the first difference (the token's length aside).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Counts requests and their latency by method, route template and status.

@@ -88,7 +88,7 @@ pub(crate) fn job_query(q: &mut Query) -> JobQuery {
         workdir_contains: q.string("workdir__contains"),
         states: q.enums("state", &names, JobState::parse),
         state_ne: q.enum_one("state__ne", &names, JobState::parse),
-        tags: parse_tag_filters(&q.strings("tags")),
+        tags: parse_tag_filters(&q.tag_filters("tags")),
         pending_file_cleanup: q.bool("pending_file_cleanup").unwrap_or(false),
         ordering: q.enum_one("ordering", JOB_ORDERINGS, parse_job_ordering),
     }

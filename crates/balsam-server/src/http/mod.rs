@@ -83,6 +83,57 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Declares the answers every operation can give besides its own: 401 where a token is
+/// required, 422 where there is input to validate, 413 where there is a body.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let detail = |text: &str| ResponseBuilder::new().description(text).build();
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_input = op.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                    || op.request_body.is_some()
+                    || secured;
+                let responses = &mut op.responses.responses;
+                if secured {
+                    responses.entry("401".into()).or_insert_with(|| {
+                        detail("Missing, malformed, expired or revoked token").into()
+                    });
+                }
+                if has_input {
+                    responses.entry("422".into()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description("Validation error")
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ValidationErrorBody")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
+                }
+                if op.request_body.is_some() {
+                    responses.entry("413".into()).or_insert_with(|| {
+                        detail("Body larger than the configured limit (http.max_body_mib)").into()
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// FastAPI's 422 body: `{"detail": [{"loc", "msg", "type", "ctx"?}]}`.
 #[derive(Serialize, ToSchema)]
 pub struct ValidationErrorBody {
@@ -123,7 +174,7 @@ impl<T: Serialize> IntoResponse for Listed<T> {
 
 /// The API routes with their OpenAPI document.
 fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes())
         .merge(sites::routes())
         .merge(apps::routes())
@@ -132,8 +183,11 @@ fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(sessions::routes())
         .merge(transfers::routes())
         .merge(health::routes())
-        .routes(utoipa_axum::routes!(ws::subscribe_user))
-        .split_for_parts()
+        .routes(utoipa_axum::routes!(ws::subscribe_user));
+    let (router, mut doc) = router.split_for_parts();
+    // After the routes are in: `#[openapi(modifiers)]` run before any path exists.
+    CommonResponses.modify(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document as served at `/api/v1/openapi.json` (paths relative to it).
@@ -166,7 +220,16 @@ pub fn router(app: App) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(health::track));
 
-    let body_limit = app.config.http.max_body_mib.saturating_mul(1024 * 1024);
+    let http = &app.config.http;
+    let timeout = Duration::from_secs(http.request_timeout_secs.max(1));
+    let limits = BodyLimits {
+        any: http.max_body_mib.saturating_mul(1024 * 1024),
+        anonymous: http.max_anonymous_body_kib.saturating_mul(1024),
+        large: http.large_body_mib.saturating_mul(1024 * 1024),
+        large_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
+            http.max_concurrent_large_bodies.max(1),
+        )),
+    };
     let root = Router::new()
         .nest(API_PREFIX, api)
         .route("/metrics", axum::routing::get(health::metrics));
@@ -174,7 +237,13 @@ pub fn router(app: App) -> Router {
         Some(spa) => root.fallback_service(spa),
         None => root.fallback(not_found),
     };
-    root.layer(axum::extract::DefaultBodyLimit::max(body_limit))
+    root.layer(axum::extract::DefaultBodyLimit::max(limits.any))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            limit_body(limits.clone(), req, next)
+        }))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            time_limit(timeout, req, next)
+        }))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -212,6 +281,80 @@ pub fn router(app: App) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(app)
+}
+
+/// Body size limits, in bytes, and the slots of large bodies.
+#[derive(Clone)]
+struct BodyLimits {
+    any: usize,
+    anonymous: usize,
+    /// Bodies above this (or of unknown size) take one of `large_slots` while handled.
+    large: usize,
+    large_slots: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// Routes that take a body without a token.
+const ANONYMOUS_BODY_ROUTES: &[&str] = &["/auth/password/login", "/auth/password/register"];
+
+/// Refuses a body over the route's limit from its `Content-Length`, before reading any of
+/// it, and caps bodies sent without one (chunked) as they are read. Large bodies are
+/// handled a few at a time (`http.max_concurrent_large_bodies`): that, not the size limit,
+/// bounds the memory that parsing them takes. Waiting for a slot counts against the
+/// request timeout.
+async fn limit_body(
+    limits: BodyLimits,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let anonymous = req
+        .uri()
+        .path()
+        .strip_prefix(API_PREFIX)
+        .is_some_and(|p| ANONYMOUS_BODY_ROUTES.contains(&p.trim_end_matches('/')));
+    let limit = if anonymous {
+        limits.anonymous
+    } else {
+        limits.any
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return error::ApiError::Detail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body larger than {limit} bytes"),
+        )
+        .into_response();
+    }
+    let has_body =
+        declared.is_some_and(|n| n > 0) || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let large = has_body && declared.is_none_or(|n| n > limits.large as u64);
+    // The semaphore is never closed, so acquiring only ever waits.
+    let _slot = if large {
+        limits.large_slots.acquire_owned().await.ok()
+    } else {
+        None
+    };
+    let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(req).await
+}
+
+/// Answers 503 when a request takes longer than `http.request_timeout_secs` to produce its
+/// response (the handler is dropped, its transaction rolled back).
+async fn time_limit(
+    timeout: Duration,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!("request timed out");
+            error::ApiError::Unavailable(1, "The request took too long".into()).into_response()
+        }
+    }
 }
 
 /// Serves `/sites` as `/sites/` and `/sites/1/` as `/sites/1` directly (upstream answers

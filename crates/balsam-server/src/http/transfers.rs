@@ -49,7 +49,7 @@ async fn list_transfers(
             Some(s.to_owned()).filter(|s| s == "in" || s == "out")
         }),
         job_state: q.string("job_state"),
-        tags: parse_tag_filters(&q.strings("tags")),
+        tags: parse_tag_filters(&q.tag_filters("tags")),
     };
     let page = q.page();
     q.finish()?;
@@ -133,8 +133,8 @@ async fn list_events(
         job_ids: q.ints("job_id"),
         batch_job_id: q.int("batch_job_id"),
         scheduler_id: q.int("scheduler_id"),
-        tags: parse_tag_filters(&q.strings("tags")),
-        data: parse_tag_filters(&q.strings("data")),
+        tags: parse_tag_filters(&q.tag_filters("tags")),
+        data: parse_tag_filters(&q.tag_filters("data")),
         timestamp_before: q.datetime("timestamp_before"),
         timestamp_after: q.datetime("timestamp_after"),
         from_state: q.string("from_state"),

@@ -13,11 +13,15 @@
 
 use crate::app::App;
 use crate::auth::TokenError;
+use crate::http::error::ApiError;
+use crate::http::extract::ClientIp;
 use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use balsam_channels::Delivery;
 use balsam_types::{LoggedEvent, UserId};
+use futures::FutureExt;
 use futures::StreamExt;
 use serde::Deserialize;
 use std::time::Duration;
@@ -28,7 +32,8 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// Upstream protocol: the token was refused.
     pub const POLICY: u16 = 1008;
-    /// The token is malformed, wrongly signed or for no user: log in again.
+    /// The token is malformed, wrongly signed, revoked (logout, password change) or for a
+    /// user that no longer exists: log in again.
     pub const BAD_TOKEN: u16 = 4001;
     /// The token expired (at connect or while connected): log in again.
     pub const TOKEN_EXPIRED: u16 = 4002;
@@ -40,8 +45,10 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4008;
 }
 
-/// Entries read from the log per query while replaying.
-const REPLAY_BATCH: i64 = 1000;
+/// Entries read from the log per query while replaying. An entry holds up to 1 000 full
+/// instances (`MAX_ITEMS_PER_CHANGE`), so a page is kept small; together with
+/// `ws.max_concurrent_replays` it bounds the memory of any number of sockets resuming.
+const REPLAY_BATCH: i64 = 32;
 
 #[derive(Deserialize)]
 struct Hello {
@@ -56,16 +63,88 @@ enum Protocol {
     Sequenced,
 }
 
+/// Seconds a close frame may take to go out before the connection is dropped anyway.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Subscribe to the caller's live changes (websocket; see docs/realtime.md).
+///
+/// A browser's `Origin` must be the server's own host or one of `http.public_origins`;
+/// clients that send none (the SDK, scripts) are not affected.
 #[utoipa::path(get, path = "/subscribe-user", tag = "events",
-    responses((status = 101, description = "Switching to the websocket protocol")))]
-pub async fn subscribe_user(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
+    responses((status = 101, description = "Switching to the websocket protocol"),
+        (status = 400, description = "Not a websocket upgrade request"),
+        (status = 403, description = "The page's Origin may not open the websocket"),
+        (status = 429, description = "Too many open websockets from this address")))]
+pub async fn subscribe_user(
+    ws: WebSocketUpgrade,
+    State(app): State<App>,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    if !origin_allowed(&headers, &app.config.http.public_origins) {
+        return ApiError::Detail(
+            StatusCode::FORBIDDEN,
+            "This Origin may not open the websocket (see http.public_origins)".into(),
+        )
+        .into_response();
+    }
+    let Some(held) = app.websockets.try_hold(client) else {
+        return ApiError::TooManyRequests(
+            1,
+            "Too many open websockets from this address (ws.max_per_address)".into(),
+        )
+        .into_response();
+    };
     ws.on_upgrade(move |socket| async move {
+        let _held = held;
         let conn_id = uuid::Uuid::new_v4().simple().to_string();
         let span =
             tracing::info_span!("ws", ws.conn_id = %conn_id, user.id = tracing::field::Empty);
         tracing::Instrument::instrument(run(socket, app), span).await;
     })
+}
+
+/// Whether a websocket request's `Origin` is acceptable: absent (not a browser), listed in
+/// `public`, naming the host the request was sent to (ports aside: proxies may drop them
+/// from `Host`), or a loopback page talking to a loopback server (`npm run dev`, whose
+/// proxy rewrites `Host` to 127.0.0.1 while the page is on localhost).
+fn origin_allowed(headers: &HeaderMap, public: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/');
+    if public
+        .iter()
+        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let Some((_, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let (host, origin_host) = (host_part(host), host_part(authority));
+    host.eq_ignore_ascii_case(origin_host) || (is_loopback(host) && is_loopback(origin_host))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `host` of `host[:port]` or `[v6]` of `[v6][:port]`.
+fn host_part(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    }
 }
 
 async fn run(mut socket: WebSocket, app: App) {
@@ -77,9 +156,14 @@ async fn run(mut socket: WebSocket, app: App) {
             return close_with(socket, close::AUTH_TIMEOUT, "no token received in time").await
         }
     };
-    let (protocol, token, last_seq) = match first.trim_start().starts_with('{') {
+    // Anything JSON-looking is meant as a hello (a bare token never starts with `{` or `[`).
+    // serde would read a struct from an array too: only an object is a hello.
+    let is_object = first.trim_start().starts_with('{');
+    let (protocol, token, last_seq) = match first.trim_start().starts_with(['{', '[']) {
         true => match serde_json::from_str::<Hello>(&first) {
-            Ok(h) if h.op == "hello" => (Protocol::Sequenced, h.token, h.last_seq),
+            Ok(h) if is_object && h.op == "hello" && h.last_seq.is_none_or(|s| s >= 0) => {
+                (Protocol::Sequenced, h.token, h.last_seq)
+            }
             _ => {
                 return close_with(
                     socket,
@@ -91,8 +175,8 @@ async fn run(mut socket: WebSocket, app: App) {
         },
         false => (Protocol::Upstream, first.trim().to_owned(), None),
     };
-    let user = match app.tokens.verify(&token) {
-        Ok(user) => user,
+    let verified = match app.tokens.verify(&token) {
+        Ok(verified) => verified,
         Err(err) => {
             let (code, reason) = match (protocol, err) {
                 (Protocol::Upstream, _) => (close::POLICY, "Could not validate credentials"),
@@ -102,12 +186,19 @@ async fn run(mut socket: WebSocket, app: App) {
             return close_with(socket, code, reason).await;
         }
     };
-    tracing::Span::current().record("user.id", user.id);
-    let expires_in = app.tokens.seconds_left(&token).unwrap_or(0);
+    let user = verified.user.id;
+    match token_is_current(&app, user, verified.generation).await {
+        Ok(true) => {}
+        Ok(false) => return close_with(socket, revoked(protocol), "token revoked").await,
+        Err(end) => return close_with(socket, end.0, end.1).await,
+    }
+    tracing::Span::current().record("user.id", user);
+    let expires_in = verified.seconds_left();
     let mut session = Session {
         socket,
         app,
-        user: user.id,
+        user,
+        generation: verified.generation,
         protocol,
         last_sent: 0,
     };
@@ -117,10 +208,36 @@ async fn run(mut socket: WebSocket, app: App) {
     sessions.decrement(1.0);
     if let Err(end) = result {
         tracing::debug!(reason = end.1, "websocket closed");
-        if end.0 != 0 {
-            close_with(session.socket, end.0, end.1).await;
+        match end.0 {
+            0 => {}
+            // Its buffers are full: a close frame goes out only if it fits right now, and
+            // the connection is dropped either way, freeing what it held.
+            close::SLOW_CONSUMER => {
+                let frame = close_frame(end.0, end.1);
+                let _ = session.socket.send(frame).now_or_never();
+            }
+            code => close_with(session.socket, code, end.1).await,
         }
     }
+}
+
+/// The close code for a revoked token or a deleted user.
+fn revoked(protocol: Protocol) -> u16 {
+    match protocol {
+        Protocol::Upstream => close::POLICY,
+        Protocol::Sequenced => close::BAD_TOKEN,
+    }
+}
+
+/// Whether the user still exists and has not revoked tokens of this generation.
+async fn token_is_current(app: &App, user: UserId, generation: i64) -> Result<bool, End> {
+    app.generations
+        .is_current(app.store.as_ref(), user, generation)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = ?err, "cannot read the user's token generation");
+            (close::GOING_AWAY, "user store unavailable")
+        })
 }
 
 /// Why a session ended: a close code to send (0: none) and a reason.
@@ -130,6 +247,8 @@ struct Session {
     socket: WebSocket,
     app: App,
     user: UserId,
+    /// The token's generation: the session ends when the user revokes it.
+    generation: i64,
     protocol: Protocol,
     /// The last sequence number sent (or skipped over by a resync).
     last_sent: i64,
@@ -144,10 +263,14 @@ impl Session {
             .subscribe(self.user)
             .await
             .map_err(|_| (close::GOING_AWAY, "channel layer unavailable"))?;
-        let head = self.log(0, 0).await?.head;
+        let start = self.log(0, 0).await?;
+        let head = start.head;
         match (self.protocol, last_seq) {
-            (Protocol::Sequenced, Some(last)) if last > head => {
-                // The client knows of changes this log never had (say, a reset database).
+            (Protocol::Sequenced, Some(last))
+                if last > head || last + 1 < start.first_available =>
+            {
+                // The client knows of changes this log never had (say, a reset database), or
+                // missed entries that were pruned: nothing to resume from.
                 self.last_sent = head;
                 self.send_control(
                     serde_json::json!({"op": "welcome", "seq": head, "resumed": false, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
@@ -179,6 +302,10 @@ impl Session {
             tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
         tokio::pin!(expiry);
+        let check_every = Duration::from_millis(self.app.config.auth.revocation_check_ms.max(100));
+        let mut revocation =
+            tokio::time::interval_at(tokio::time::Instant::now() + check_every, check_every);
+        revocation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.app.shutdown.clone();
         loop {
             tokio::select! {
@@ -204,17 +331,34 @@ impl Session {
                         self.send_control(serde_json::json!({"op": "heartbeat", "seq": self.last_sent})).await?;
                     }
                 }
-                () = &mut expiry, if self.protocol == Protocol::Sequenced => {
-                    return Err((close::TOKEN_EXPIRED, "token expired"));
+                () = &mut expiry => {
+                    return Err(match self.protocol {
+                        Protocol::Upstream => (close::POLICY, "token expired"),
+                        Protocol::Sequenced => (close::TOKEN_EXPIRED, "token expired"),
+                    });
+                }
+                _ = revocation.tick() => {
+                    let app = self.app.clone();
+                    if !token_is_current(&app, self.user, self.generation).await? {
+                        return Err((revoked(self.protocol), "token revoked"));
+                    }
                 }
                 _ = shutdown.changed() => return Err((close::GOING_AWAY, "server shutting down")),
             }
         }
     }
 
-    /// Sends everything after `last_sent` from the log; past retention, a `resync`.
+    /// Sends everything after `last_sent` from the log; past retention, a `resync`. Each
+    /// page is read and sent holding one of the server's `ws.max_concurrent_replays` slots.
     async fn catch_up(&mut self) -> Result<(), End> {
         loop {
+            let _slot = self
+                .app
+                .replays
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| (close::GOING_AWAY, "server shutting down"))?;
             let page = self.log(self.last_sent, REPLAY_BATCH).await?;
             if page.first_available > self.last_sent + 1 {
                 // Pruned entries cannot be replayed: say so and continue from the head.
@@ -309,12 +453,16 @@ async fn next_text(socket: &mut WebSocket) -> Option<String> {
     }
 }
 
-async fn close_with(mut socket: WebSocket, code: u16, reason: &'static str) {
-    let frame = CloseFrame {
+fn close_frame(code: u16, reason: &'static str) -> Frame {
+    Frame::Close(Some(CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
-    };
-    let _ = socket.send(Frame::Close(Some(frame))).await;
+    }))
+}
+
+/// Sends a close frame, waiting at most [`CLOSE_TIMEOUT`] for it to go out.
+async fn close_with(mut socket: WebSocket, code: u16, reason: &'static str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(close_frame(code, reason))).await;
 }
 
 /// Whether a logged change is the `state_counts` one (`Outbox::state_counts_payload`).

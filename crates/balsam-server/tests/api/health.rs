@@ -18,7 +18,7 @@ async fn liveness_and_readiness() {
 }
 
 #[tokio::test]
-async fn metrics_are_off_by_default_and_count_requests_by_route_when_on() {
+async fn metrics_are_off_by_default_and_behind_a_bearer_token_when_on() {
     let app = TestApp::spawn().await;
     let root = app.base.trim_end_matches("/api/v1").to_owned();
     let off = app
@@ -30,14 +30,33 @@ async fn metrics_are_off_by_default_and_count_requests_by_route_when_on() {
     assert_eq!(off.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 
+    // Enabled without a token: still not served.
     let app = TestApp::spawn_with(|c| c.metrics.enabled = true).await;
+    let root = app.base.trim_end_matches("/api/v1").to_owned();
+    let untokened = app.client.get(format!("{root}/metrics")).send().await;
+    assert_eq!(untokened.unwrap().status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+
+    let app = TestApp::spawn_with(|c| {
+        c.metrics.enabled = true;
+        c.metrics.bearer_token = "scrape-token".to_owned().into();
+    })
+    .await;
     let root = app.base.trim_end_matches("/api/v1").to_owned();
     let user = app.new_user().await;
     app.get("/sites/", &user).await;
     app.get("/sites/", &user).await;
+    for wrong in [None, Some("Bearer nope"), Some("Bearer scrape-tokeN")] {
+        let mut req = app.client.get(format!("{root}/metrics"));
+        if let Some(h) = wrong {
+            req = req.header("authorization", h);
+        }
+        assert_eq!(req.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
     let text = app
         .client
         .get(format!("{root}/metrics"))
+        .bearer_auth("scrape-token")
         .send()
         .await
         .unwrap()

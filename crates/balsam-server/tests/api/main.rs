@@ -7,6 +7,7 @@
 mod apps;
 mod auth;
 mod bad_input;
+mod hardening;
 mod health;
 mod jobs;
 mod openapi;

@@ -4,9 +4,13 @@
 
 use crate::support::TestApp;
 use crate::ws::{events, hello};
+use futures::StreamExt;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
 
 struct Redis {
     port: u16,
@@ -141,4 +145,50 @@ async fn a_write_on_one_replica_reaches_the_other_even_across_a_redis_outage() {
 /// The port of `redis://127.0.0.1:PORT`, to restart Redis where the replicas expect it.
 fn free_port_same(url: &str) -> u16 {
     url.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_logout_on_one_replica_revokes_the_token_on_the_other_within_a_second() {
+    if std::env::var("BALSAM_TEST_POSTGRES_URL").is_err() {
+        eprintln!("skipped: needs BALSAM_TEST_POSTGRES_URL");
+        return;
+    }
+    let secret = format!("shared-secret-{}", uuid::Uuid::new_v4().simple());
+    let sec = secret.clone();
+    let a = TestApp::spawn_with(move |c| c.auth.secret_key = sec.into()).await;
+    let db = a.database_url.clone();
+    let b = TestApp::spawn_with(move |c| {
+        c.auth.secret_key = secret.into();
+        c.database.url = db;
+    })
+    .await;
+    let user = a.new_user().await;
+    let (mut on_b, _) = hello(&b, &user, None).await;
+    assert_eq!(b.get("/sites/", &user).await.status, StatusCode::OK);
+    let out = a
+        .call(Method::POST, "/auth/logout", Some(&user.token), None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let start = std::time::Instant::now();
+    while b.get("/sites/", &user).await.status != StatusCode::UNAUTHORIZED {
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "B still accepts the token"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let closed = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match on_b.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("B's websocket closes");
+    assert_eq!(closed, Some(CloseCode::Library(4001)));
+    b.stop().await;
+    a.stop().await;
 }

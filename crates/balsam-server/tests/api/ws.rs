@@ -452,6 +452,8 @@ async fn a_sequence_older_than_retention_gets_resync() {
     tokio::time::sleep(Duration::from_millis(1500)).await; // the pruner has run
     let (mut socket, welcome) = hello(&app, &user, Some(1)).await;
     assert_eq!(welcome["seq"], 2);
+    // Nothing can be resumed: docs/realtime.md's `resumed: false`, then the resync.
+    assert_eq!(welcome["resumed"], false, "{welcome}");
     let resync = next_json(&mut socket).await.unwrap();
     assert_eq!(resync, json!({"op": "resync", "seq": 2}));
     quiet(&mut socket, 300).await;

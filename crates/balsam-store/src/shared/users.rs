@@ -5,7 +5,7 @@ macro_rules! user_store {
     ($store:ty, $db:ty) => {
         use crate::shared::Dialect;
         use crate::{StoreError, UserCredentials, UserStore};
-        use balsam_types::User;
+        use balsam_types::{User, UserId};
 
         type Db = $db;
 
@@ -37,16 +37,20 @@ macro_rules! user_store {
                 &self,
                 username: &str,
             ) -> Result<Option<UserCredentials>, StoreError> {
-                let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
-                    "SELECT id, username, hashed_password FROM users WHERE username = $1",
+                let row: Option<(i64, String, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT id, username, hashed_password, token_generation \
+                     FROM users WHERE username = $1",
                 )
                 .bind(username)
                 .fetch_optional(self.read_pool())
                 .await?;
-                Ok(row.map(|(id, username, password_hash)| UserCredentials {
-                    user: User { id, username },
-                    password_hash,
-                }))
+                Ok(row.map(
+                    |(id, username, password_hash, token_generation)| UserCredentials {
+                        user: User { id, username },
+                        password_hash,
+                        token_generation,
+                    },
+                ))
             }
 
             async fn set_user_password(
@@ -55,8 +59,47 @@ macro_rules! user_store {
                 password_hash: &str,
             ) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
-                let done = sqlx::query("UPDATE users SET hashed_password = $1 WHERE username = $2")
-                    .bind(password_hash)
+                let done = sqlx::query(
+                    "UPDATE users SET hashed_password = $1, \
+                     token_generation = token_generation + 1 WHERE username = $2",
+                )
+                .bind(password_hash)
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn token_generation(&self, user: UserId) -> Result<Option<i64>, StoreError> {
+                Ok(
+                    sqlx::query_scalar("SELECT token_generation FROM users WHERE id = $1")
+                        .bind(user)
+                        .fetch_optional(self.read_pool())
+                        .await?,
+                )
+            }
+
+            async fn revoke_tokens(&self, user: UserId) -> Result<i64, StoreError> {
+                let mut tx = self.write().await?;
+                let generation: Option<i64> = sqlx::query_scalar(
+                    "UPDATE users SET token_generation = token_generation + 1 \
+                     WHERE id = $1 RETURNING token_generation",
+                )
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let generation = generation.ok_or(StoreError::NotFound)?;
+                tx.commit().await?;
+                Ok(generation)
+            }
+
+            async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
+                let mut tx = self.write().await?;
+                let done = sqlx::query("DELETE FROM users WHERE username = $1")
                     .bind(username)
                     .execute(&mut *tx)
                     .await?;

@@ -41,6 +41,7 @@ macro_rules! contract {
 contract!(
     users::users_register_and_change_passwords,
     users::usernames_are_unique,
+    users::token_generations_move_on_revocation_and_vanish_with_the_user,
     sites::sites_round_trip_every_field,
     sites::site_filters_and_pagination,
     sites::site_updates_write_present_fields_and_refresh,

@@ -25,3 +25,23 @@ pub async fn usernames_are_unique(store: &dyn Store) {
     let second = store.create_user("dave", "h").await.unwrap();
     assert_ne!(first.id, second.id);
 }
+
+pub async fn token_generations_move_on_revocation_and_vanish_with_the_user(store: &dyn Store) {
+    let user = store.create_user("erin", "h").await.unwrap();
+    let creds = store.find_user_credentials("erin").await.unwrap().unwrap();
+    assert_eq!(creds.token_generation, 0);
+    assert_eq!(store.token_generation(user.id).await.unwrap(), Some(0));
+    assert_eq!(store.revoke_tokens(user.id).await.unwrap(), 1);
+    store.set_user_password("erin", "h2").await.unwrap();
+    assert_eq!(store.token_generation(user.id).await.unwrap(), Some(2));
+    store.delete_user("erin").await.unwrap();
+    assert_eq!(store.token_generation(user.id).await.unwrap(), None);
+    assert!(matches!(
+        store.revoke_tokens(user.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_user("erin").await,
+        Err(StoreError::NotFound)
+    ));
+}
