@@ -188,6 +188,31 @@ async fn upstream_protocol_gets_binary_full_instances() {
         json!({"action": "update", "type": "site", "data": updated}),
         "full instance, not a patch"
     );
+    // Our pushed state counts are not upstream's: its protocol never carries them.
+    let a = app
+        .post(
+            "/apps/",
+            &user,
+            json!({"site_id": site["id"], "name": "a", "serialized_class": "x", "source_code": "x"}),
+        )
+        .await
+        .body;
+    assert_eq!(next_json(&mut socket).await.unwrap()["type"], "app");
+    app.post(
+        "/jobs/",
+        &user,
+        json!([{"workdir": "w", "app_id": a["id"]}]),
+    )
+    .await;
+    let kinds: Vec<Value> = [
+        next_json(&mut socket).await.unwrap(),
+        next_json(&mut socket).await.unwrap(),
+    ]
+    .iter()
+    .map(|e| e["type"].clone())
+    .collect();
+    assert_eq!(kinds, [json!("job"), json!("log_event")]);
+    quiet(&mut socket, 300).await;
 
     let mut bad = connect(&app).await;
     bad.send(Message::Text("not-a-token".into())).await.unwrap();
