@@ -116,6 +116,20 @@ pub(crate) fn cases() -> Vec<PlanCase> {
             max_sorted: 0,
         },
         PlanCase {
+            name: "jobs of a Site but one state (site_id, state__ne)",
+            owner: 1,
+            shape: Shape::JobPage(
+                JobQuery {
+                    site_ids: vec![1],
+                    state_ne: Some(JobState::JobFinished),
+                    ..JobQuery::default()
+                },
+                page(100),
+            ),
+            index: &["jobs_owner_id_idx", "jobs_pkey"],
+            max_sorted: 0,
+        },
+        PlanCase {
             name: "jobs newest first (ordering=-last_update)",
             owner: 1,
             shape: Shape::JobPage(

@@ -12,6 +12,7 @@ use crate::lifecycle::{
 use crate::shared::counts::answered_by_state_counts;
 use crate::shared::events::{log_event, EventRow};
 use crate::StoreError;
+use balsam_types::job::JobOrdering;
 use balsam_types::{
     Id, Job, JobCreate, JobQuery, JobState, LogEvent, LoggedEvent, Outbox, Page, Paginated,
     Session, SiteStateCounts, TransferItem, UserId,
@@ -207,6 +208,34 @@ pub(crate) fn push_job_count(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, 
     } else {
         b.push("SELECT count(*) FROM jobs");
         push_job_filters(b, owner, q);
+    }
+}
+
+/// Whether a page's filters and order are ones an index reads in order (filters by
+/// owner, Site, one state, `state__ne`; any ordering but `workdir`), so that the page
+/// query runs with sorting priced out (`SET LOCAL enable_sort = off`). Without
+/// statistics PostgreSQL guesses ~45 rows for "this owner's jobs" on a small table, and
+/// then intersecting bitmaps and sorting "45" rows looks cheaper than reading 100 rows of
+/// the ordered index: on a 50 000-job owner that sorted all 50 000 (18 ms, growing with
+/// the table). Filters whose matches may be rare (tags, BatchJob, App, ids, …) keep the
+/// planner's choice: there a bitmap and a small sort beat walking the owner's jobs.
+pub(crate) fn page_reads_an_index_in_order(q: &JobQuery) -> bool {
+    answered_by_state_counts(q)
+        && q.states.len() <= 1
+        && !matches!(q.ordering, Some((JobOrdering::Workdir, _)))
+}
+
+/// The planner settings for a page query (in its read transaction). A page never scans
+/// the whole table: on a small table without statistics, 500 listed ids "cost" more than
+/// reading every row. And sorting is priced out where an index gives the order.
+pub(crate) fn page_settings(q: &JobQuery) -> &'static [&'static str] {
+    if page_reads_an_index_in_order(q) {
+        &[
+            "SET LOCAL enable_seqscan = off",
+            "SET LOCAL enable_sort = off",
+        ]
+    } else {
+        &["SET LOCAL enable_seqscan = off"]
     }
 }
 
@@ -665,6 +694,9 @@ impl JobStore for PostgresStore {
         let results: Vec<JobRow> = if page.limit == 0 || page.offset >= count {
             Vec::new() // a count (`limit=0`), or a page past the end: no rows to read
         } else {
+            for setting in page_settings(q) {
+                sqlx::query(setting).execute(&mut *tx).await?;
+            }
             let mut rows = QueryBuilder::new("");
             push_job_page(&mut rows, owner, q, page);
             rows.build_query_as().fetch_all(&mut *tx).await?

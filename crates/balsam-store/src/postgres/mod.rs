@@ -90,6 +90,7 @@ impl PostgresStore {
 impl Dialect for Postgres {
     const STRPOS: &'static str = "strpos";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const PRICE_OUT_SORT: Option<&'static str> = Some("SET LOCAL enable_sort = off");
     type Time = NaiveDateTime;
 
     fn time(t: &DateTime<Utc>) -> NaiveDateTime {

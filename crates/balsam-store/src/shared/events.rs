@@ -94,6 +94,18 @@ macro_rules! event_store {
             }
         }
 
+        /// Whether an owner-led `(…, timestamp, id)` index reads this page in order: no
+        /// id lists (a job's own events: its index and a small sort are best) and no
+        /// filters on the job or the event's data.
+        pub(crate) fn page_in_index_order(q: &EventQuery) -> bool {
+            q.ids.is_empty()
+                && q.job_ids.is_empty()
+                && q.batch_job_id.filter(|&b| b != 0).is_none()
+                && q.scheduler_id.filter(|&s| s != 0).is_none()
+                && q.tags.is_empty()
+                && q.data.is_empty()
+        }
+
         /// One page of LogEvents. The tie-break on id follows the timestamp's direction,
         /// so the owner-led `(…, timestamp)` indexes (migration 0004) give the order read
         /// forwards or backwards, without a sort.
@@ -129,6 +141,11 @@ macro_rules! event_store {
                 let mut count = QueryBuilder::new("SELECT count(*)");
                 push_event_filters(&mut count, owner, q);
                 let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                if let Some(sql) =
+                    <Db as Dialect>::PRICE_OUT_SORT.filter(|_| page_in_index_order(q))
+                {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
                 let mut rows = QueryBuilder::new("");
                 push_event_page(&mut rows, owner, q, page);
                 let results: Vec<EventRow<Db>> = rows.build_query_as().fetch_all(&mut *tx).await?;

@@ -29,6 +29,11 @@ pub(crate) trait Dialect: Database {
     /// commit: `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE`
     /// already holds the database's write lock.
     const FOR_UPDATE: &'static str;
+    /// Run before a page query that an index reads in its order, so the planner cannot
+    /// prefer a sort of what it guesses (without statistics) are a few rows:
+    /// `SET LOCAL enable_sort = off` on PostgreSQL; nothing on SQLite, whose plans the
+    /// queries pin themselves (docs/store-performance.md).
+    const PRICE_OUT_SORT: Option<&'static str>;
     /// How a timestamp column is bound and read: integer microseconds since the epoch on
     /// SQLite, `TIMESTAMP` (UTC, without time zone) on PostgreSQL.
     type Time;

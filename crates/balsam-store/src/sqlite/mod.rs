@@ -104,6 +104,7 @@ impl SqliteStore {
 impl Dialect for Sqlite {
     const STRPOS: &'static str = "instr";
     const FOR_UPDATE: &'static str = "";
+    const PRICE_OUT_SORT: Option<&'static str> = None;
     type Time = i64;
 
     fn time(t: &DateTime<Utc>) -> i64 {
