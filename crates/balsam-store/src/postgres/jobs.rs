@@ -410,15 +410,30 @@ impl JobTx for PgConnection {
         if parents.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(sqlx::query_scalar(
+        // Lock the waiting children first (in id order), then look at their parents in a
+        // new statement, hence a new snapshot. Two transactions finishing the two parents
+        // of one child at once would otherwise each see the other's parent unfinished and
+        // neither release it; with the lock, the second waits for the first's commit and
+        // then sees both parents finished.
+        let waiting: Vec<Id> = sqlx::query_scalar(
             "SELECT c.id FROM jobs c WHERE c.owner_id = $1 AND c.state = 'AWAITING_PARENTS' \
              AND c.id IN (SELECT job_id FROM job_parents WHERE parent_id = ANY($2)) \
+             ORDER BY c.id FOR UPDATE",
+        )
+        .bind(owner)
+        .bind(parents)
+        .fetch_all(&mut *self)
+        .await?;
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM jobs c WHERE c.id = ANY($1) AND c.state = 'AWAITING_PARENTS' \
              AND NOT EXISTS (SELECT 1 FROM job_parents jp LEFT JOIN jobs p ON p.id = jp.parent_id \
                              WHERE jp.job_id = c.id AND (p.id IS NULL OR p.state <> 'JOB_FINISHED')) \
              ORDER BY c.id",
         )
-        .bind(owner)
-        .bind(parents)
+        .bind(&waiting)
         .fetch_all(&mut *self)
         .await?)
     }

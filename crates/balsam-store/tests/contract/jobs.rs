@@ -653,3 +653,62 @@ pub async fn list_filters_and_orderings(store: &dyn Store) {
         .unwrap();
     assert_eq!((page.count, page.results.len()), (4, 2));
 }
+
+/// Two writers finishing the two parents of one child at the same moment: whichever
+/// commits last sees both parents finished and releases the child, exactly once.
+pub async fn concurrent_parent_completions_release_the_child_once(
+    store: std::sync::Arc<dyn Store>,
+) {
+    let (owner, _, app) = world(store.as_ref()).await;
+    let mut trios = Vec::new();
+    for i in 0..20 {
+        let parents = store
+            .create_jobs(
+                owner,
+                &jobs(json!([{"workdir": format!("p{i}a"), "app_id": app},
+                             {"workdir": format!("p{i}b"), "app_id": app}])),
+            )
+            .await
+            .unwrap();
+        let (p1, p2) = (parents[0].id, parents[1].id);
+        let kid = store
+            .create_jobs(
+                owner,
+                &jobs(json!([{"workdir": format!("k{i}"), "app_id": app, "parent_ids": [p1, p2]}])),
+            )
+            .await
+            .unwrap()[0]
+            .id;
+        trios.push((p1, p2, kid));
+    }
+    for &(p1, p2, _) in &trios {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let tasks: Vec<_> = [p1, p2]
+            .into_iter()
+            .map(|id| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    let finish = vec![JobBulkPatch {
+                        id,
+                        patch: patch(json!({"state": "JOB_FINISHED"})),
+                    }];
+                    barrier.wait().await;
+                    store
+                        .update_jobs(owner, JobUpdate::Patches(&finish))
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+    for (_, _, kid) in trios {
+        assert_eq!(
+            get(store.as_ref(), owner, kid).await.state,
+            JobState::StagedIn,
+            "job {kid} was left waiting after both parents finished"
+        );
+    }
+}

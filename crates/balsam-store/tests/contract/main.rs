@@ -71,6 +71,22 @@ contract!(
 /// Stories that need the store shared between tasks.
 mod concurrency {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_parent_completions_release_the_child_once_on_sqlite() {
+        let db = crate::support::sqlite().await;
+        crate::jobs::concurrent_parent_completions_release_the_child_once(db.store.clone()).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_parent_completions_release_the_child_once_on_postgres() {
+        let Some(db) = crate::support::postgres().await else {
+            return;
+        };
+        crate::jobs::concurrent_parent_completions_release_the_child_once(db.store.clone()).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn pushed_counts_follow_concurrent_writers_on_sqlite() {
         let db = crate::support::sqlite().await;
         crate::event_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
