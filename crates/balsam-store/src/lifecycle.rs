@@ -842,21 +842,22 @@ pub(crate) fn events_document(
     )
 }
 
-/// The `ORDER BY` list of a job page: the requested key, then id in the same direction,
-/// so that each ordering is exactly an index's order read forwards or backwards
-/// (`jobs_owner_last_update_idx (owner_id, last_update, id)`, `jobs_owner_state_idx
-/// (owner_id, state, id)`, `jobs_owner_id_idx (owner_id, id)`) and no page sorts the
-/// owner's matching jobs. Upstream leaves ties unordered; any fixed tie-break is faithful.
+/// The `ORDER BY` list of a job page: the requested key, then ascending id, as the spec
+/// says (balsam-api.md §1.5, checked by the conformance suite). Each key is an index's
+/// order (`jobs_owner_last_update_idx (owner_id, last_update, id)`, `jobs_owner_state_idx
+/// (owner_id, state, id)`, `jobs_owner_id_idx (owner_id, id)`), read forwards or
+/// backwards; a descending key sorts only within ties (PostgreSQL's incremental sort:
+/// one bulk update's jobs share a `last_update`), never the owner's whole job set.
 pub(crate) fn job_order_by(ordering: Option<(JobOrdering, bool)>) -> &'static str {
     match ordering {
         None | Some((JobOrdering::Id, false)) => "jobs.id ASC",
         Some((JobOrdering::Id, true)) => "jobs.id DESC",
         Some((JobOrdering::LastUpdate, false)) => "jobs.last_update ASC, jobs.id ASC",
-        Some((JobOrdering::LastUpdate, true)) => "jobs.last_update DESC, jobs.id DESC",
+        Some((JobOrdering::LastUpdate, true)) => "jobs.last_update DESC, jobs.id ASC",
         Some((JobOrdering::State, false)) => "jobs.state ASC, jobs.id ASC",
-        Some((JobOrdering::State, true)) => "jobs.state DESC, jobs.id DESC",
+        Some((JobOrdering::State, true)) => "jobs.state DESC, jobs.id ASC",
         Some((JobOrdering::Workdir, false)) => "jobs.workdir ASC, jobs.id ASC",
-        Some((JobOrdering::Workdir, true)) => "jobs.workdir DESC, jobs.id DESC",
+        Some((JobOrdering::Workdir, true)) => "jobs.workdir DESC, jobs.id ASC",
     }
 }
 

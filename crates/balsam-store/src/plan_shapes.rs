@@ -140,7 +140,7 @@ pub(crate) fn cases() -> Vec<PlanCase> {
                 page(100),
             ),
             index: &["jobs_owner_last_update_idx"],
-            max_sorted: 0,
+            max_sorted: 200, // ties on the key are sorted by id (incremental sort)
         },
         PlanCase {
             name: "jobs by id descending, a small owner (web client)",
@@ -205,7 +205,7 @@ pub(crate) fn cases() -> Vec<PlanCase> {
                 "log_events_owner_to_state_idx",
                 "log_events_owner_timestamp_idx",
             ],
-            max_sorted: 0,
+            max_sorted: 200, // ties on the key are sorted by id (incremental sort)
         },
         PlanCase {
             name: "LogEvents out of a state since T (dashboard)",
@@ -236,7 +236,7 @@ pub(crate) fn cases() -> Vec<PlanCase> {
                 page(100),
             ),
             index: &["log_events_owner_timestamp_idx"],
-            max_sorted: 0,
+            max_sorted: 200, // ties on the key are sorted by id (incremental sort)
         },
     ]
 }

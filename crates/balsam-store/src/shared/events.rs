@@ -106,9 +106,10 @@ macro_rules! event_store {
                 && q.data.is_empty()
         }
 
-        /// One page of LogEvents. The tie-break on id follows the timestamp's direction,
-        /// so the owner-led `(…, timestamp)` indexes (migration 0004) give the order read
-        /// forwards or backwards, without a sort.
+        /// One page of LogEvents: by timestamp, ties by ascending id in both directions
+        /// (the spec; a bulk change's events share a timestamp). The owner-led
+        /// `(…, timestamp, id)` indexes give the order forwards, and backwards up to the
+        /// ties, which PostgreSQL sorts incrementally (a tie group, never every event).
         pub(crate) fn push_event_page(
             b: &mut QueryBuilder<'_, Db>,
             owner: UserId,
@@ -118,7 +119,7 @@ macro_rules! event_store {
             b.push("SELECT e.id, e.job_id, e.timestamp, e.from_state, e.to_state, e.data");
             push_event_filters(b, owner, q);
             b.push(if q.newest_first {
-                " ORDER BY e.timestamp DESC, e.id DESC"
+                " ORDER BY e.timestamp DESC, e.id ASC"
             } else {
                 " ORDER BY e.timestamp ASC, e.id ASC"
             });
