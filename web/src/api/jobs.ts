@@ -1,5 +1,5 @@
 // Named calls on `/api/v1/jobs/`.
-import { api, ensureOk, unwrap, unwrapList } from './client'
+import { api, ensureOk, responseSeq, unwrap, unwrapList } from './client'
 import type { JobQuery, JobState } from './types'
 
 /** The server's cap on jobs touched by one bulk PATCH. */
@@ -35,9 +35,15 @@ export async function getJob(id: number) {
   return unwrap(await api.GET('/jobs/{job_id}', { params: { path: { job_id: id } } }))
 }
 
-/** `GET /jobs/state-counts`: per Site, how many jobs are in each state. */
+/**
+ * `GET /jobs/state-counts`: per Site, how many jobs are in each state, and the snapshot
+ * `seq` when the server sends one (today's server does not: `seq` is then undefined).
+ */
 export async function jobStateCounts() {
-  return unwrap(await api.GET('/jobs/state-counts'))
+  const result = await api.GET('/jobs/state-counts')
+  const rows = unwrap(result)
+  const seq = responseSeq(result.response)
+  return seq === undefined ? { rows } : { rows, seq }
 }
 
 /**

@@ -571,6 +571,24 @@ describe('createAppEventStream', () => {
     expect(getMemo.isRemembering).toBe(true)
   })
 
+  it('reloads nothing on the first welcome when no GET went out before it', () => {
+    appStream()
+    const reloads = useConnectionStore().reloads
+    welcome(5)
+
+    expect(useConnectionStore().reloads).toBe(reloads)
+  })
+
+  it('reloads on a fresh welcome when GETs went out before it (they may predate it)', async () => {
+    appStream()
+    await getMemo.run('/sites/', () => Promise.resolve())
+    const reloads = useConnectionStore().reloads
+    welcome(5)
+
+    expect(useConnectionStore().reloads).toBe(reloads + 1)
+    expect(useConnectionStore().lastReloadReason).toBe('fresh')
+  })
+
   it('keeps the GET memo across a resumed reconnect', async () => {
     appStream()
     welcome(4)

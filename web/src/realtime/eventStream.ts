@@ -17,6 +17,7 @@ import { useJobsStore } from '@/stores/jobs'
 import { useLogEventsStore } from '@/stores/logEvents'
 import { useSessionsStore } from '@/stores/sessions'
 import { useSitesStore } from '@/stores/sites'
+import { useStateCountsStore, type CountLookups } from '@/stores/stateCounts'
 import { useTransferItemsStore } from '@/stores/transferItems'
 
 import { notifyApplied } from './appliedChanges'
@@ -414,13 +415,31 @@ export function createAppEventStream(
   const auth = useAuthStore()
   const connection = useConnectionStore()
   const routes = storeRoutes()
+  const counts = useStateCountsStore()
+  const jobs = useJobsStore()
+  const apps = useAppsStore()
+  const siteOfApp = (appId: unknown) =>
+    typeof appId === 'number' ? apps.peekById()[appId]?.site_id : undefined
+  const countLookups: CountLookups = {
+    job(id) {
+      const job = jobs.peekById()[id]
+      const siteId = siteOfApp(job?.app_id)
+      return job === undefined || siteId === undefined ? undefined : { siteId, state: job.state }
+    },
+    siteOfJob: (id) => siteOfApp(jobs.peekById()[id]?.app_id),
+  }
   const stream = new EventStream({
     url: overrides.url ?? subscribeUrl(),
     token: () => auth.token,
     onChanges: (changes) => {
       // Frames racing a logout must not refill the stores the logout just cleared.
       if (auth.token === null) return
-      for (const change of changes) routes[change.type]().apply(change)
+      for (const change of changes) {
+        // Before applying: a deleted job's state is only known while the store holds it.
+        counts.track(change, countLookups)
+        routes[change.type]().apply(change)
+      }
+      counts.publish()
       notifyApplied(changes)
     },
     onStatus: (status) => {
@@ -428,6 +447,8 @@ export function createAppEventStream(
       connection.set(status)
     },
     onReload: (reason) => {
+      // A fresh start before any GET went out: the views' first loads are still to come.
+      if (reason === 'fresh' && getMemo.untouched) return
       getMemo.clear()
       connection.noteReload(reason)
     },
