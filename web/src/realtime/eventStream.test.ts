@@ -114,11 +114,15 @@ function event(seq: number, data: unknown = [jobRow(seq)], action = 'bulk-update
 const seqs = (changes: ResourceChange[]) => changes.map((c) => c.seq)
 
 describe('backoffDelay', () => {
-  it('doubles from 1 s and stops growing at 30 s', () => {
+  it('doubles from 1 s and stops growing at 8 s', () => {
     const middle = () => 0.5
     expect([0, 1, 2, 3, 4, 5, 6, 10].map((n) => backoffDelay(n, middle))).toEqual([
-      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000,
+      1_000, 2_000, 4_000, 8_000, 8_000, 8_000, 8_000, 8_000,
     ])
+  })
+
+  it('never waits more than 10 s, however long the outage', () => {
+    for (const attempt of [5, 20, 1_000]) expect(backoffDelay(attempt, () => 1)).toBe(10_000)
   })
 
   it('jitters by ±25 %', () => {
@@ -358,6 +362,37 @@ describe('EventStream: liveness', () => {
     expect(stream.state.phase).toBe('reconnecting')
     expect(warn).toHaveBeenCalledOnce()
     vi.advanceTimersByTime(1_000)
+    FakeWebSocket.latest().serverOpens()
+    expect(FakeWebSocket.latest().hello()).toMatchObject({ last_seq: 7 })
+  })
+
+  it('shows an overdue heartbeat at once as a stall, and clears it on the next frame', () => {
+    const { stream } = startStream()
+    const socket = welcome(7)
+
+    vi.advanceTimersByTime(SILENCE_TIMEOUT_MS / 2 - 1)
+    expect(stream.state.stalledSince).toBeNull()
+    vi.advanceTimersByTime(1)
+    expect(stream.state.phase).toBe('live')
+    expect(stream.state.stalledSince).not.toBeNull()
+
+    socket.serverSendsText({ op: 'heartbeat', seq: 7 })
+    expect(stream.state.stalledSince).toBeNull()
+  })
+
+  it('drops the socket at once when the browser goes offline, and retries when online', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    const { stream } = startStream()
+    const socket = welcome(7)
+
+    stream.setBrowserOnline(false)
+    expect(socket.closedWith).toBe(CLOSE.CLIENT_RESTART)
+    expect(stream.state.phase).toBe('reconnecting')
+    expect(stream.state.browserOffline).toBe(true)
+
+    stream.setBrowserOnline(true)
+    expect(stream.state.browserOffline).toBe(false)
+    expect(FakeWebSocket.instances).toHaveLength(2) // no back-off wait
     FakeWebSocket.latest().serverOpens()
     expect(FakeWebSocket.latest().hello()).toMatchObject({ last_seq: 7 })
   })

@@ -42,15 +42,18 @@ export const CLOSE = {
 } as const
 
 export const BACKOFF_MIN_MS = 1_000
-export const BACKOFF_MAX_MS = 30_000
+/** The longest base wait: with +25 % jitter no retry waits more than 10 s. */
+export const BACKOFF_MAX_MS = 8_000
 /** A connection that stayed live this long resets the back-off. */
 export const STABLE_AFTER_MS = 10_000
 /** The server's `ws.ping_interval_secs`: a heartbeat frame at least this often. */
 export const HEARTBEAT_INTERVAL_MS = 20_000
 /** No frame at all for this long (2.5 heartbeats) means the socket is dead. */
 export const SILENCE_TIMEOUT_MS = 2.5 * HEARTBEAT_INTERVAL_MS
+/** A heartbeat this late (1.25 intervals without any frame) is shown at once as a stall. */
+export const STALL_FACTOR = 1.25 / 2.5
 
-/** Delay before retry number `attempt` (0-based): 1 s doubling to 30 s, each ±25 %. */
+/** Delay before retry number `attempt` (0-based): 1 s doubling to 8 s, each ±25 % (≤ 10 s). */
 export function backoffDelay(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, attempt))
   return Math.round(base * (1 + 0.25 * (2 * random() - 1)))
@@ -124,6 +127,9 @@ export class EventStream {
   private socket: SocketLike | null = null
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private silenceTimer: ReturnType<typeof setTimeout> | undefined
+  private stallTimer: ReturnType<typeof setTimeout> | undefined
+  private lastFrameAt = 0
+  private browserOffline = false
   private running = false
   private attempt = 0
   private liveAt: number | null = null
@@ -176,6 +182,23 @@ export class EventStream {
     this.setStatus(initialStatus(this.now()))
   }
 
+  /**
+   * The browser's `offline` / `online` events. Offline: the socket cannot be trusted, so it
+   * is dropped and the state says so at once (instead of "Live" until the silence timeout);
+   * online: reconnect now.
+   */
+  setBrowserOnline(online: boolean): void {
+    this.browserOffline = !online
+    if (!this.running) return
+    if (online) {
+      this.patchStatus({ browserOffline: false })
+      this.retryNow()
+      return
+    }
+    if (this.socket !== null) this.restart('the browser went offline')
+    else this.patchStatus({ browserOffline: true })
+  }
+
   /** Skips the remaining back-off wait (a "retry now" button, the browser coming online). */
   retryNow(): void {
     if (!this.running || this.status.phase !== 'reconnecting') return
@@ -201,11 +224,17 @@ export class EventStream {
   }
 
   private patchStatus(patch: Partial<ConnectionStatus>) {
-    this.setStatus({ ...this.status, lastSeq: this.lastSeq, ...patch })
+    this.setStatus({
+      ...this.status,
+      lastSeq: this.lastSeq,
+      browserOffline: this.browserOffline,
+      ...patch,
+    })
   }
 
   private dropSocket(code: number = 1000) {
     clearTimeout(this.silenceTimer)
+    clearTimeout(this.stallTimer)
     const socket = this.socket
     this.socket = null
     this.welcomed = false
@@ -248,6 +277,7 @@ export class EventStream {
       this.socket = null
       this.welcomed = false
       clearTimeout(this.silenceTimer)
+      clearTimeout(this.stallTimer)
       this.flush()
       this.closed(event.code)
     }
@@ -285,6 +315,12 @@ export class EventStream {
   }
 
   private armSilenceTimer() {
+    this.lastFrameAt = this.now()
+    if (this.status.stalledSince !== null) this.patchStatus({ stalledSince: null })
+    clearTimeout(this.stallTimer)
+    this.stallTimer = setTimeout(() => {
+      if (this.welcomed) this.patchStatus({ stalledSince: this.lastFrameAt })
+    }, this.silenceTimeoutMs * STALL_FACTOR)
     clearTimeout(this.silenceTimer)
     this.silenceTimer = setTimeout(
       () => this.restart(`no frame for ${Math.round(this.silenceTimeoutMs / 1000)} s`),
@@ -377,7 +413,13 @@ export class EventStream {
     this.liveAt = null
     const delay = backoffDelay(this.attempt, this.random)
     this.attempt += 1
-    this.patchStatus({ phase: 'reconnecting', since, attempt: this.attempt, retryAt: now + delay })
+    this.patchStatus({
+      phase: 'reconnecting',
+      since,
+      attempt: this.attempt,
+      retryAt: now + delay,
+      stalledSince: null,
+    })
     clearTimeout(this.retryTimer)
     this.retryTimer = setTimeout(() => this.connect(), delay)
   }

@@ -17,10 +17,26 @@ export interface ConnectionStatus {
   lastSeq: number | null
   /** Epoch ms of the last `resync` (the server could not replay what was missed). */
   resyncedAt: number | null
+  /**
+   * While `live`: epoch ms of the last frame, once a heartbeat is overdue (the socket may be
+   * dead; it is replaced when the silence lasts 2.5 heartbeats). `null`: frames are on time.
+   */
+  stalledSince: number | null
+  /** The browser says it has no network (`offline` event): reconnecting cannot succeed yet. */
+  browserOffline: boolean
 }
 
 export function initialStatus(now = Date.now()): ConnectionStatus {
-  return { phase: 'idle', since: now, attempt: 0, retryAt: null, lastSeq: null, resyncedAt: null }
+  return {
+    phase: 'idle',
+    since: now,
+    attempt: 0,
+    retryAt: null,
+    lastSeq: null,
+    resyncedAt: null,
+    stalledSince: null,
+    browserOffline: false,
+  }
 }
 
 /** Why the views must reload what they show: a fresh start, or a resync after a gap. */
