@@ -118,3 +118,29 @@ export async function deleteJobsWhere(filters: JobQuery): Promise<void> {
   const search = searchOf(filters)
   ensureOk(await api.DELETE('/jobs/', { querySerializer: () => search, parseAs: 'text' }))
 }
+
+/**
+ * Re-reads the jobs in `ids` (`GET /jobs/?id=…`, 500 per call) after an action, to say what
+ * it did to each. Ids not in the answer no longer exist.
+ */
+export async function readJobs(ids: readonly number[]) {
+  const pages = []
+  for (const part of chunks(ids, IDS_PER_DELETE)) {
+    pages.push(await listJobs({ id: [...part], limit: part.length }))
+  }
+  return pages
+}
+
+/**
+ * Writes each job's own new tags (`PATCH /jobs/` with `[{id, tags}]`, ≤ 5 000 per call, all
+ * or nothing per call): how a merge keeps the tags a job has and the others do not.
+ */
+export async function setEachJobTags(
+  items: readonly { id: number; tags: Readonly<Record<string, string>> }[],
+): Promise<void> {
+  for (const part of chunks(items, MAX_JOBS_PER_PATCH)) {
+    ensureOk(
+      await api.PATCH('/jobs/', { body: part.map(({ id, tags }) => ({ id, tags: { ...tags } })) }),
+    )
+  }
+}
