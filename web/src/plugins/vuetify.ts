@@ -67,7 +67,8 @@ export function prefersDark(): boolean {
 export function buildVuetify() {
   return createVuetify({
     icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
-    theme: { defaultTheme: prefersDark() ? 'dark' : 'light', themes: { light, dark } },
+    // 'system' follows the system's light/dark setting, also when it changes while open.
+    theme: { defaultTheme: 'system', themes: { light, dark } },
     defaults: {
       // Below the `sm` breakpoint (phones), tables stack each row as label/value pairs
       // instead of scrolling sideways.
