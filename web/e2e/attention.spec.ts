@@ -54,3 +54,28 @@ test('the theme follows the system’s light or dark setting, also while open', 
   await page.emulateMedia({ colorScheme: 'light' })
   await expect(app).toHaveClass(/v-theme--light/)
 })
+
+test('pausing live updates holds the page still; resuming applies what came meanwhile', async ({
+  page,
+  request,
+}) => {
+  const user = await registerUser(request)
+  const token = await apiToken(request, user)
+  await createSite(request, token, 'before-pause')
+  await page.goto('/login?redirect=/sites')
+  await logInThroughUi(page, user)
+  const indicator = page.getByTestId('connection-indicator')
+  await expect(indicator).toHaveAttribute('data-phase', 'live')
+  const table = page.getByTestId('sites-table')
+  await expect(table).toContainText('before-pause')
+
+  await page.getByRole('button', { name: 'Pause live updates' }).click()
+  await expect(indicator).toHaveAttribute('data-state', 'paused')
+  await createSite(request, token, 'while-paused')
+  await expect(indicator).toContainText('Paused · 1 waiting')
+  await expect(table).not.toContainText('while-paused')
+
+  await page.getByRole('button', { name: /^Resume live updates/ }).click()
+  await expect(table).toContainText('while-paused')
+  await expect(indicator).toHaveAttribute('data-state', 'live')
+})

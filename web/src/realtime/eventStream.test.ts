@@ -397,6 +397,24 @@ describe('EventStream: liveness', () => {
     expect(FakeWebSocket.latest().hello()).toMatchObject({ last_seq: 7 })
   })
 
+  it('holds events while paused, across heartbeats, and applies them all on resume', () => {
+    const { stream, applied } = startStream()
+    const socket = welcome(0)
+    stream.setPaused(true)
+    socket.serverSendsText(event(1))
+    socket.serverSendsText(event(2))
+    frames.run()
+    socket.serverSendsText({ op: 'heartbeat', seq: 2 })
+    expect(applied).toEqual([])
+    expect(stream.state.paused).toBe(true)
+    expect(stream.state.queued).toBe(2)
+
+    stream.setPaused(false)
+    expect(seqs(applied)).toEqual([1, 2])
+    expect(stream.state.queued).toBe(0)
+    expect(stream.lastSeq).toBe(2)
+  })
+
   it('follows a heartbeat interval the welcome announces', () => {
     vi.spyOn(console, 'warn').mockImplementation(() => undefined)
     const { stream } = startStream()

@@ -50,6 +50,8 @@ export const STABLE_AFTER_MS = 10_000
 export const HEARTBEAT_INTERVAL_MS = 20_000
 /** No frame at all for this long (2.5 heartbeats) means the socket is dead. */
 export const SILENCE_TIMEOUT_MS = 2.5 * HEARTBEAT_INTERVAL_MS
+/** Events held while paused beyond this many (of up to 1 000 rows each) resume the stream. */
+export const MAX_PAUSED_EVENTS = 2_000
 /** A heartbeat this late (1.25 intervals without any frame) is shown at once as a stall. */
 export const STALL_FACTOR = 1.25 / 2.5
 
@@ -130,6 +132,7 @@ export class EventStream {
   private stallTimer: ReturnType<typeof setTimeout> | undefined
   private lastFrameAt = 0
   private browserOffline = false
+  private paused = false
   private running = false
   private attempt = 0
   private liveAt: number | null = null
@@ -178,6 +181,7 @@ export class EventStream {
     this.cancelFlush?.()
     this.cancelFlush = null
     this.queue = []
+    this.paused = false
     this.lastSeq = this.receivedSeq = this.freshWelcomeAt = null
     this.setStatus(initialStatus(this.now()))
   }
@@ -199,6 +203,28 @@ export class EventStream {
     else this.patchStatus({ browserOffline: true })
   }
 
+  /**
+   * Pauses applying events (the stream stays connected and keeps them, in order) or resumes,
+   * applying everything held at once. Held past `MAX_PAUSED_EVENTS`, it resumes by itself.
+   */
+  setPaused(on: boolean): void {
+    this.paused = on
+    if (on) this.patchStatus({ paused: true, queued: this.queue.length })
+    else {
+      this.patchStatus({ paused: false, queued: 0 })
+      this.flush()
+    }
+  }
+
+  private patchQueued() {
+    if (this.queue.length > MAX_PAUSED_EVENTS) {
+      console.warn('event stream: too many events held while paused; resuming')
+      this.setPaused(false)
+      return
+    }
+    if (this.status.queued !== this.queue.length) this.patchStatus({ queued: this.queue.length })
+  }
+
   /** Skips the remaining back-off wait (a "retry now" button, the browser coming online). */
   retryNow(): void {
     if (!this.running || this.status.phase !== 'reconnecting') return
@@ -207,9 +233,13 @@ export class EventStream {
   }
 
   /** Applies every queued event now (also done before any control frame and on close). */
-  flush(): void {
+  flush(force = false): void {
     this.cancelFlush?.()
     this.cancelFlush = null
+    if (this.paused && !force) {
+      this.patchQueued()
+      return
+    }
     if (this.queue.length === 0) return
     const batch = this.queue
     this.queue = []
@@ -228,6 +258,7 @@ export class EventStream {
       ...this.status,
       lastSeq: this.lastSeq,
       browserOffline: this.browserOffline,
+      paused: this.paused,
       ...patch,
     })
   }
@@ -356,8 +387,9 @@ export class EventStream {
       })
       return
     }
-    // Control frames take effect in order: everything before them is applied first.
-    this.flush()
+    // Control frames take effect in order: everything before them is applied first (a
+    // heartbeat changes nothing, so paused events stay held across it).
+    if (frame.op !== 'heartbeat') this.flush(true)
     switch (frame.op) {
       case 'welcome':
         if (frame.heartbeatSecs !== undefined) {
@@ -499,5 +531,6 @@ export function createAppEventStream(
     ...overrides,
   })
   connection.onRetryRequest(() => stream.retryNow())
+  connection.onPauseRequest((on) => stream.setPaused(on))
   return stream
 }

@@ -24,6 +24,10 @@ export interface ConnectionStatus {
   stalledSince: number | null
   /** The browser says it has no network (`offline` event): reconnecting cannot succeed yet. */
   browserOffline: boolean
+  /** The user paused live updates: events are held, not applied. */
+  paused: boolean
+  /** Events held while paused. */
+  queued: number
 }
 
 export function initialStatus(now = Date.now()): ConnectionStatus {
@@ -36,6 +40,8 @@ export function initialStatus(now = Date.now()): ConnectionStatus {
     resyncedAt: null,
     stalledSince: null,
     browserOffline: false,
+    paused: false,
+    queued: 0,
   }
 }
 
@@ -48,6 +54,7 @@ export const useConnectionStore = defineStore('connection', () => {
   const reloads = ref(0)
   const lastReloadReason = ref<ReloadReason | null>(null)
   let retryNow: () => void = () => undefined
+  let pause: (on: boolean) => void = () => undefined
 
   function set(next: ConnectionStatus) {
     status.value = next
@@ -67,7 +74,26 @@ export const useConnectionStore = defineStore('connection', () => {
     retryNow()
   }
 
-  return { status, reloads, lastReloadReason, set, noteReload, onRetryRequest, requestRetry }
+  /** The event stream registers how to pause and resume applying events. */
+  function onPauseRequest(handler: (on: boolean) => void) {
+    pause = handler
+  }
+
+  function setPaused(on: boolean) {
+    pause(on)
+  }
+
+  return {
+    status,
+    reloads,
+    lastReloadReason,
+    set,
+    noteReload,
+    onRetryRequest,
+    requestRetry,
+    onPauseRequest,
+    setPaused,
+  }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useConnectionStore, import.meta.hot))

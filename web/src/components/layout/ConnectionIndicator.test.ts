@@ -20,6 +20,8 @@ async function render(
     resyncedAt: null,
     stalledSince: null,
     browserOffline: false,
+    paused: false,
+    queued: 0,
     ...status,
   })
   await wrapper.vm.$nextTick()
@@ -77,6 +79,18 @@ describe('ConnectionIndicator', () => {
     expect(chip.attributes('title')).toMatch(/reloaded/)
     vi.setSystemTime(NOW + 20_000)
     await vi.waitFor(() => expect(chip.text()).toBe('Live'), { timeout: 3_000 })
+  })
+
+  it('says paused, with how many updates wait, while paused', async () => {
+    const chip = await render({
+      phase: 'live',
+      since: NOW,
+      retryAt: null,
+      paused: true,
+      queued: 42,
+    })
+    expect(chip.text()).toBe('Paused · 42 waiting')
+    expect(chip.attributes('data-state')).toBe('paused')
   })
 
   it('retries on click', async () => {
