@@ -60,10 +60,6 @@ const dark: ThemeDefinition = {
   variables,
 }
 
-export function prefersDark(): boolean {
-  return typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches
-}
-
 export function buildVuetify() {
   return createVuetify({
     icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
