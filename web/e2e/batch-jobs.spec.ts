@@ -136,7 +136,7 @@ test('a new BatchJob is checked against the Site’s queues, submitted, and dele
   await expect(page.getByText('No BatchJobs yet')).toBeVisible()
 })
 
-test('editing tags replaces them on the selected jobs, saying what goes', async ({
+test('“replace all tags” replaces them on the selected jobs, saying what goes', async ({
   page,
   request,
 }) => {
@@ -148,6 +148,7 @@ test('editing tags replaces them on the selected jobs, saying what goes', async 
   await table.getByRole('row').first().getByRole('checkbox').check()
   await page.getByRole('button', { name: 'Edit tags' }).click()
   const dialog = page.getByTestId('job-tags-dialog')
+  await dialog.getByLabel('Replace all tags').check()
   await expect(dialog).toContainText('Tags are replaced as a whole')
   await dialog.getByRole('button', { name: 'Remove tag 2' }).click()
   await dialog.getByLabel('Tag 1 value').fill('b')

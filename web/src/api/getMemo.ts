@@ -6,6 +6,7 @@
 export class GetMemo {
   private remembering = false
   private readonly entries = new Map<string, Promise<unknown>>()
+  private startedSinceClear = 0
 
   /**
    * Whether GETs that succeed from now on are remembered: the event stream has a resume
@@ -28,6 +29,7 @@ export class GetMemo {
     const known = this.entries.get(key)
     if (known) return known as Promise<T>
     const keep = this.remembering
+    this.startedSinceClear += 1
     const pending = fetch()
     this.entries.set(key, pending)
     const forget = () => {
@@ -49,6 +51,15 @@ export class GetMemo {
   /** Forgets every GET, in flight or done: the next call of each fetches again. */
   clear(): void {
     this.entries.clear()
+    this.startedSinceClear = 0
+  }
+
+  /**
+   * Whether no GET went out since the memo was created or last cleared: then the first
+   * welcome of a fresh stream has nothing to reload (every view is still waiting for it).
+   */
+  get untouched(): boolean {
+    return this.startedSinceClear === 0
   }
 }
 

@@ -1,5 +1,5 @@
 // Named calls on `/api/v1/jobs/`.
-import { api, ensureOk, unwrap, unwrapList } from './client'
+import { api, ensureOk, responseSeq, unwrap, unwrapList } from './client'
 import type { JobQuery, JobState } from './types'
 
 /** The server's cap on jobs touched by one bulk PATCH. */
@@ -35,9 +35,15 @@ export async function getJob(id: number) {
   return unwrap(await api.GET('/jobs/{job_id}', { params: { path: { job_id: id } } }))
 }
 
-/** `GET /jobs/state-counts`: per Site, how many jobs are in each state. */
+/**
+ * `GET /jobs/state-counts`: per Site, how many jobs are in each state, and the snapshot
+ * `seq` when the server sends one (today's server does not: `seq` is then undefined).
+ */
 export async function jobStateCounts() {
-  return unwrap(await api.GET('/jobs/state-counts'))
+  const result = await api.GET('/jobs/state-counts')
+  const rows = unwrap(result)
+  const seq = responseSeq(result.response)
+  return seq === undefined ? { rows } : { rows, seq }
 }
 
 /**
@@ -111,4 +117,30 @@ export async function replaceJobTagsWhere(
 export async function deleteJobsWhere(filters: JobQuery): Promise<void> {
   const search = searchOf(filters)
   ensureOk(await api.DELETE('/jobs/', { querySerializer: () => search, parseAs: 'text' }))
+}
+
+/**
+ * Re-reads the jobs in `ids` (`GET /jobs/?id=…`, 500 per call) after an action, to say what
+ * it did to each. Ids not in the answer no longer exist.
+ */
+export async function readJobs(ids: readonly number[]) {
+  const pages = []
+  for (const part of chunks(ids, IDS_PER_DELETE)) {
+    pages.push(await listJobs({ id: [...part], limit: part.length }))
+  }
+  return pages
+}
+
+/**
+ * Writes each job's own new tags (`PATCH /jobs/` with `[{id, tags}]`, ≤ 5 000 per call, all
+ * or nothing per call): how a merge keeps the tags a job has and the others do not.
+ */
+export async function setEachJobTags(
+  items: readonly { id: number; tags: Readonly<Record<string, string>> }[],
+): Promise<void> {
+  for (const part of chunks(items, MAX_JOBS_PER_PATCH)) {
+    ensureOk(
+      await api.PATCH('/jobs/', { body: part.map(({ id, tags }) => ({ id, tags: { ...tags } })) }),
+    )
+  }
 }

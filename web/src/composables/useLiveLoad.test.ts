@@ -44,6 +44,26 @@ describe('useLiveLoad', () => {
     expect(load).toHaveBeenCalledOnce()
   })
 
+  it('keeps waiting while the first connection is retried, until the welcome', async () => {
+    setPhase('reconnecting')
+    const load = vi.fn()
+    mountProbe(load)
+    await flushPromises()
+    expect(load).not.toHaveBeenCalled()
+
+    setPhase('live')
+    await flushPromises()
+    expect(load).toHaveBeenCalledOnce()
+  })
+
+  it('does not wait on a reconnect after a welcome: the memo covers it', async () => {
+    useConnectionStore().set({ ...initialStatus(), phase: 'reconnecting', lastSeq: 7 })
+    const load = vi.fn()
+    mountProbe(load)
+    await flushPromises()
+    expect(load).toHaveBeenCalledOnce()
+  })
+
   it('loads anyway once the grace period is over', async () => {
     setPhase('connecting')
     const load = vi.fn()

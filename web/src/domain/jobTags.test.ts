@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 
-import { commonTags, tagChanges, tagsFromRows, type Tags } from './jobTags'
+import {
+  commonTags,
+  mergeTags,
+  tagChanges,
+  tagChangesEach,
+  tagsFromRows,
+  type Tags,
+} from './jobTags'
 
 describe('job tag edits', () => {
   it('starts from the tags every job shares', () => {
@@ -20,6 +27,24 @@ describe('job tag edits', () => {
       'Adds stage=x to all 3 jobs.',
     ])
     expect(tagChanges([{ exp: 'a' }], { exp: 'a' })).toEqual([])
+  })
+
+  it('merges per job: adding one tag keeps every tag the jobs do not share', () => {
+    const current: Tags[] = [
+      { exp: 'a', run: '1' },
+      { exp: 'a', run: '2' },
+    ]
+    const start = commonTags(current) // { exp: 'a' }
+    const next = { exp: 'a', stage: 'x' }
+    expect(current.map((tags) => mergeTags(tags, start, next))).toEqual([
+      { exp: 'a', run: '1', stage: 'x' },
+      { exp: 'a', run: '2', stage: 'x' },
+    ])
+    expect(tagChangesEach(current, (tags) => mergeTags(tags, start, next))).toEqual([
+      'Adds stage=x to all 2 jobs.',
+    ])
+    // Removing a shared tag from the list removes it from each job, and nothing else.
+    expect(mergeTags({ exp: 'a', run: '1' }, start, {})).toEqual({ run: '1' })
   })
 
   it('refuses rows that cannot be tags', () => {

@@ -60,4 +60,17 @@ describe('throughputSummary', () => {
     expect(text).toContain('30.2 per minute over the 5 whole minutes before')
     expect(text).toContain('154 jobs finished in the last 7 minutes')
   })
+
+  it('headlines the answer’s count, not the fetch’s limit, when the fetch was cut short', () => {
+    // 20 000 finishes fetched (the limit) of 169 638 the server counted in the window.
+    const text = throughputSummary(bins([...Array<number>(59).fill(0), 20_000]), 5, {
+      count: 149_638,
+      exact: true,
+    })
+    expect(text).toContain('169,638 jobs finished in the last 60 minutes')
+    expect(text).toContain('the bars show 20,000 of them')
+    expect(text).not.toMatch(/^20,000 jobs/)
+    const slid = throughputSummary(bins([20_000]), 5, { count: 10, exact: false })
+    expect(slid).toMatch(/^Up to 20,010 jobs finished/)
+  })
 })

@@ -52,13 +52,24 @@ export function recentRate(bins: readonly MinuteBin[], minutes = 5): number {
  * ("so far this minute") beside the rate over the whole minutes before it: a burst that
  * finished jobs a few seconds ago shows in the text as it shows in the last bar.
  */
-export function throughputSummary(bins: readonly MinuteBin[], rateMinutes = 5): string {
-  const total = bins.reduce((sum, bin) => sum + bin.count, 0)
+export function throughputSummary(
+  bins: readonly MinuteBin[],
+  rateMinutes = 5,
+  /** Finishes the bins miss (beyond the fetch's limit); `exact` when all are still in the window. */
+  unseen: { count: number; exact: boolean } = { count: 0, exact: true },
+): string {
+  const binned = bins.reduce((sum, bin) => sum + bin.count, 0)
+  const total = binned + unseen.count
   const current = bins.at(-1)?.count ?? 0
   const rate = Math.round(recentRate(bins, rateMinutes) * 10) / 10
   const peak = Math.max(0, ...bins.map((bin) => bin.count))
+  const headline =
+    unseen.count === 0
+      ? `${jobsCount(total)} finished in the last ${bins.length} minutes: `
+      : `${unseen.exact ? '' : 'Up to '}${jobsCount(total)} finished in the last ${bins.length} minutes ` +
+        `(the bars show ${formatCount(binned)} of them): `
   return (
-    `${jobsCount(total)} finished in the last ${bins.length} minutes: ` +
+    headline +
     `${formatCount(current)} so far this minute, ` +
     `${formatCount(rate)} per minute over the ${rateMinutes} whole minutes before; ` +
     `peak ${formatCount(peak)} in one minute.`

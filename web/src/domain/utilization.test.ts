@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 
 import type { BatchJob, LogEvent } from '@/api/types'
 
-import { allocatedNodes, busyNodes, meanOf, stepsOf, utilisation } from './utilization'
+import {
+  allocatedNodes,
+  busyNodes,
+  meanOf,
+  stepsOf,
+  utilisation,
+  utilisationWords,
+} from './utilization'
 
 const T0 = Date.UTC(2026, 10, 29, 12, 0, 0)
 const MIN = 60_000
@@ -99,5 +106,39 @@ describe('utilisation', () => {
     ]
     expect(utilisation(busy, allocated)).toBeCloseTo(0.75)
     expect(utilisation(busy, [{ t: 0, value: 0 }])).toBeNull()
+    expect(utilisationWords(0.75)).toBe(' (75 % used)')
+  })
+
+  it('never words more busy than allocated as "100 % used"', () => {
+    const allocated = [
+      { t: 0, value: 4 },
+      { t: 100, value: 4 },
+    ]
+    const busy = [
+      { t: 0, value: 9 },
+      { t: 100, value: 9 },
+    ]
+    const share = utilisation(busy, allocated)
+    expect(share).toBeCloseTo(2.25)
+    expect(utilisationWords(share)).not.toMatch(/%/)
+    expect(utilisationWords(share)).toMatch(/more nodes busy than allocated/)
+  })
+
+  it('does not count a job that started after the clock tick as busy since the window start', () => {
+    // The clock ticks every few seconds: `to` is a little behind the newest events.
+    const to = T0 + 10 * MIN
+    const events = [move(1, 7, 10.05, 'PREPROCESSED', 'RUNNING')]
+    const { steps } = busyNodes(events, () => undefined, T0, to, [7])
+    expect(steps).toEqual([
+      { t: T0, value: 0 },
+      { t: to, value: 0 },
+    ])
+    // Once the clock passes it, the job is busy from its start only.
+    const later = busyNodes(events, () => undefined, T0, T0 + 11 * MIN, [7]).steps
+    expect(later).toEqual([
+      { t: T0, value: 0 },
+      { t: T0 + 10.05 * MIN, value: 1 },
+      { t: T0 + 11 * MIN, value: 1 },
+    ])
   })
 })

@@ -92,8 +92,11 @@ export function busyNodes(
     const into = event.to_state === 'RUNNING'
     const outOf = event.from_state === 'RUNNING'
     if (into === outOf) continue
+    // Events after `to` still count: they say the job was not running yet (or still ran)
+    // at `to`; `stepsOf` clips their steps. Dropping them would make a job that started
+    // after the clock's last tick look like one running since the window's start.
     const t = parseServerTime(event.timestamp)
-    if (!Number.isFinite(t) || t > to) continue
+    if (!Number.isFinite(t)) continue
     let list = byJob.get(event.job_id)
     if (list === undefined) byJob.set(event.job_id, (list = []))
     list.push({ t, id: event.id, into })
@@ -144,9 +147,21 @@ export function lastOf(steps: readonly Step[]): number {
   return steps.at(-1)?.value ?? 0
 }
 
-/** Busy node-time as a share of allocated node-time (0…1), or `null` with none allocated. */
+/**
+ * Busy node-time as a share of allocated node-time, or `null` with none allocated. Not
+ * clamped: above 1 means more nodes were busy than this view knows to be allocated.
+ */
 export function utilisation(busy: readonly Step[], allocated: readonly Step[]): number | null {
   const granted = meanOf(allocated)
   if (granted <= 0) return null
-  return Math.min(1, meanOf(busy) / granted)
+  return meanOf(busy) / granted
+}
+
+/** The share in words: "(42 % used)", or why there is none to give. */
+export function utilisationWords(share: number | null): string {
+  if (share === null) return ''
+  if (share > 1.005) {
+    return ' (more nodes busy than allocated: some of their BatchJobs are not known here)'
+  }
+  return ` (${Math.round(share * 100)} % used)`
 }

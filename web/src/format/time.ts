@@ -21,6 +21,12 @@ export function formatLocal(ms: number, locale?: string): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(ms)
 }
 
+/** Local date and time to the second, e.g. `29 Nov 2026, 18:01:53`. */
+export function formatLocalSeconds(ms: number, locale?: string): string {
+  if (!Number.isFinite(ms)) return 'unknown time'
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' }).format(ms)
+}
+
 /** Human duration: `45 s`, `12 min`, `3 h 12 min`, `2 d 4 h`. */
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.floor(ms / 1000))

@@ -31,9 +31,18 @@ const onStateColors = {
 // labels and subtitles; 0.7 passes in both themes (checked by e2e/accessibility.spec.ts).
 const variables = { 'medium-emphasis-opacity': 0.7 }
 
+// Vuetify's warning orange (#FB8C00) with white text is 2.3:1: the "Stale" chip and other
+// filled warnings failed WCAG AA. A darker amber passes with white text (5.0:1), and as text
+// on white; in the dark theme a light amber carries black text.
 const light: ThemeDefinition = {
   dark: false,
-  colors: { primary: '#0B5394', ...stateColors, ...onStateColors },
+  colors: {
+    primary: '#0B5394',
+    warning: '#B45309',
+    'on-warning': '#FFFFFF',
+    ...stateColors,
+    ...onStateColors,
+  },
   variables,
 }
 
@@ -41,6 +50,8 @@ const dark: ThemeDefinition = {
   dark: true,
   colors: {
     primary: '#6FA8DC',
+    warning: '#FFB74D',
+    'on-warning': '#000000',
     ...stateColors,
     ...onStateColors,
     'state-running': '#3A9AD9',
@@ -49,14 +60,11 @@ const dark: ThemeDefinition = {
   variables,
 }
 
-export function prefersDark(): boolean {
-  return typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches
-}
-
 export function buildVuetify() {
   return createVuetify({
     icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
-    theme: { defaultTheme: prefersDark() ? 'dark' : 'light', themes: { light, dark } },
+    // 'system' follows the system's light/dark setting, also when it changes while open.
+    theme: { defaultTheme: 'system', themes: { light, dark } },
     defaults: {
       // Below the `sm` breakpoint (phones), tables stack each row as label/value pairs
       // instead of scrolling sideways.

@@ -114,11 +114,15 @@ function event(seq: number, data: unknown = [jobRow(seq)], action = 'bulk-update
 const seqs = (changes: ResourceChange[]) => changes.map((c) => c.seq)
 
 describe('backoffDelay', () => {
-  it('doubles from 1 s and stops growing at 30 s', () => {
+  it('doubles from 1 s and stops growing at 8 s', () => {
     const middle = () => 0.5
     expect([0, 1, 2, 3, 4, 5, 6, 10].map((n) => backoffDelay(n, middle))).toEqual([
-      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000,
+      1_000, 2_000, 4_000, 8_000, 8_000, 8_000, 8_000, 8_000,
     ])
+  })
+
+  it('never waits more than 10 s, however long the outage', () => {
+    for (const attempt of [5, 20, 1_000]) expect(backoffDelay(attempt, () => 1)).toBe(10_000)
   })
 
   it('jitters by ±25 %', () => {
@@ -362,6 +366,55 @@ describe('EventStream: liveness', () => {
     expect(FakeWebSocket.latest().hello()).toMatchObject({ last_seq: 7 })
   })
 
+  it('shows an overdue heartbeat at once as a stall, and clears it on the next frame', () => {
+    const { stream } = startStream()
+    const socket = welcome(7)
+
+    vi.advanceTimersByTime(SILENCE_TIMEOUT_MS / 2 - 1)
+    expect(stream.state.stalledSince).toBeNull()
+    vi.advanceTimersByTime(1)
+    expect(stream.state.phase).toBe('live')
+    expect(stream.state.stalledSince).not.toBeNull()
+
+    socket.serverSendsText({ op: 'heartbeat', seq: 7 })
+    expect(stream.state.stalledSince).toBeNull()
+  })
+
+  it('drops the socket at once when the browser goes offline, and retries when online', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    const { stream } = startStream()
+    const socket = welcome(7)
+
+    stream.setBrowserOnline(false)
+    expect(socket.closedWith).toBe(CLOSE.CLIENT_RESTART)
+    expect(stream.state.phase).toBe('reconnecting')
+    expect(stream.state.browserOffline).toBe(true)
+
+    stream.setBrowserOnline(true)
+    expect(stream.state.browserOffline).toBe(false)
+    expect(FakeWebSocket.instances).toHaveLength(2) // no back-off wait
+    FakeWebSocket.latest().serverOpens()
+    expect(FakeWebSocket.latest().hello()).toMatchObject({ last_seq: 7 })
+  })
+
+  it('holds events while paused, across heartbeats, and applies them all on resume', () => {
+    const { stream, applied } = startStream()
+    const socket = welcome(0)
+    stream.setPaused(true)
+    socket.serverSendsText(event(1))
+    socket.serverSendsText(event(2))
+    frames.run()
+    socket.serverSendsText({ op: 'heartbeat', seq: 2 })
+    expect(applied).toEqual([])
+    expect(stream.state.paused).toBe(true)
+    expect(stream.state.queued).toBe(2)
+
+    stream.setPaused(false)
+    expect(seqs(applied)).toEqual([1, 2])
+    expect(stream.state.queued).toBe(0)
+    expect(stream.lastSeq).toBe(2)
+  })
+
   it('follows a heartbeat interval the welcome announces', () => {
     vi.spyOn(console, 'warn').mockImplementation(() => undefined)
     const { stream } = startStream()
@@ -569,6 +622,24 @@ describe('createAppEventStream', () => {
     expect(connection.status.phase).toBe('reconnecting')
     // Still resumable: GETs made while down stay valid once the stream resumes.
     expect(getMemo.isRemembering).toBe(true)
+  })
+
+  it('reloads nothing on the first welcome when no GET went out before it', () => {
+    appStream()
+    const reloads = useConnectionStore().reloads
+    welcome(5)
+
+    expect(useConnectionStore().reloads).toBe(reloads)
+  })
+
+  it('reloads on a fresh welcome when GETs went out before it (they may predate it)', async () => {
+    appStream()
+    await getMemo.run('/sites/', () => Promise.resolve())
+    const reloads = useConnectionStore().reloads
+    welcome(5)
+
+    expect(useConnectionStore().reloads).toBe(reloads + 1)
+    expect(useConnectionStore().lastReloadReason).toBe('fresh')
   })
 
   it('keeps the GET memo across a resumed reconnect', async () => {

@@ -17,6 +17,7 @@ import { useJobsStore } from '@/stores/jobs'
 import { useLogEventsStore } from '@/stores/logEvents'
 import { useSessionsStore } from '@/stores/sessions'
 import { useSitesStore } from '@/stores/sites'
+import { useStateCountsStore, type CountLookups } from '@/stores/stateCounts'
 import { useTransferItemsStore } from '@/stores/transferItems'
 
 import { notifyApplied } from './appliedChanges'
@@ -41,15 +42,20 @@ export const CLOSE = {
 } as const
 
 export const BACKOFF_MIN_MS = 1_000
-export const BACKOFF_MAX_MS = 30_000
+/** The longest base wait: with +25 % jitter no retry waits more than 10 s. */
+export const BACKOFF_MAX_MS = 8_000
 /** A connection that stayed live this long resets the back-off. */
 export const STABLE_AFTER_MS = 10_000
 /** The server's `ws.ping_interval_secs`: a heartbeat frame at least this often. */
 export const HEARTBEAT_INTERVAL_MS = 20_000
 /** No frame at all for this long (2.5 heartbeats) means the socket is dead. */
 export const SILENCE_TIMEOUT_MS = 2.5 * HEARTBEAT_INTERVAL_MS
+/** Events held while paused beyond this many (of up to 1 000 rows each) resume the stream. */
+export const MAX_PAUSED_EVENTS = 2_000
+/** A heartbeat this late (1.25 intervals without any frame) is shown at once as a stall. */
+export const STALL_FACTOR = 1.25 / 2.5
 
-/** Delay before retry number `attempt` (0-based): 1 s doubling to 30 s, each ±25 %. */
+/** Delay before retry number `attempt` (0-based): 1 s doubling to 8 s, each ±25 % (≤ 10 s). */
 export function backoffDelay(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, attempt))
   return Math.round(base * (1 + 0.25 * (2 * random() - 1)))
@@ -123,6 +129,10 @@ export class EventStream {
   private socket: SocketLike | null = null
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private silenceTimer: ReturnType<typeof setTimeout> | undefined
+  private stallTimer: ReturnType<typeof setTimeout> | undefined
+  private lastFrameAt = 0
+  private browserOffline = false
+  private paused = false
   private running = false
   private attempt = 0
   private liveAt: number | null = null
@@ -171,8 +181,48 @@ export class EventStream {
     this.cancelFlush?.()
     this.cancelFlush = null
     this.queue = []
+    this.paused = false
     this.lastSeq = this.receivedSeq = this.freshWelcomeAt = null
     this.setStatus(initialStatus(this.now()))
+  }
+
+  /**
+   * The browser's `offline` / `online` events. Offline: the socket cannot be trusted, so it
+   * is dropped and the state says so at once (instead of "Live" until the silence timeout);
+   * online: reconnect now.
+   */
+  setBrowserOnline(online: boolean): void {
+    this.browserOffline = !online
+    if (!this.running) return
+    if (online) {
+      this.patchStatus({ browserOffline: false })
+      this.retryNow()
+      return
+    }
+    if (this.socket !== null) this.restart('the browser went offline')
+    else this.patchStatus({ browserOffline: true })
+  }
+
+  /**
+   * Pauses applying events (the stream stays connected and keeps them, in order) or resumes,
+   * applying everything held at once. Held past `MAX_PAUSED_EVENTS`, it resumes by itself.
+   */
+  setPaused(on: boolean): void {
+    this.paused = on
+    if (on) this.patchStatus({ paused: true, queued: this.queue.length })
+    else {
+      this.patchStatus({ paused: false, queued: 0 })
+      this.flush()
+    }
+  }
+
+  private patchQueued() {
+    if (this.queue.length > MAX_PAUSED_EVENTS) {
+      console.warn('event stream: too many events held while paused; resuming')
+      this.setPaused(false)
+      return
+    }
+    if (this.status.queued !== this.queue.length) this.patchStatus({ queued: this.queue.length })
   }
 
   /** Skips the remaining back-off wait (a "retry now" button, the browser coming online). */
@@ -183,9 +233,13 @@ export class EventStream {
   }
 
   /** Applies every queued event now (also done before any control frame and on close). */
-  flush(): void {
+  flush(force = false): void {
     this.cancelFlush?.()
     this.cancelFlush = null
+    if (this.paused && !force) {
+      this.patchQueued()
+      return
+    }
     if (this.queue.length === 0) return
     const batch = this.queue
     this.queue = []
@@ -200,11 +254,18 @@ export class EventStream {
   }
 
   private patchStatus(patch: Partial<ConnectionStatus>) {
-    this.setStatus({ ...this.status, lastSeq: this.lastSeq, ...patch })
+    this.setStatus({
+      ...this.status,
+      lastSeq: this.lastSeq,
+      browserOffline: this.browserOffline,
+      paused: this.paused,
+      ...patch,
+    })
   }
 
   private dropSocket(code: number = 1000) {
     clearTimeout(this.silenceTimer)
+    clearTimeout(this.stallTimer)
     const socket = this.socket
     this.socket = null
     this.welcomed = false
@@ -247,6 +308,7 @@ export class EventStream {
       this.socket = null
       this.welcomed = false
       clearTimeout(this.silenceTimer)
+      clearTimeout(this.stallTimer)
       this.flush()
       this.closed(event.code)
     }
@@ -284,6 +346,12 @@ export class EventStream {
   }
 
   private armSilenceTimer() {
+    this.lastFrameAt = this.now()
+    if (this.status.stalledSince !== null) this.patchStatus({ stalledSince: null })
+    clearTimeout(this.stallTimer)
+    this.stallTimer = setTimeout(() => {
+      if (this.welcomed) this.patchStatus({ stalledSince: this.lastFrameAt })
+    }, this.silenceTimeoutMs * STALL_FACTOR)
     clearTimeout(this.silenceTimer)
     this.silenceTimer = setTimeout(
       () => this.restart(`no frame for ${Math.round(this.silenceTimeoutMs / 1000)} s`),
@@ -319,8 +387,9 @@ export class EventStream {
       })
       return
     }
-    // Control frames take effect in order: everything before them is applied first.
-    this.flush()
+    // Control frames take effect in order: everything before them is applied first (a
+    // heartbeat changes nothing, so paused events stay held across it).
+    if (frame.op !== 'heartbeat') this.flush(true)
     switch (frame.op) {
       case 'welcome':
         if (frame.heartbeatSecs !== undefined) {
@@ -376,7 +445,13 @@ export class EventStream {
     this.liveAt = null
     const delay = backoffDelay(this.attempt, this.random)
     this.attempt += 1
-    this.patchStatus({ phase: 'reconnecting', since, attempt: this.attempt, retryAt: now + delay })
+    this.patchStatus({
+      phase: 'reconnecting',
+      since,
+      attempt: this.attempt,
+      retryAt: now + delay,
+      stalledSince: null,
+    })
     clearTimeout(this.retryTimer)
     this.retryTimer = setTimeout(() => this.connect(), delay)
   }
@@ -414,13 +489,31 @@ export function createAppEventStream(
   const auth = useAuthStore()
   const connection = useConnectionStore()
   const routes = storeRoutes()
+  const counts = useStateCountsStore()
+  const jobs = useJobsStore()
+  const apps = useAppsStore()
+  const siteOfApp = (appId: unknown) =>
+    typeof appId === 'number' ? apps.peekById()[appId]?.site_id : undefined
+  const countLookups: CountLookups = {
+    job(id) {
+      const job = jobs.peekById()[id]
+      const siteId = siteOfApp(job?.app_id)
+      return job === undefined || siteId === undefined ? undefined : { siteId, state: job.state }
+    },
+    siteOfJob: (id) => siteOfApp(jobs.peekById()[id]?.app_id),
+  }
   const stream = new EventStream({
     url: overrides.url ?? subscribeUrl(),
     token: () => auth.token,
     onChanges: (changes) => {
       // Frames racing a logout must not refill the stores the logout just cleared.
       if (auth.token === null) return
-      for (const change of changes) routes[change.type]().apply(change)
+      for (const change of changes) {
+        // Before applying: a deleted job's state is only known while the store holds it.
+        counts.track(change, countLookups)
+        routes[change.type]().apply(change)
+      }
+      counts.publish()
       notifyApplied(changes)
     },
     onStatus: (status) => {
@@ -428,6 +521,8 @@ export function createAppEventStream(
       connection.set(status)
     },
     onReload: (reason) => {
+      // A fresh start before any GET went out: the views' first loads are still to come.
+      if (reason === 'fresh' && getMemo.untouched) return
       getMemo.clear()
       connection.noteReload(reason)
     },
@@ -436,5 +531,6 @@ export function createAppEventStream(
     ...overrides,
   })
   connection.onRetryRequest(() => stream.retryNow())
+  connection.onPauseRequest((on) => stream.setPaused(on))
   return stream
 }

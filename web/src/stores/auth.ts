@@ -5,6 +5,8 @@ import { computed, ref } from 'vue'
 
 import * as authApi from '@/api/auth'
 import { setAuthHooks } from '@/api/client'
+import { getMemo, memoKey } from '@/api/getMemo'
+import type { User } from '@/api/types'
 import { parseServerTime } from '@/format/time'
 
 const STORAGE_KEY = 'balsam.auth'
@@ -38,11 +40,14 @@ export const useAuthStore = defineStore('auth', () => {
   let expiryTimer: ReturnType<typeof setTimeout> | undefined
   let followingOtherTabs = false
 
+  /** The server's answer to `GET /auth/password/me`, fetched once per stream life. */
+  const user = ref<User | null>(null)
   const isAuthenticated = computed(() => login.value !== null)
-  const username = computed(() => login.value?.username ?? '')
+  const username = computed(() => user.value?.username ?? login.value?.username ?? '')
   const token = computed(() => login.value?.token ?? null)
 
   function persist(value: StoredLogin | null) {
+    if (value?.token !== login.value?.token) user.value = null
     login.value = value
     clearTimeout(expiryTimer)
     if (value === null) {
@@ -84,6 +89,18 @@ export const useAuthStore = defineStore('auth', () => {
     notice.value = null
   }
 
+  /** The current user (seed: the first of the initial fetches); false when it failed. */
+  async function loadUser(): Promise<boolean> {
+    const token = login.value?.token
+    try {
+      const me = await getMemo.run(memoKey('/auth/password/me'), authApi.currentUser)
+      if (login.value?.token === token) user.value = me
+      return true
+    } catch {
+      return false // the account menu falls back to the name typed at login
+    }
+  }
+
   async function register(name: string, password: string) {
     await authApi.register(name, password)
     await logIn(name, password)
@@ -119,11 +136,13 @@ export const useAuthStore = defineStore('auth', () => {
 
   return {
     login,
+    user,
     notice,
     isAuthenticated,
     username,
     token,
     logIn,
+    loadUser,
     register,
     logOut,
     endLogin,

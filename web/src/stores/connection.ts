@@ -17,10 +17,32 @@ export interface ConnectionStatus {
   lastSeq: number | null
   /** Epoch ms of the last `resync` (the server could not replay what was missed). */
   resyncedAt: number | null
+  /**
+   * While `live`: epoch ms of the last frame, once a heartbeat is overdue (the socket may be
+   * dead; it is replaced when the silence lasts 2.5 heartbeats). `null`: frames are on time.
+   */
+  stalledSince: number | null
+  /** The browser says it has no network (`offline` event): reconnecting cannot succeed yet. */
+  browserOffline: boolean
+  /** The user paused live updates: events are held, not applied. */
+  paused: boolean
+  /** Events held while paused. */
+  queued: number
 }
 
 export function initialStatus(now = Date.now()): ConnectionStatus {
-  return { phase: 'idle', since: now, attempt: 0, retryAt: null, lastSeq: null, resyncedAt: null }
+  return {
+    phase: 'idle',
+    since: now,
+    attempt: 0,
+    retryAt: null,
+    lastSeq: null,
+    resyncedAt: null,
+    stalledSince: null,
+    browserOffline: false,
+    paused: false,
+    queued: 0,
+  }
 }
 
 /** Why the views must reload what they show: a fresh start, or a resync after a gap. */
@@ -32,6 +54,7 @@ export const useConnectionStore = defineStore('connection', () => {
   const reloads = ref(0)
   const lastReloadReason = ref<ReloadReason | null>(null)
   let retryNow: () => void = () => undefined
+  let pause: (on: boolean) => void = () => undefined
 
   function set(next: ConnectionStatus) {
     status.value = next
@@ -51,7 +74,26 @@ export const useConnectionStore = defineStore('connection', () => {
     retryNow()
   }
 
-  return { status, reloads, lastReloadReason, set, noteReload, onRetryRequest, requestRetry }
+  /** The event stream registers how to pause and resume applying events. */
+  function onPauseRequest(handler: (on: boolean) => void) {
+    pause = handler
+  }
+
+  function setPaused(on: boolean) {
+    pause(on)
+  }
+
+  return {
+    status,
+    reloads,
+    lastReloadReason,
+    set,
+    noteReload,
+    onRetryRequest,
+    requestRetry,
+    onPauseRequest,
+    setPaused,
+  }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useConnectionStore, import.meta.hot))

@@ -6,6 +6,7 @@ import { getMemo } from '@/api/getMemo'
 
 import { useAppsStore } from './apps'
 import { useBatchJobsStore } from './batchJobs'
+import { useFailuresStore } from './failures'
 import { useJobsStore } from './jobs'
 import { useLogEventsStore } from './logEvents'
 import { useSessionsStore } from './sessions'
@@ -24,6 +25,7 @@ export function clearUserData(pinia?: Pinia): void {
     useTransferItemsStore,
     useLogEventsStore,
     useStateCountsStore,
+    useFailuresStore,
   ]) {
     useStore(pinia).clear()
   }

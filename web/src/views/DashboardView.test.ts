@@ -13,7 +13,7 @@ import type { BatchJob, Site } from '@/api/types'
 import type { Step } from '@/domain/utilization'
 import { makeJob } from '@/test-support/jobFactory'
 import { notifyApplied } from '@/realtime/appliedChanges'
-import { REFRESH_AFTER_EVENTS_MS } from '@/stores/stateCounts'
+import { useStateCountsStore } from '@/stores/stateCounts'
 import { mountView, storeLogin } from '@/test-support/mountView'
 
 import DashboardView from './DashboardView.vue'
@@ -25,11 +25,14 @@ vi.mock('@/api/events')
 // ECharts wants a canvas; the chart's numbers are also in its caption, which the stub keeps.
 vi.mock('@/components/dashboard/ThroughputChart.vue', () => ({
   default: defineComponent({
-    props: { bins: { type: Array, required: true } },
+    props: { bins: { type: Array, required: true }, unseen: { type: Object, default: null } },
     setup: (props) => () =>
       h(
         'p',
-        { 'data-testid': 'throughput-stub' },
+        {
+          'data-testid': 'throughput-stub',
+          'data-unseen': String((props.unseen as { count: number } | null)?.count ?? 0),
+        },
         String((props.bins as { count: number }[]).reduce((n, b) => n + b.count, 0)),
       ),
   }),
@@ -79,9 +82,9 @@ beforeEach(() => {
     results: [site(1, 'theta', 1), site(2, 'polaris', 30)],
     seq: 5,
   })
-  vi.mocked(jobStateCounts).mockResolvedValue([
-    { site_id: 1, counts: { RUNNING: 1_200, FAILED: 3, JOB_FINISHED: 40 } },
-  ])
+  vi.mocked(jobStateCounts).mockResolvedValue({
+    rows: [{ site_id: 1, counts: { RUNNING: 1_200, FAILED: 3, JOB_FINISHED: 40 } }],
+  })
   vi.mocked(listBatchJobs).mockResolvedValue({ count: 0, results: [], seq: 5 })
   vi.mocked(listJobs).mockResolvedValue({ count: 0, results: [], seq: 5 })
   vi.mocked(listLogEvents).mockResolvedValue({
@@ -132,14 +135,52 @@ describe('DashboardView', () => {
     expect(wrapper.find('[data-site="polaris"]').text()).toContain('Stale')
   })
 
-  it('refreshes the counts shortly after job events', async () => {
+  it('moves the counts with job events and never refetches them', async () => {
     const { wrapper } = await render()
-    vi.mocked(jobStateCounts).mockResolvedValue([{ site_id: 1, counts: { RUNNING: 1_201 } }])
+    const counts = useStateCountsStore()
+    const lookups = { job: () => undefined, siteOfJob: () => 1 }
+    counts.track(
+      {
+        seq: 6,
+        action: 'bulk-create',
+        type: 'log_event',
+        data: [{ id: 9, job_id: 4, from_state: 'PREPROCESSED', to_state: 'RUNNING' }],
+      },
+      lookups,
+    )
+    counts.publish()
     notifyApplied([{ seq: 6, action: 'bulk-update', type: 'job', data: [] }])
-    await vi.advanceTimersByTimeAsync(REFRESH_AFTER_EVENTS_MS)
+    await vi.advanceTimersByTimeAsync(5_000)
     await flushPromises()
 
     expect(wrapper.find('[data-site="theta"] [data-group="running"]').text()).toContain('1,201')
+    expect(jobStateCounts).toHaveBeenCalledOnce()
+  })
+
+  it('headlines how many finished from the answer’s count, beyond the fetch’s limit', async () => {
+    vi.mocked(listLogEvents).mockImplementation((query) =>
+      Promise.resolve(
+        query?.to_state === 'JOB_FINISHED'
+          ? {
+              count: 169_638,
+              results: [
+                {
+                  id: 1,
+                  job_id: 1,
+                  timestamp: iso(NOW - 30_000),
+                  from_state: 'POSTPROCESSED',
+                  to_state: 'JOB_FINISHED',
+                  data: {},
+                },
+              ],
+              seq: 5,
+            }
+          : { count: 0, results: [], seq: 5 },
+      ),
+    )
+    const { wrapper } = await render()
+
+    expect(wrapper.find('[data-testid="throughput-stub"]').attributes('data-unseen')).toBe('169637')
   })
 
   it('asks for the last hour’s finishes and charts them', async () => {

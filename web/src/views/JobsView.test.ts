@@ -3,7 +3,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { getMemo } from '@/api/getMemo'
 import { listApps } from '@/api/apps'
-import { deleteJobs, listJobs, replaceJobTags, setJobStates } from '@/api/jobs'
+import {
+  deleteJobs,
+  listJobs,
+  readJobs,
+  replaceJobTags,
+  setEachJobTags,
+  setJobStates,
+} from '@/api/jobs'
 import type * as JobsApi from '@/api/jobs'
 import { listSites } from '@/api/sites'
 import { LIVE_TABLE_INTERVAL_MS } from '@/composables/useCoalesced'
@@ -23,6 +30,8 @@ vi.mock('@/api/jobs', async (original) => ({
   deleteJobsWhere: vi.fn(),
   replaceJobTags: vi.fn(),
   replaceJobTagsWhere: vi.fn(),
+  setEachJobTags: vi.fn(),
+  readJobs: vi.fn(() => Promise.resolve([])),
 }))
 vi.mock('@/api/apps')
 vi.mock('@/api/sites')
@@ -140,6 +149,29 @@ describe('JobsView', () => {
     expect(deleteJobs).not.toHaveBeenCalled()
   })
 
+  it('reports per job what a delete did: one held by a launcher is skipped, not "done"', async () => {
+    const held = makeJob(1, 'RUNNING', { session_id: 4 })
+    const { wrapper } = await render('/jobs', [makeJob(2, 'RUN_ERROR'), held])
+    vi.mocked(readJobs).mockResolvedValue([{ count: 1, results: [held], seq: 12 }])
+    const boxes = wrapper.findAll('tbody input[type="checkbox"]')
+    await boxes[0]?.trigger('click')
+    await boxes[1]?.trigger('click')
+    await wrapper
+      .findAll('button')
+      .find((b) => b.text() === 'Delete')
+      ?.trigger('click')
+    await flushPromises()
+    ;(document.querySelector('[data-testid="confirm-job-action"]') as HTMLElement).click()
+    await flushPromises()
+
+    expect(deleteJobs).toHaveBeenCalledWith([2, 1])
+    expect(readJobs).toHaveBeenCalledWith([2, 1])
+    expect(document.body.textContent).toContain(
+      '1 of 2 jobs deleted; 1 held by a launcher was skipped.',
+    )
+    expect(document.body.textContent).not.toContain('2 jobs done')
+  })
+
   it('tells a new user how to create jobs', async () => {
     const { wrapper } = await render('/jobs', [])
 
@@ -147,7 +179,46 @@ describe('JobsView', () => {
     expect(wrapper.text()).toContain('balsam job create')
   })
 
-  it('replaces tags as a whole, saying what each job loses before writing', async () => {
+  it('merges a tag edit into each job’s own tags by default', async () => {
+    const { wrapper } = await render('/jobs', [
+      makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
+      makeJob(1, 'READY', { tags: { exp: 'a' } }),
+    ])
+    const boxes = wrapper.findAll('tbody input[type="checkbox"]')
+    await boxes[0]?.trigger('click')
+    await boxes[1]?.trigger('click')
+    await wrapper
+      .findAll('button')
+      .find((b) => b.text() === 'Edit tags')
+      ?.trigger('click')
+    await flushPromises()
+    const dialog = () => document.querySelector('[data-testid="job-tags-dialog"]')
+    expect(dialog()?.textContent).not.toContain('Tags are replaced as a whole')
+    // Add stage=x in a new row.
+    const addButton = [...document.querySelectorAll<HTMLElement>('button')].find(
+      (b) => b.textContent?.trim() === 'Add a tag',
+    )
+    addButton?.click()
+    await flushPromises()
+    const inputs = [...document.querySelectorAll<HTMLInputElement>('[data-testid="tag-row"] input')]
+    inputs.at(-2)!.value = 'stage'
+    inputs.at(-2)!.dispatchEvent(new Event('input'))
+    inputs.at(-1)!.value = 'x'
+    inputs.at(-1)!.dispatchEvent(new Event('input'))
+    await flushPromises()
+    expect(dialog()?.textContent).toContain('Adds stage=x to all 2 jobs.')
+    expect(dialog()?.textContent).not.toContain('Removes run=1')
+
+    ;(document.querySelector('[data-testid="confirm-job-tags"]') as HTMLElement).click()
+    await flushPromises()
+    expect(setEachJobTags).toHaveBeenCalledWith([
+      { id: 2, tags: { exp: 'a', run: '1', stage: 'x' } },
+      { id: 1, tags: { exp: 'a', stage: 'x' } },
+    ])
+    expect(replaceJobTags).not.toHaveBeenCalled()
+  })
+
+  it('replaces tags as a whole when asked, saying what each job loses before writing', async () => {
     const { wrapper } = await render('/jobs', [
       makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
       makeJob(1, 'READY', { tags: { exp: 'a' } }),
@@ -162,6 +233,8 @@ describe('JobsView', () => {
     await flushPromises()
 
     const dialog = () => document.querySelector('[data-testid="job-tags-dialog"]')
+    ;(document.querySelector('[data-testid="replace-all-tags"] input') as HTMLElement).click()
+    await flushPromises()
     expect(dialog()?.textContent).toContain('Tags are replaced as a whole')
     expect(dialog()?.textContent).toContain('the list starts with the tags they share')
     const inputs = () => [

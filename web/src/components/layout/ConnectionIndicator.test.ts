@@ -14,7 +14,16 @@ async function render(
   vi.setSystemTime(NOW)
   storeLogin()
   const { wrapper, pinia } = await mountView(ConnectionIndicator)
-  useConnectionStore(pinia).set({ attempt: 1, lastSeq: null, resyncedAt: null, ...status })
+  useConnectionStore(pinia).set({
+    attempt: 1,
+    lastSeq: null,
+    resyncedAt: null,
+    stalledSince: null,
+    browserOffline: false,
+    paused: false,
+    queued: 0,
+    ...status,
+  })
   await wrapper.vm.$nextTick()
   return wrapper.find('[data-testid="connection-indicator"]')
 }
@@ -38,6 +47,31 @@ describe('ConnectionIndicator', () => {
     expect(chip.attributes('title')).toContain('next try in 4 s')
   })
 
+  it('says stalled at once when a heartbeat is overdue, though the socket is still open', async () => {
+    const chip = await render({
+      phase: 'live',
+      since: NOW - 60_000,
+      retryAt: null,
+      stalledSince: NOW - 26_000,
+    })
+
+    expect(chip.text()).toBe('Stalled · 26 s')
+    expect(chip.attributes('data-state')).toBe('stalled')
+    expect(chip.attributes('title')).toMatch(/may be down/)
+  })
+
+  it('says offline when the browser has no network', async () => {
+    const chip = await render({
+      phase: 'reconnecting',
+      since: NOW - 3_000,
+      retryAt: NOW + 1_000,
+      browserOffline: true,
+    })
+
+    expect(chip.text()).toBe('Offline · 3 s')
+    expect(chip.attributes('title')).toMatch(/no network connection/)
+  })
+
   it('says resynced for a while after a resync, then live', async () => {
     const chip = await render({ phase: 'live', since: NOW - 5_000, retryAt: null, resyncedAt: NOW })
 
@@ -45,6 +79,18 @@ describe('ConnectionIndicator', () => {
     expect(chip.attributes('title')).toMatch(/reloaded/)
     vi.setSystemTime(NOW + 20_000)
     await vi.waitFor(() => expect(chip.text()).toBe('Live'), { timeout: 3_000 })
+  })
+
+  it('says paused, with how many updates wait, while paused', async () => {
+    const chip = await render({
+      phase: 'live',
+      since: NOW,
+      retryAt: null,
+      paused: true,
+      queued: 42,
+    })
+    expect(chip.text()).toBe('Paused · 42 waiting')
+    expect(chip.attributes('data-state')).toBe('paused')
   })
 
   it('retries on click', async () => {
