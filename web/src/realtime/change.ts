@@ -14,6 +14,14 @@ export const RESOURCE_TYPES = [
 ] as const
 export type ResourceType = (typeof RESOURCE_TYPES)[number]
 
+/**
+ * Not a resource: the server's per-Site job counts after a commit that moved them
+ * (`{"action":"update","type":"state_counts","data":[{site_id, counts}, …]}`, the last
+ * change of that commit; docs/realtime.md). It replaces the counts store's content.
+ */
+export const STATE_COUNTS = 'state_counts'
+export type ChangeType = ResourceType | typeof STATE_COUNTS
+
 export const ACTIONS = [
   'create',
   'update',
@@ -26,7 +34,7 @@ export type Action = (typeof ACTIONS)[number]
 
 export interface ResourceChange {
   action: Action
-  type: ResourceType
+  type: ChangeType
   /** A full instance, a list of them, `{id}`, `{ids}` or a list of ids (deletes). */
   data: unknown
   /**
@@ -62,10 +70,13 @@ function changeFromObject(raw: unknown): ResourceChange | null {
   if (!isObject(raw)) return null
   const { action, type, data, seq } = raw
   if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action)) return null
-  if (typeof type !== 'string' || !(RESOURCE_TYPES as readonly string[]).includes(type)) {
+  if (
+    typeof type !== 'string' ||
+    !(type === STATE_COUNTS || (RESOURCE_TYPES as readonly string[]).includes(type))
+  ) {
     return null
   }
-  const change: ResourceChange = { action: action as Action, type: type as ResourceType, data }
+  const change: ResourceChange = { action: action as Action, type: type as ChangeType, data }
   if (isId(seq)) change.seq = seq
   return change
 }

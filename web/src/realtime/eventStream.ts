@@ -21,7 +21,7 @@ import { useStateCountsStore, type CountLookups } from '@/stores/stateCounts'
 import { useTransferItemsStore } from '@/stores/transferItems'
 
 import { notifyApplied } from './appliedChanges'
-import { parseServerFrame, type ResourceChange, type ResourceType } from './change'
+import { parseServerFrame, STATE_COUNTS, type ResourceChange, type ResourceType } from './change'
 
 /** Close codes (docs/realtime.md, "Close codes"). */
 export const CLOSE = {
@@ -511,7 +511,8 @@ export function createAppEventStream(
       for (const change of changes) {
         // Before applying: a deleted job's state is only known while the store holds it.
         counts.track(change, countLookups)
-        routes[change.type]().apply(change)
+        if (change.type === STATE_COUNTS) counts.replace(change)
+        else routes[change.type]().apply(change)
       }
       counts.publish()
       notifyApplied(changes)

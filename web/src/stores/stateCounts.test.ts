@@ -216,3 +216,23 @@ describe('state counts through the event stream', () => {
     stream.stop()
   })
 })
+
+describe('pushed state counts', () => {
+  it('replace the estimate with the server counts and clear what was unplaced', async () => {
+    const { setActivePinia, createPinia } = await import('pinia')
+    setActivePinia(createPinia())
+    const { useStateCountsStore } = await import('./stateCounts')
+    const store = useStateCountsStore()
+    store.replace({
+      action: 'update',
+      type: 'state_counts',
+      seq: 7,
+      data: [{ site_id: 3, counts: { RUNNING: 2, JOB_FINISHED: 5 } }],
+    })
+    store.publish()
+    expect(store.bySite.get(3)).toEqual({ RUNNING: 2, JOB_FINISHED: 5 })
+    expect(store.totals).toEqual({ RUNNING: 2, JOB_FINISHED: 5 })
+    expect(store.unplaced).toBe(0)
+    expect(store.loadedAt).not.toBeNull()
+  })
+})

@@ -172,6 +172,27 @@ export const useStateCountsStore = defineStore('stateCounts', () => {
     draft = null
   }
 
+  /**
+   * Applies the server's pushed counts (`state_counts`, the last change of each commit
+   * that moved them): exact at that sequence number, so they replace whatever the
+   * events before them estimated, and nothing is left unplaced.
+   */
+  function replace(change: ResourceChange) {
+    if (!Array.isArray(change.data)) return
+    const next = new Map<number, Counts>()
+    for (const row of change.data as unknown[]) {
+      if (typeof row !== 'object' || row === null) continue
+      const { site_id: siteId, counts } = row as { site_id?: unknown; counts?: unknown }
+      if (typeof siteId !== 'number' || typeof counts !== 'object' || counts === null) continue
+      next.set(siteId, { ...(counts as Counts) })
+    }
+    draft = next
+    snapshotSeq = change.seq
+    unplaced.value = 0
+    loadedAt.value ??= Date.now()
+    error.value = null
+  }
+
   /** Counts per state over every Site. */
   const totals = computed(() => {
     const sums: Counts = {}
@@ -202,6 +223,7 @@ export const useStateCountsStore = defineStore('stateCounts', () => {
     load,
     refresh,
     track,
+    replace,
     publish,
     clear,
   }
