@@ -65,6 +65,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out everywhere: revoke every token issued to the caller so far, on every replica and
+         *     open websocket (within `auth.revocation_check_ms`).
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/password/login": {
         parameters: {
             query?: never;
@@ -358,7 +378,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Subscribe to the caller's live changes (websocket; see docs/realtime.md). */
+        /**
+         * Subscribe to the caller's live changes (websocket; see docs/realtime.md).
+         * @description A browser's `Origin` must be the server's own host or one of `http.public_origins`;
+         *     clients that send none (the SDK, scripts) are not affected.
+         */
         get: operations["subscribe_user"];
         put?: never;
         post?: never;
@@ -1155,6 +1179,13 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_App"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1193,8 +1224,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description site_id is not one of the caller's Sites */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1229,12 +1274,28 @@ export interface operations {
                     "application/json": components["schemas"]["App"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -1268,8 +1329,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1302,12 +1377,28 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -1331,6 +1422,39 @@ export interface operations {
                      *     ]
                      */
                     "application/json": string[];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every token of the caller is revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -1363,7 +1487,28 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many failed logins for this account or client address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Password checks are saturated; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1393,6 +1538,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -1431,7 +1585,29 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid body, or a password the policy refuses */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many registrations from this address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Password hashing is saturated; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1476,6 +1652,13 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_BatchJob"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1509,6 +1692,20 @@ export interface operations {
             };
             /** @description No site with ID n */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1552,6 +1749,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1581,12 +1792,28 @@ export interface operations {
                     "application/json": components["schemas"]["BatchJob"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -1613,8 +1840,22 @@ export interface operations {
                     "application/json": components["schemas"]["BatchJob"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1647,12 +1888,28 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -1689,6 +1946,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Paginated_LogEvent"];
                 };
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             422: {
                 headers: {
@@ -1761,6 +2025,13 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Job"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1820,6 +2091,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1858,8 +2143,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description An app_id or parent id is not the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1910,6 +2209,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1949,6 +2255,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1976,6 +2296,22 @@ export interface operations {
                     "application/json": components["schemas"]["SiteStateCounts"][];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
         };
     };
     get_job: {
@@ -1997,12 +2333,28 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -2036,6 +2388,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2063,12 +2429,28 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -2118,6 +2500,22 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Session"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
         };
     };
     create_session: {
@@ -2143,6 +2541,20 @@ export interface operations {
             };
             /** @description No site / batch_job with that id */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2176,12 +2588,28 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found (or expired) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -2208,8 +2636,22 @@ export interface operations {
                     "application/json": components["schemas"]["Job"][];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found (or expired) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2242,12 +2684,28 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -2282,6 +2740,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Paginated_Site"];
                 };
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             422: {
                 headers: {
@@ -2321,6 +2786,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2350,12 +2829,28 @@ export interface operations {
                     "application/json": components["schemas"]["Site"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -2389,8 +2884,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2423,12 +2932,28 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -2443,6 +2968,27 @@ export interface operations {
         responses: {
             /** @description Switching to the websocket protocol */
             101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a websocket upgrade request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The page's Origin may not open the websocket */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many open websockets from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2479,6 +3025,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Paginated_TransferItem"];
                 };
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             422: {
                 headers: {
@@ -2518,6 +3071,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2547,12 +3114,28 @@ export interface operations {
                     "application/json": components["schemas"]["TransferItem"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
             };
         };
     };
@@ -2579,8 +3162,22 @@ export interface operations {
                     "application/json": components["schemas"]["TransferItem"];
                 };
             };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body larger than the configured limit (http.max_body_mib) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
