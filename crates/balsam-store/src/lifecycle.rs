@@ -931,6 +931,22 @@ pub(crate) fn acquire_order(spec: &SessionAcquire) -> &'static str {
     }
 }
 
+/// The requested states, each once and in a fixed order (one acquire branch each).
+pub(crate) fn acquire_states(spec: &SessionAcquire) -> Vec<JobState> {
+    let mut states = spec.states.clone();
+    states.sort_by_key(|s| s.as_str());
+    states.dedup();
+    states
+}
+
+/// The acquire's `filter_tags` as `key:value` pairs (a non-string value matches "").
+pub(crate) fn acquire_tags(spec: &SessionAcquire) -> Vec<(String, String)> {
+    spec.filter_tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
 /// Which candidates an acquire takes: all of them without `max_aggregate_nodes`, else the
 /// longest prefix whose summed footprint (`num_nodes / node_packing_count`) fits.
 pub(crate) fn acquire_prefix(

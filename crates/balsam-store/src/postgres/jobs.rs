@@ -228,14 +228,12 @@ pub(crate) fn page_reads_an_index_in_order(q: &JobQuery) -> bool {
 /// The planner settings for a page query (in its read transaction). A page never scans
 /// the whole table: on a small table without statistics, 500 listed ids "cost" more than
 /// reading every row. And sorting is priced out where an index gives the order.
-pub(crate) fn page_settings(q: &JobQuery) -> &'static [&'static str] {
+pub(crate) fn page_settings(q: &JobQuery) -> &'static str {
+    // One statement (`set_config(…, true)` is `SET LOCAL`): one round trip per page.
     if page_reads_an_index_in_order(q) {
-        &[
-            "SET LOCAL enable_seqscan = off",
-            "SET LOCAL enable_sort = off",
-        ]
+        "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true)"
     } else {
-        &["SET LOCAL enable_seqscan = off"]
+        "SELECT set_config('enable_seqscan', 'off', true)"
     }
 }
 
@@ -709,9 +707,7 @@ impl JobStore for PostgresStore {
         let results: Vec<JobRow> = if page.limit == 0 || page.offset >= count {
             Vec::new() // a count (`limit=0`), or a page past the end: no rows to read
         } else {
-            for setting in page_settings(q) {
-                sqlx::query(setting).execute(&mut *tx).await?;
-            }
+            sqlx::query(page_settings(q)).execute(&mut *tx).await?;
             let mut rows = QueryBuilder::new("");
             push_job_page(&mut rows, owner, q, page);
             rows.build_query_as().fetch_all(&mut *tx).await?

@@ -96,14 +96,14 @@ fn walk(node: &Value, reads: &mut Reads) {
 async fn check(conn: &mut PgConnection, case: &PlanCase, when: &str) -> Result<(), String> {
     let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
     // The settings the store runs each shape with.
-    let sort_off: &[&str] = &["SET LOCAL enable_sort = off"];
-    let settings: &[&str] = match &case.shape {
-        Shape::JobPage(q, _) => super::jobs::page_settings(q),
-        Shape::EventPage(q, _) if super::events::page_in_index_order(q) => sort_off,
-        Shape::Acquire(_) => sort_off,
-        Shape::EventPage(..) | Shape::JobCount(_) => &[],
+    let sort_off = "SET LOCAL enable_sort = off";
+    let settings = match &case.shape {
+        Shape::JobPage(q, _) => Some(super::jobs::page_settings(q)),
+        Shape::EventPage(q, _) if super::events::page_in_index_order(q) => Some(sort_off),
+        Shape::Acquire(_) => Some(sort_off),
+        Shape::EventPage(..) | Shape::JobCount(_) => None,
     };
-    for sql in settings {
+    if let Some(sql) = settings {
         sqlx::query(sql)
             .execute(&mut *tx)
             .await

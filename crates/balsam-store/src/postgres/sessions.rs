@@ -275,14 +275,8 @@ pub(crate) fn push_acquire(
     now: DateTime<Utc>,
 ) {
     let order = lifecycle::acquire_order(spec);
-    let mut states: Vec<JobState> = spec.states.clone();
-    states.sort_by_key(|s| s.as_str());
-    states.dedup();
-    let tags: Vec<(String, String)> = spec
-        .filter_tags
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-        .collect();
+    let states = lifecycle::acquire_states(spec);
+    let tags = lifecycle::acquire_tags(spec);
     b.push("WITH cand AS (SELECT * FROM (");
     for (i, state) in states.iter().enumerate() {
         if i > 0 {

@@ -6,9 +6,7 @@ use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStor
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
 use balsam_types::change::kind;
-use balsam_types::{
-    Id, Job, JobState, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId,
-};
+use balsam_types::{Id, Job, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -245,14 +243,8 @@ pub(crate) fn push_acquire_candidates(
 ) {
     let order = lifecycle::acquire_order(spec);
     let by_id = spec.max_aggregate_nodes.is_none();
-    let mut states: Vec<JobState> = spec.states.clone();
-    states.sort_by_key(|s| s.as_str());
-    states.dedup();
-    let tags: Vec<(String, String)> = spec
-        .filter_tags
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-        .collect();
+    let states = lifecycle::acquire_states(spec);
+    let tags = lifecycle::acquire_tags(spec);
     // One branch per state, each reading `jobs_acquire_idx (site_id, state)` (rowid
     // order) or `jobs_acquire_packing_idx` in acquire order and stopping at the limit;
     // SQLite merges the branches (`MERGE (UNION ALL)`). The unary `+` keeps its
