@@ -805,6 +805,68 @@ pub(crate) fn jobs_document(owner: UserId, jobs: &[NewJob<'_>], now_column: Valu
     )
 }
 
+/// The row a backend wrote for `j` at `now`: every column of a new job is known before
+/// the insert (the columns it does not name take their schema defaults), so nothing is
+/// read back.
+pub(crate) fn new_job(j: &NewJob<'_>, now: DateTime<Utc>) -> Job {
+    let s = j.spec;
+    Job {
+        id: j.id,
+        workdir: s.workdir.clone(),
+        tags: s.tags.clone(),
+        app_id: s.app_id,
+        session_id: None,
+        serialized_parameters: s.serialized_parameters.clone(),
+        serialized_return_value: String::new(),
+        serialized_exception: String::new(),
+        batch_job_id: None,
+        state: j.state,
+        last_update: now,
+        data: s.data.clone(),
+        return_code: s.return_code,
+        pending_file_cleanup: true,
+        parent_ids: s.parent_ids.clone(),
+        num_nodes: s.num_nodes,
+        ranks_per_node: s.ranks_per_node,
+        threads_per_rank: s.threads_per_rank,
+        threads_per_core: s.threads_per_core,
+        gpus_per_rank: s.gpus_per_rank,
+        node_packing_count: s.node_packing_count,
+        wall_time_min: s.wall_time_min,
+        launch_params: s.launch_params.clone(),
+    }
+}
+
+/// The LogEvents an insert wrote: `rows` are what it returned, `(id, job_id, stored
+/// timestamp)` in any order; ids follow the insert's order, so within one job the
+/// lowest id is its first event. Everything else is what was sent.
+pub(crate) fn logged_events<T>(
+    events: &[NewLogEvent],
+    mut rows: Vec<(Id, Id, T)>,
+    time: impl Fn(T) -> DateTime<Utc>,
+) -> Vec<LogEvent> {
+    rows.sort_unstable_by_key(|r| r.0);
+    let mut by_job: HashMap<Id, std::collections::VecDeque<(Id, DateTime<Utc>)>> =
+        HashMap::with_capacity(rows.len());
+    for (id, job_id, t) in rows {
+        by_job.entry(job_id).or_default().push_back((id, time(t)));
+    }
+    events
+        .iter()
+        .filter_map(|e| {
+            let (id, timestamp) = by_job.get_mut(&e.job_id)?.pop_front()?;
+            Some(LogEvent {
+                id,
+                job_id: e.job_id,
+                timestamp,
+                from_state: e.from_state.as_str().to_owned(),
+                to_state: e.to_state.as_str().to_owned(),
+                data: e.data.clone(),
+            })
+        })
+        .collect()
+}
+
 /// The JSON document for `insert_transfers`.
 pub(crate) fn transfers_document(items: &[NewTransfer]) -> Value {
     Value::Array(

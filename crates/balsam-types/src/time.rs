@@ -4,7 +4,7 @@
 //! offset only for aware values; the client compares some fields with naive `utcnow()` and
 //! others with aware `now(timezone.utc)`, so each field picks its form (spec §1.3.1).
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, SubsecRound, Timelike, Utc};
 use serde::Serializer;
 
 /// The current time, truncated to microseconds so that what a mutation returns equals
@@ -15,11 +15,26 @@ pub fn now() -> DateTime<Utc> {
 
 /// Python `isoformat()` of a naive UTC datetime: `2026-11-29T17:01:53.101955`.
 pub fn isoformat_naive(t: &DateTime<Utc>) -> String {
-    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    // Fields, not `format("%Y-…")`: strftime re-parses its pattern on every call, and a
+    // 1 000-job response or event formats 1 000 of these.
+    let (date, time) = (t.date_naive(), t.time());
+    let mut out = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        date.year(),
+        date.month(),
+        date.day(),
+        time.hour(),
+        time.minute(),
+        time.second()
+    );
     match t.timestamp_subsec_micros() {
-        0 => base,
-        us => format!("{base}.{us:06}"),
+        0 => {}
+        us => {
+            use std::fmt::Write;
+            let _ = write!(out, ".{us:06}");
+        }
     }
+    out
 }
 
 /// Python `isoformat()` of an aware UTC datetime: `2026-11-29T17:02:03.408584+00:00`.

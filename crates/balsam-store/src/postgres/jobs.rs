@@ -10,7 +10,6 @@ use crate::lifecycle::{
     TransferHead,
 };
 use crate::shared::counts::answered_by_state_counts;
-use crate::shared::events::{log_event, EventRow};
 use crate::StoreError;
 use balsam_types::job::JobOrdering;
 use balsam_types::{
@@ -97,6 +96,53 @@ impl From<JobRow> for Job {
 /// ISO text that `::timestamp` parses back to the same microsecond.
 pub(crate) fn pg_timestamp(t: &DateTime<Utc>) -> Value {
     Value::String(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+}
+
+/// `insert_jobs`' bound arrays, one per column.
+struct InsertColumns<'a> {
+    id: Vec<Id>,
+    site_id: Vec<Id>,
+    app_id: Vec<Id>,
+    workdir: Vec<&'a str>,
+    tags: Vec<Json<&'a Map<String, Value>>>,
+    serialized_parameters: Vec<&'a str>,
+    state: Vec<&'static str>,
+    data: Vec<Json<&'a Map<String, Value>>>,
+    return_code: Vec<Option<i64>>,
+    parent_ids: Vec<Json<&'a Vec<Id>>>,
+    num_nodes: Vec<i64>,
+    ranks_per_node: Vec<i64>,
+    threads_per_rank: Vec<i64>,
+    threads_per_core: Vec<i64>,
+    launch_params: Vec<Json<&'a Map<String, Value>>>,
+    gpus_per_rank: Vec<f64>,
+    node_packing_count: Vec<i64>,
+    wall_time_min: Vec<i64>,
+}
+
+impl InsertColumns<'_> {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            id: Vec::with_capacity(n),
+            site_id: Vec::with_capacity(n),
+            app_id: Vec::with_capacity(n),
+            workdir: Vec::with_capacity(n),
+            tags: Vec::with_capacity(n),
+            serialized_parameters: Vec::with_capacity(n),
+            state: Vec::with_capacity(n),
+            data: Vec::with_capacity(n),
+            return_code: Vec::with_capacity(n),
+            parent_ids: Vec::with_capacity(n),
+            num_nodes: Vec::with_capacity(n),
+            ranks_per_node: Vec::with_capacity(n),
+            threads_per_rank: Vec::with_capacity(n),
+            threads_per_core: Vec::with_capacity(n),
+            launch_params: Vec::with_capacity(n),
+            gpus_per_rank: Vec::with_capacity(n),
+            node_packing_count: Vec::with_capacity(n),
+            wall_time_min: Vec::with_capacity(n),
+        }
+    }
 }
 
 /// `key:value` containment on a jsonb column (GIN-indexed for jobs.tags).
@@ -367,19 +413,40 @@ impl JobTx for PgConnection {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let mut rows: Vec<EventRow<Postgres>> = sqlx::query_as(
+        // Typed arrays, not one JSON document: PostgreSQL decodes binary arrays instead of
+        // parsing and walking a 1 000-object jsonb (docs/store-performance.md, cost table).
+        // Only the id and the stored timestamp come back; the rest is what was sent.
+        let n = events.len();
+        let (mut job_ids, mut times, mut froms, mut tos, mut data) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for e in events {
+            job_ids.push(e.job_id);
+            times.push(e.timestamp.naive_utc());
+            froms.push(e.from_state.as_str());
+            tos.push(e.to_state.as_str());
+            data.push(Json(&e.data));
+        }
+        let rows: Vec<(Id, Id, NaiveDateTime)> = sqlx::query_as(
             "INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data) \
-             SELECT x.job_id, $2, x.timestamp, x.from_state, x.to_state, x.data \
-             FROM jsonb_to_recordset($1) AS x(job_id bigint, timestamp timestamp, from_state text, \
-                                              to_state text, data jsonb) \
-             RETURNING id, job_id, timestamp, from_state, to_state, data",
+             SELECT x.j, $1, x.t, x.f, x.s, x.d \
+             FROM unnest($2::int8[], $3::timestamp[], $4::text[], $5::text[], $6::jsonb[]) \
+                AS x(j, t, f, s, d) \
+             RETURNING id, job_id, timestamp",
         )
-        .bind(Json(lifecycle::events_document(events, pg_timestamp)))
         .bind(owner)
+        .bind(&job_ids)
+        .bind(&times)
+        .bind(&froms)
+        .bind(&tos)
+        .bind(&data)
         .fetch_all(&mut *self)
         .await?;
-        rows.sort_by_key(|r| r.0);
-        Ok(rows.into_iter().map(log_event::<Postgres>).collect())
+        Ok(lifecycle::logged_events(events, rows, |t| t.and_utc()))
     }
 
     async fn activate_stage_outs(
@@ -515,31 +582,68 @@ impl JobTx for PgConnection {
         jobs: &[NewJob<'_>],
         now: DateTime<Utc>,
     ) -> Result<Vec<Job>, StoreError> {
-        let doc = lifecycle::jobs_document(owner, jobs, pg_timestamp(&now));
-        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+        // One typed array per column (binary-decoded, no 1 000-object jsonb to parse and
+        // walk) and nothing read back: every column of a new job is known here.
+        let n = jobs.len();
+        let mut c = InsertColumns::with_capacity(n);
+        for j in jobs {
+            let s = j.spec;
+            c.id.push(j.id);
+            c.site_id.push(j.site_id);
+            c.app_id.push(s.app_id);
+            c.workdir.push(s.workdir.as_str());
+            c.tags.push(Json(&s.tags));
+            c.serialized_parameters
+                .push(s.serialized_parameters.as_str());
+            c.state.push(j.state.as_str());
+            c.data.push(Json(&s.data));
+            c.return_code.push(s.return_code);
+            c.parent_ids.push(Json(&s.parent_ids));
+            c.num_nodes.push(s.num_nodes);
+            c.ranks_per_node.push(s.ranks_per_node);
+            c.threads_per_rank.push(s.threads_per_rank);
+            c.threads_per_core.push(s.threads_per_core);
+            c.launch_params.push(Json(&s.launch_params));
+            c.gpus_per_rank.push(s.gpus_per_rank);
+            c.node_packing_count.push(s.node_packing_count);
+            c.wall_time_min.push(s.wall_time_min);
+        }
+        sqlx::query(
             "INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, \
                 state, last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
                 threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
                 node_packing_count, wall_time_min) \
-             SELECT id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, state, \
-                last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
-                threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
-                node_packing_count, wall_time_min \
-             FROM jsonb_to_recordset($1) AS x(id bigint, owner_id bigint, site_id bigint, \
-                app_id bigint, workdir text, tags jsonb, serialized_parameters text, state text, \
-                last_update timestamp, data jsonb, return_code int, parent_ids jsonb, num_nodes int, \
-                ranks_per_node int, threads_per_rank int, threads_per_core int, launch_params jsonb, \
-                gpus_per_rank float8, node_packing_count int, wall_time_min int) \
-             RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(Json(doc))
-        .fetch_all(&mut *self)
+             SELECT id, $1, site_id, app_id, workdir, tags, sp, state, $2, data, rc, pids, nn, rpn, \
+                tpr, tpc, lp, gpr, npc, wtm \
+             FROM unnest($3::int8[], $4::int8[], $5::int8[], $6::text[], $7::jsonb[], $8::text[], \
+                $9::text[], $10::jsonb[], $11::int8[], $12::jsonb[], $13::int8[], $14::int8[], \
+                $15::int8[], $16::int8[], $17::jsonb[], $18::float8[], $19::int8[], $20::int8[]) \
+                AS x(id, site_id, app_id, workdir, tags, sp, state, data, rc, pids, nn, rpn, tpr, \
+                     tpc, lp, gpr, npc, wtm)",
+        )
+        .bind(owner)
+        .bind(now.naive_utc())
+        .bind(&c.id)
+        .bind(&c.site_id)
+        .bind(&c.app_id)
+        .bind(&c.workdir)
+        .bind(&c.tags)
+        .bind(&c.serialized_parameters)
+        .bind(&c.state)
+        .bind(&c.data)
+        .bind(&c.return_code)
+        .bind(&c.parent_ids)
+        .bind(&c.num_nodes)
+        .bind(&c.ranks_per_node)
+        .bind(&c.threads_per_rank)
+        .bind(&c.threads_per_core)
+        .bind(&c.launch_params)
+        .bind(&c.gpus_per_rank)
+        .bind(&c.node_packing_count)
+        .bind(&c.wall_time_min)
+        .execute(&mut *self)
         .await?;
-        let ids: Vec<Id> = jobs.iter().map(|j| j.id).collect();
-        Ok(lifecycle::in_order_of(
-            &ids,
-            rows.into_iter().map(Job::from).collect(),
-        ))
+        Ok(jobs.iter().map(|j| lifecycle::new_job(j, now)).collect())
     }
 
     async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError> {

@@ -712,3 +712,83 @@ pub async fn concurrent_parent_completions_release_the_child_once(
         );
     }
 }
+
+/// A job's LogEvents go with it, however the job is deleted: by id, by query, and through
+/// its Site (Site -> Apps -> jobs). On PostgreSQL the cascade is a statement trigger, not
+/// a foreign key (migration 0008), so this pins it.
+pub async fn log_events_are_deleted_with_their_jobs(store: &dyn Store) {
+    let (owner, site_id, app) = world(store).await;
+    let body = |prefix: &str| {
+        jobs(json!((0..3)
+            .map(|i| json!({"workdir": format!("{prefix}/{i}"), "app_id": app}))
+            .collect::<Vec<_>>()))
+    };
+    let events = |owner| async move {
+        store
+            .list_events(owner, &EventQuery::default(), Page::default())
+            .await
+            .unwrap()
+            .results
+    };
+    let a = store.create_jobs(owner, &body("a")).await.unwrap();
+    let b = store.create_jobs(owner, &body("b")).await.unwrap();
+    let c = store.create_jobs(owner, &body("c")).await.unwrap();
+    assert_eq!(events(owner).await.len(), 9);
+
+    store.delete_job(owner, a[0].id).await.unwrap();
+    let left = events(owner).await;
+    assert_eq!(left.len(), 8);
+    assert!(left.iter().all(|e| e.job_id != a[0].id));
+
+    let q = JobQuery {
+        ids: b.iter().map(|j| j.id).collect(),
+        ..Default::default()
+    };
+    assert_eq!(store.delete_jobs(owner, &q).await.unwrap(), 3);
+    let left: Vec<i64> = events(owner).await.iter().map(|e| e.job_id).collect();
+    let mut expected: Vec<i64> = a[1..].iter().chain(&c).map(|j| j.id).collect();
+    let mut got = left.clone();
+    got.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(got, expected);
+
+    store.delete_site(owner, site_id).await.unwrap();
+    assert!(events(owner).await.is_empty());
+}
+
+/// What a bulk create answers (and puts in the event stream) is what a later read
+/// returns: the store builds the answer without reading the rows back.
+pub async fn created_jobs_and_events_equal_what_a_read_returns(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let created = store
+        .create_jobs(
+            owner,
+            &jobs(json!([
+                {"workdir": "r/0", "app_id": app, "tags": {"b": "2", "a": "1", "long key": "x"},
+                 "data": {"nested": {"z": [1, 2.5, "s", null, true]}, "n": 12345678901234_i64},
+                 "serialized_parameters": "params", "return_code": 7, "num_nodes": 3,
+                 "ranks_per_node": 4, "threads_per_rank": 2, "threads_per_core": 1,
+                 "launch_params": {"cpu_bind": "depth"}, "gpus_per_rank": 0.5,
+                 "node_packing_count": 2, "wall_time_min": 30},
+                {"workdir": "r/1", "app_id": app, "parent_ids": []},
+            ])),
+        )
+        .await
+        .unwrap();
+    for job in &created {
+        assert_eq!(&get(store, owner, job.id).await, job);
+    }
+    let q = EventQuery {
+        job_ids: created.iter().map(|j| j.id).collect(),
+        newest_first: false,
+        ..Default::default()
+    };
+    let listed = store.list_events(owner, &q, Page::default()).await.unwrap();
+    assert_eq!(listed.count, 2);
+    for e in &listed.results {
+        assert_eq!(e.from_state, "CREATED");
+        assert_eq!(e.to_state, "STAGED_IN");
+        let job = created.iter().find(|j| j.id == e.job_id).unwrap();
+        assert_eq!(e.timestamp, job.last_update);
+    }
+}

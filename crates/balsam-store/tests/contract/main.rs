@@ -53,6 +53,8 @@ contract!(
     apps::apps_move_between_owned_sites_only,
     apps::apps_are_invisible_to_other_users,
     jobs::creation_sets_initial_states_transfers_and_events,
+    jobs::log_events_are_deleted_with_their_jobs,
+    jobs::created_jobs_and_events_equal_what_a_read_returns,
     jobs::a_bad_item_rejects_the_whole_create,
     jobs::each_patch_applies_its_own_keys_and_writes_one_event_per_change,
     jobs::a_failed_bulk_update_changes_nothing,
