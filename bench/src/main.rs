@@ -50,6 +50,11 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_name = "M")]
     pub list_jobs: u64,
 
+    /// bulk-create, bulk-patch (and the untimed preparation): calls in flight at once,
+    /// like the SDK's thread pool of 4 (1: one call after another).
+    #[arg(long, default_value_t = 4, value_name = "W")]
+    pub writers: usize,
+
     /// Items per POST /jobs/ call when growing the table (and for untimed preparation).
     #[arg(long, default_value_t = 5_000, value_name = "B")]
     pub fill_batch: u64,

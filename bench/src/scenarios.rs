@@ -5,6 +5,7 @@ use crate::api::{enc, excerpt, form, Api, Body};
 use crate::report::{say, Progress, Row, Status};
 use crate::Args;
 use anyhow::{anyhow, bail, Context, Result};
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -198,29 +199,6 @@ impl Ctx {
 
     // ---------------------------------------------------------------- job creation
 
-    fn job_body(&self, index: u64, batch_tag: u64, app_id: i64) -> Value {
-        let kind = if index % 2 == 0 { "even" } else { "odd" };
-        // Every field the client's Job.save()/bulk_create sends.
-        json!({
-            "workdir": format!("bench/{index}"),
-            "tags": {"batch": batch_tag.to_string(), "kind": kind},
-            "serialized_parameters": "",
-            "data": {},
-            "return_code": null,
-            "num_nodes": 1,
-            "ranks_per_node": 1,
-            "threads_per_rank": 1,
-            "threads_per_core": 1,
-            "launch_params": {},
-            "gpus_per_rank": 0.0,
-            "node_packing_count": 1,
-            "wall_time_min": 0,
-            "app_id": app_id,
-            "parent_ids": [],
-            "transfers": {},
-        })
-    }
-
     /// Creates `n` jobs in calls of `batch`; records each call in `row` if given.
     async fn create_jobs(
         &mut self,
@@ -238,18 +216,40 @@ impl Ctx {
         let mut requests = 0;
         let mut wrong_state = 0u64;
         let mut first_wrong = String::new();
-        while (ids.len() as u64) < n {
-            self.check_deadline()?;
-            let count = batch.min(n - ids.len() as u64);
+        // The calls, built up front so that --writers of them can be in flight at once
+        // (like the SDK's thread pool); replies are checked in request order.
+        let mut calls = Vec::new();
+        let mut planned = 0u64;
+        while planned < n {
+            let count = batch.min(n - planned);
             let first = self.next_index;
             let tag = self.next_batch_tag;
-            let body: Vec<Value> = (first..first + count)
-                .map(|i| self.job_body(i, tag, app_id))
-                .collect();
-            let reply = api
-                .call(Method::POST, "jobs/", Body::json(&Value::Array(body)), 201)
-                .await
-                .with_context(|| format!("POST /jobs/ with {count} jobs"))?;
+            calls.push((first, count, tag));
+            self.next_index += count;
+            self.next_batch_tag += 1;
+            planned += count;
+        }
+        let deadline = self.deadline;
+        let mut replies = futures::stream::iter(calls.into_iter().map(|(first, count, tag)| {
+            let api = api.clone();
+            async move {
+                if Instant::now() > deadline {
+                    bail!("the run's --max-duration was reached");
+                }
+                let body: Vec<Value> = (first..first + count)
+                    .map(|i| job_body(i, tag, app_id))
+                    .collect();
+                let body = Value::Array(body);
+                let reply = api
+                    .call(Method::POST, "jobs/", Body::json(&body), 201)
+                    .await
+                    .with_context(|| format!("POST /jobs/ with {count} jobs"))?;
+                Ok::<_, anyhow::Error>((first, count, reply))
+            }
+        }))
+        .buffered(self.args.writers.max(1));
+        while let Some(result) = replies.next().await {
+            let (first, count, reply) = result?;
             requests += 1;
             if let Some(row) = row.as_deref_mut() {
                 row.record(reply.elapsed);
@@ -289,8 +289,6 @@ impl Ctx {
                 ids.push(id);
                 self.all_ids.push(id);
             }
-            self.next_index += count;
-            self.next_batch_tag += 1;
             progress.update(ids.len() as u64, requests);
         }
         progress.finish(ids.len() as u64, requests);
@@ -579,31 +577,45 @@ impl Ctx {
         let mut done = 0u64;
         let mut requests = 0u64;
         let mut miscounted = Vec::new();
-        for chunk in self.work_ids.clone().chunks(batch as usize) {
-            self.check_deadline()?;
-            let body: Vec<Value> = chunk
-                .iter()
-                .map(|id| json!({"id": id, "state": state, "state_data": {}}))
-                .collect();
-            let reply = api
-                .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
-                .await
-                .with_context(|| format!("PATCH /jobs/ with {} patches", chunk.len()))?;
+        let deadline = self.deadline;
+        let chunks: Vec<Vec<i64>> = self
+            .work_ids
+            .chunks(batch as usize)
+            .map(<[i64]>::to_vec)
+            .collect();
+        let mut replies = futures::stream::iter(chunks.into_iter().map(|chunk| {
+            let api = api.clone();
+            async move {
+                if Instant::now() > deadline {
+                    bail!("the run's --max-duration was reached");
+                }
+                let body: Vec<Value> = chunk
+                    .iter()
+                    .map(|id| json!({"id": id, "state": state, "state_data": {}}))
+                    .collect();
+                let reply = api
+                    .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
+                    .await
+                    .with_context(|| format!("PATCH /jobs/ with {} patches", chunk.len()))?;
+                Ok::<_, anyhow::Error>((chunk.len() as u64, reply))
+            }
+        }))
+        .buffered(self.args.writers.max(1));
+        while let Some(result) = replies.next().await {
+            let (len, reply) = result?;
             requests += 1;
             if let Some(row) = row.as_deref_mut() {
                 row.record(reply.elapsed);
-                row.add_items(chunk.len() as u64);
+                row.add_items(len);
             }
             let updated = reply.json()?;
-            if updated.as_u64() != Some(chunk.len() as u64) && miscounted.len() < 3 {
+            if updated.as_u64() != Some(len) && miscounted.len() < 3 {
                 miscounted.push(format!(
-                    "PATCH /jobs/ with {} patches answered {} (expected the integer {})",
-                    chunk.len(),
+                    "PATCH /jobs/ with {len} patches answered {} (expected the integer {len})",
                     excerpt(&reply.body),
-                    chunk.len()
                 ));
             }
-            done += chunk.len() as u64;
+            done += len;
             progress.update(done, requests);
         }
         let wall = t0.elapsed();
@@ -1228,6 +1240,29 @@ fn format_naive_utc(secs: u64, micros: u32) -> String {
         (sod / 60) % 60,
         sod % 60
     )
+}
+
+/// One job of the bench: every field the client's Job.save()/bulk_create sends.
+pub(crate) fn job_body(index: u64, batch_tag: u64, app_id: i64) -> Value {
+    let kind = if index % 2 == 0 { "even" } else { "odd" };
+    json!({
+        "workdir": format!("bench/{index}"),
+        "tags": {"batch": batch_tag.to_string(), "kind": kind},
+        "serialized_parameters": "",
+        "data": {},
+        "return_code": null,
+        "num_nodes": 1,
+        "ranks_per_node": 1,
+        "threads_per_rank": 1,
+        "threads_per_core": 1,
+        "launch_params": {},
+        "gpus_per_rank": 0.0,
+        "node_packing_count": 1,
+        "wall_time_min": 0,
+        "app_id": app_id,
+        "parent_ids": [],
+        "transfers": {},
+    })
 }
 
 #[cfg(test)]

@@ -417,7 +417,7 @@ impl Ctx {
                 let first = self.next_index;
                 let tag = self.next_batch_tag;
                 let body: Vec<Value> = (first..first + count)
-                    .map(|i| self.job_body(i, tag, app_id))
+                    .map(|i| super::job_body(i, tag, app_id))
                     .collect();
                 let reply = api
                     .call(Method::POST, "jobs/", Body::json(&Value::Array(body)), 201)
