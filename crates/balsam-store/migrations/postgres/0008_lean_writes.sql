@@ -31,3 +31,34 @@ EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
     NULL;
 END
 $$;
+
+-- The counters' UPDATE branch: old rows count -1 and new rows +1 per (Site, state), summed;
+-- unchanged rows cancel out. No join of the two transition tables by id (a hash join of
+-- 1 000 x 1 000 full rows per bulk PATCH): 1.6 ms instead of 3-11 ms per 1 000 rows.
+CREATE OR REPLACE FUNCTION jobs_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    my_shard SMALLINT := pg_backend_pid() % 16;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO job_state_counts AS c (site_id, state, shard, count)
+            SELECT site_id, state, my_shard, count(*) FROM new_rows
+            GROUP BY site_id, state ORDER BY site_id, state
+        ON CONFLICT (site_id, state, shard) DO UPDATE SET count = c.count + EXCLUDED.count;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO job_state_counts AS c (site_id, state, shard, count)
+            SELECT site_id, state, my_shard, -count(*) FROM old_rows
+            GROUP BY site_id, state ORDER BY site_id, state
+        ON CONFLICT (site_id, state, shard) DO UPDATE SET count = c.count + EXCLUDED.count;
+    ELSE
+        INSERT INTO job_state_counts AS c (site_id, state, shard, count)
+            SELECT site_id, state, my_shard, sum(n) FROM (
+                SELECT site_id, state, -1 AS n FROM old_rows
+                UNION ALL
+                SELECT site_id, state, 1 AS n FROM new_rows
+            ) AS delta
+            GROUP BY site_id, state HAVING sum(n) <> 0 ORDER BY site_id, state
+        ON CONFLICT (site_id, state, shard) DO UPDATE SET count = c.count + EXCLUDED.count;
+    END IF;
+    RETURN NULL;
+END
+$$;
