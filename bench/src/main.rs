@@ -84,6 +84,12 @@ pub struct Args {
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     pub ws_jobs: u64,
 
+    /// ws: pace the changes at this many job updates per second (each --batch call starts
+    /// on its slot, or at once when the previous call ran late); 0: one call right after
+    /// another (the end-to-end throughput).
+    #[arg(long, default_value_t = 0, value_name = "R")]
+    pub ws_rate: u64,
+
     /// ws: seconds to wait, after the last change, for every subscriber to receive the
     /// last event.
     #[arg(long, default_value_t = 120, value_name = "SECS")]
@@ -313,6 +319,7 @@ async fn run(args: Args) -> Result<u8> {
                 "state_count_requests": args.state_count_requests,
                 "ws_subscribers": args.ws_subscribers,
                 "ws_jobs": args.ws_jobs,
+                "ws_rate": args.ws_rate,
             },
             "user": ctx.username,
             "site_id": ctx.site_id,

@@ -408,11 +408,27 @@ impl Ctx {
         let mut calls: Vec<Call> = Vec::new();
         let progress = Progress::new("ws", Some(2 * n), "jobs", self.args.quiet);
         let t0 = Instant::now();
+        // --ws-rate: call k starts at t0 + k * batch / rate (or at once when late).
+        let slot = (self.args.ws_rate > 0)
+            .then(|| Duration::from_secs_f64(batch as f64 / self.args.ws_rate as f64));
+        let mut next_slot = t0;
+        let mut pace = move || {
+            let wait = next_slot.saturating_duration_since(Instant::now());
+            if let Some(slot) = slot {
+                next_slot += slot;
+            }
+            async move {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        };
         let mut head = head0;
         let mut created: Vec<i64> = Vec::with_capacity(n as usize);
         let changes: Result<()> = async {
             while (created.len() as u64) < n {
                 self.check_deadline()?;
+                pace().await;
                 let count = batch.min(n - created.len() as u64);
                 let first = self.next_index;
                 let tag = self.next_batch_tag;
@@ -460,6 +476,7 @@ impl Ctx {
             let mut patched = 0u64;
             for chunk in created.chunks(batch as usize) {
                 self.check_deadline()?;
+                pace().await;
                 let body: Vec<Value> = chunk
                     .iter()
                     .map(|id| json!({"id": id, "state": "PREPROCESSED", "state_data": {}}))
