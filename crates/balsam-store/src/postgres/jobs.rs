@@ -3,7 +3,7 @@
 //! and the job queries.
 
 use super::transfers::{TransferRow, TRANSFER_RETURNING};
-use super::{head_seq, PostgresStore};
+use super::PostgresStore;
 use crate::jobs::{JobStore, JobUpdate};
 use crate::lifecycle::{
     self, AppInfo, ColumnKind, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
@@ -803,12 +803,26 @@ impl JobStore for PostgresStore {
         q: &JobQuery,
         page: Page,
     ) -> Result<Paginated<Job>, StoreError> {
+        // The log head and the count in one statement (one snapshot). A count alone
+        // (`limit=0`: the CLI's per-state counts, the Site agent's polls) is that one
+        // round trip, with no transaction around it.
+        let mut head =
+            QueryBuilder::new("SELECT COALESCE((SELECT seq FROM user_event_seq WHERE user_id = ");
+        head.push_bind(owner).push("), 0), (");
+        push_job_count(&mut head, owner, q);
+        head.push(")");
+        if page.limit == 0 {
+            let (seq, count): (i64, i64) =
+                head.build_query_as().fetch_one(self.read_pool()).await?;
+            return Ok(Paginated {
+                count,
+                results: Vec::new(),
+                seq,
+            });
+        }
         let mut tx = self.read().await?;
-        let seq = head_seq(&mut tx, owner).await?;
-        let mut count = QueryBuilder::new("");
-        push_job_count(&mut count, owner, q);
-        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-        let results: Vec<JobRow> = if page.limit == 0 || page.offset >= count {
+        let (seq, count): (i64, i64) = head.build_query_as().fetch_one(&mut *tx).await?;
+        let results: Vec<JobRow> = if page.offset >= count {
             Vec::new() // a count (`limit=0`), or a page past the end: no rows to read
         } else {
             sqlx::query(page_settings(q)).execute(&mut *tx).await?;

@@ -19,8 +19,9 @@ use crate::{Store, StoreError};
 use balsam_types::{LoggedEvent, Outbox, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::migrate::MigrateDatabase;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
+use std::str::FromStr;
 use std::time::Duration;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -38,10 +39,17 @@ impl PostgresStore {
         if !Postgres::database_exists(url).await? {
             Postgres::create_database(url).await?;
         }
+        // JIT off for the store's sessions: every statement here touches a few hundred
+        // rows at most, but the planner settings that keep pages and the acquire on their
+        // indexes (`enable_sort`/`enable_seqscan = off`) add 10^10 to the cost of any sort
+        // that remains (the acquire merges its per-state branches and numbers the rows),
+        // which put the acquire past `jit_above_cost`: 540 ms of LLVM compilation for a
+        // 0.3 ms statement (docs/store-performance.md).
+        let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
+            .connect_with(options)
             .await?;
         Ok(PostgresStore {
             pool,
