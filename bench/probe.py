@@ -34,7 +34,7 @@ class Api:
         dt = (time.perf_counter() - t0) * 1000
         if r.status != expect:
             raise SystemExit(f"{method} {path}: HTTP {r.status} (expected {expect}): {raw[:300]!r}")
-        return json.loads(raw), dt
+        return (json.loads(raw) if raw else None), dt
 
 
 def pct(xs, p):

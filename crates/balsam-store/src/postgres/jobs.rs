@@ -98,6 +98,17 @@ pub(crate) fn pg_timestamp(t: &DateTime<Utc>) -> Value {
     Value::String(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
 }
 
+/// The targets of a bulk update, locked in id order. `owner_id + 0`: with `owner_id = $1`
+/// and no statistics PostgreSQL read the owner's whole range of `jobs_owner_id_idx` and
+/// filtered the 1 000 ids (450 ms on a 1M-job owner) instead of probing the primary key
+/// (1.2 ms); write transactions run with `enable_seqscan = off` (`WRITE_BEGIN`).
+pub(crate) const JOB_HEADS_SQL: &str = "SELECT id, state, session_id FROM jobs \
+     WHERE id = ANY($2) AND owner_id + 0 = $1 ORDER BY id FOR UPDATE";
+
+/// The states of a bulk create's parents (the same plan).
+pub(crate) const JOB_STATES_SQL: &str =
+    "SELECT id, state FROM jobs WHERE id = ANY($2) AND owner_id + 0 = $1";
+
 /// `insert_jobs`' bound arrays, one per column.
 struct InsertColumns<'a> {
     id: Vec<Id>,
@@ -323,14 +334,11 @@ impl JobTx for PgConnection {
             return Ok(Vec::new());
         }
         // Locked in id order, so concurrent bulk updates cannot deadlock on each other.
-        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
-            "SELECT id, state, session_id FROM jobs WHERE owner_id = $1 AND id = ANY($2) \
-             ORDER BY id FOR UPDATE",
-        )
-        .bind(owner)
-        .bind(ids)
-        .fetch_all(&mut *self)
-        .await?;
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(JOB_HEADS_SQL)
+            .bind(owner)
+            .bind(ids)
+            .fetch_all(&mut *self)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(id, state, session_id)| JobHead {
@@ -554,12 +562,11 @@ impl JobTx for PgConnection {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, state FROM jobs WHERE owner_id = $1 AND id = ANY($2)")
-                .bind(owner)
-                .bind(ids)
-                .fetch_all(&mut *self)
-                .await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as(JOB_STATES_SQL)
+            .bind(owner)
+            .bind(ids)
+            .fetch_all(&mut *self)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(id, s)| (id, JobState::parse(&s).unwrap_or(JobState::Created)))

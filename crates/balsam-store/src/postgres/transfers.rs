@@ -93,7 +93,7 @@ impl TransferStore for PostgresStore {
         let mut tx = self.write().await?;
         let owned: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT t.id, t.job_id FROM transfer_items t JOIN jobs ON jobs.id = t.job_id \
-             WHERE jobs.owner_id = $1 AND t.id = ANY($2) FOR UPDATE OF t",
+             WHERE t.id = ANY($2) AND jobs.owner_id + 0 = $1 FOR UPDATE OF t",
         )
         .bind(owner)
         .bind(&ids)
