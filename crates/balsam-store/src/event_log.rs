@@ -38,6 +38,12 @@ pub trait EventLogStore {
         older_than: DateTime<Utc>,
         keep_per_user: i64,
     ) -> Result<u64, StoreError>;
+    /// The log's epoch: an identity made once per database (migration 0007), so a
+    /// sequence number from another database can be told from one of this database.
+    async fn log_epoch(&self) -> Result<String, StoreError>;
+    /// Replaces the epoch with a new random one (after restoring a backup): every client
+    /// then resyncs instead of resuming. Returns the new epoch.
+    async fn new_log_epoch(&self) -> Result<String, StoreError>;
     /// Installs the listener told about every commit's new entries (once).
     fn on_commit(&self, listener: CommitListener);
 }

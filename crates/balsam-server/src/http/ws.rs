@@ -55,6 +55,16 @@ struct Hello {
     op: String,
     token: String,
     last_seq: Option<i64>,
+    /// The `epoch` of the welcome that `last_seq` was counted under: a different one means
+    /// another database (reset, recreated, restored), whose numbers mean nothing here.
+    #[serde(default)]
+    epoch: Option<String>,
+}
+
+/// Where a sequenced client says it is: its `last_seq` and the epoch it was counted under.
+struct Resume {
+    last_seq: Option<i64>,
+    epoch: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -159,11 +169,16 @@ async fn run(mut socket: WebSocket, app: App) {
     // Anything JSON-looking is meant as a hello (a bare token never starts with `{` or `[`).
     // serde would read a struct from an array too: only an object is a hello.
     let is_object = first.trim_start().starts_with('{');
-    let (protocol, token, last_seq) = match first.trim_start().starts_with(['{', '[']) {
+    let (protocol, token, resume) = match first.trim_start().starts_with(['{', '[']) {
         true => match serde_json::from_str::<Hello>(&first) {
-            Ok(h) if is_object && h.op == "hello" && h.last_seq.is_none_or(|s| s >= 0) => {
-                (Protocol::Sequenced, h.token, h.last_seq)
-            }
+            Ok(h) if is_object && h.op == "hello" && h.last_seq.is_none_or(|s| s >= 0) => (
+                Protocol::Sequenced,
+                h.token,
+                Resume {
+                    last_seq: h.last_seq,
+                    epoch: h.epoch,
+                },
+            ),
             _ => {
                 return close_with(
                     socket,
@@ -173,7 +188,14 @@ async fn run(mut socket: WebSocket, app: App) {
                 .await
             }
         },
-        false => (Protocol::Upstream, first.trim().to_owned(), None),
+        false => (
+            Protocol::Upstream,
+            first.trim().to_owned(),
+            Resume {
+                last_seq: None,
+                epoch: None,
+            },
+        ),
     };
     let verified = match app.tokens.verify(&token) {
         Ok(verified) => verified,
@@ -204,7 +226,7 @@ async fn run(mut socket: WebSocket, app: App) {
     };
     let sessions = metrics::gauge!(crate::metrics::WS_SESSIONS);
     sessions.increment(1.0);
-    let result = session.serve(last_seq, expires_in).await;
+    let result = session.serve(resume, expires_in).await;
     sessions.decrement(1.0);
     if let Err(end) = result {
         tracing::debug!(reason = end.1, "websocket closed");
@@ -255,7 +277,7 @@ struct Session {
 }
 
 impl Session {
-    async fn serve(&mut self, last_seq: Option<i64>, expires_in: u64) -> Result<(), End> {
+    async fn serve(&mut self, resume: Resume, expires_in: u64) -> Result<(), End> {
         // Subscribe before reading the log, so nothing committed in between is missed.
         let mut live = self
             .app
@@ -263,36 +285,35 @@ impl Session {
             .subscribe(self.user)
             .await
             .map_err(|_| (close::GOING_AWAY, "channel layer unavailable"))?;
+        let epoch = match self.protocol {
+            Protocol::Sequenced => read_epoch(self.app.clone()).await?,
+            Protocol::Upstream => String::new(),
+        };
         let start = self.log(0, 0).await?;
         let head = start.head;
-        match (self.protocol, last_seq) {
+        let heartbeat_secs = self.app.config.ws.ping_interval_secs;
+        let welcome = |seq: i64, resumed: bool| serde_json::json!({"op": "welcome", "seq": seq, "resumed": resumed, "epoch": epoch, "heartbeat_secs": heartbeat_secs});
+        let other_epoch = resume.epoch.as_ref().is_some_and(|e| *e != epoch);
+        match (self.protocol, resume.last_seq) {
             (Protocol::Sequenced, Some(last))
-                if last > head || last + 1 < start.first_available =>
+                if other_epoch || last > head || last + 1 < start.first_available =>
             {
-                // The client knows of changes this log never had (say, a reset database), or
-                // missed entries that were pruned: nothing to resume from.
+                // The client counted in another database (its epoch differs, or it knows of
+                // changes this log never had), or missed entries that were pruned: nothing
+                // to resume from.
                 self.last_sent = head;
-                self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
-                )
-                .await?;
+                self.send_control(welcome(head, false)).await?;
                 self.send_control(serde_json::json!({"op": "resync", "seq": head}))
                     .await?;
             }
             (Protocol::Sequenced, Some(last)) => {
                 self.last_sent = last.max(0);
-                self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": true, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
-                )
-                .await?;
+                self.send_control(welcome(head, true)).await?;
                 self.catch_up().await?;
             }
             (Protocol::Sequenced, None) => {
                 self.last_sent = head;
-                self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
-                )
-                .await?;
+                self.send_control(welcome(head, false)).await?;
             }
             (Protocol::Upstream, _) => self.last_sent = head,
         }
@@ -424,6 +445,14 @@ impl Session {
             Err(_) => Err((close::SLOW_CONSUMER, "slow consumer")),
         }
     }
+}
+
+/// Reads the log's epoch without holding the socket across the await.
+async fn read_epoch(app: App) -> Result<String, End> {
+    app.store.log_epoch().await.map_err(|err| {
+        tracing::error!(error = ?err, "cannot read the event log's epoch");
+        (close::GOING_AWAY, "event log unavailable")
+    })
 }
 
 /// Reads the log without holding the socket (which is not `Sync`) across the await.

@@ -226,6 +226,22 @@ impl EventLogStore for SqliteStore {
         Ok(by_age.rows_affected() + by_count.rows_affected())
     }
 
+    async fn log_epoch(&self) -> Result<String, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT epoch FROM log_epoch WHERE id = 1")
+                .fetch_one(&self.reader)
+                .await?,
+        )
+    }
+
+    async fn new_log_epoch(&self) -> Result<String, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE log_epoch SET epoch = lower(hex(randomblob(16))) WHERE id = 1 RETURNING epoch",
+        )
+        .fetch_one(&self.writer)
+        .await?)
+    }
+
     fn on_commit(&self, listener: CommitListener) {
         self.notifier.set(listener);
     }
