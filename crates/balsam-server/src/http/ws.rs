@@ -45,10 +45,13 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4008;
 }
 
-/// Entries read from the log per query while replaying. An entry holds up to 1 000 full
-/// instances (`MAX_ITEMS_PER_CHANGE`), so a page is kept small; together with
-/// `ws.max_concurrent_replays` it bounds the memory of any number of sockets resuming.
-const REPLAY_BATCH: i64 = 32;
+/// Most entries read from the log per query while replaying. What bounds a page is its
+/// bytes (`ws.replay_page_kib`: an entry holds up to 1 000 full instances); together with
+/// `ws.max_concurrent_replays` they bound the memory of any number of sockets resuming.
+/// The store reads this many entries' sizes per page, which costs as much as stepping
+/// over the rows (SQLite keeps the payload in the row): 64 covers a 4 MiB page of typical
+/// entries without making every page scan far ahead.
+const REPLAY_BATCH: i64 = 64;
 
 #[derive(Deserialize)]
 struct Hello {
@@ -289,7 +292,7 @@ impl Session {
             Protocol::Sequenced => read_epoch(self.app.clone()).await?,
             Protocol::Upstream => String::new(),
         };
-        let start = self.log(0, 0).await?;
+        let start = self.log(0, 0, 0).await?;
         let head = start.head;
         let heartbeat_secs = self.app.config.ws.ping_interval_secs;
         let welcome = |seq: i64, resumed: bool| serde_json::json!({"op": "welcome", "seq": seq, "resumed": resumed, "epoch": epoch, "heartbeat_secs": heartbeat_secs});
@@ -380,7 +383,14 @@ impl Session {
                 .acquire_owned()
                 .await
                 .map_err(|_| (close::GOING_AWAY, "server shutting down"))?;
-            let page = self.log(self.last_sent, REPLAY_BATCH).await?;
+            let max_bytes = self
+                .app
+                .config
+                .ws
+                .replay_page_kib
+                .max(1)
+                .saturating_mul(1024);
+            let page = self.log(self.last_sent, REPLAY_BATCH, max_bytes).await?;
             if page.first_available > self.last_sent + 1 {
                 // Pruned entries cannot be replayed: say so and continue from the head.
                 self.last_sent = page.head;
@@ -391,12 +401,14 @@ impl Session {
                 }
                 return Ok(());
             }
-            let full = page.events.len() as i64 == REPLAY_BATCH;
-            for event in &page.events {
-                self.send_event(event).await?;
+            let done = page.events.last().is_none_or(|e| e.seq >= page.head);
+            let replayed = page.events.len() as u64;
+            // Each entry is dropped once sent, so the page shrinks while it goes out.
+            for event in page.events {
+                self.send_event(&event).await?;
             }
-            metrics::counter!(crate::metrics::EVENTS_REPLAYED).increment(page.events.len() as u64);
-            if !full {
+            metrics::counter!(crate::metrics::EVENTS_REPLAYED).increment(replayed);
+            if done {
                 return Ok(());
             }
         }
@@ -406,9 +418,10 @@ impl Session {
         &self,
         after: i64,
         limit: i64,
+        max_bytes: usize,
     ) -> impl std::future::Future<Output = Result<balsam_store::EventLogPage, End>> + Send + 'static
     {
-        read_log(self.app.clone(), self.user, after, limit)
+        read_log(self.app.clone(), self.user, after, limit, max_bytes)
     }
 
     async fn send_event(&mut self, event: &LoggedEvent) -> Result<(), End> {
@@ -461,9 +474,10 @@ async fn read_log(
     user: UserId,
     after: i64,
     limit: i64,
+    max_bytes: usize,
 ) -> Result<balsam_store::EventLogPage, End> {
     app.store
-        .events_after(user, after, limit)
+        .events_after(user, after, limit, max_bytes)
         .await
         .map_err(|err| {
             tracing::error!(error = ?err, "cannot read the event log");
