@@ -8,7 +8,7 @@ REDIS_URL ?= redis://127.0.0.1:6379
 DATA_DIR ?= balsam-data
 
 .PHONY: help run build release test check fmt lint test-rust test-rust-sqlite test-rust-postgres \
-        test-embed conformance services openapi clean web web-deps web-ci e2e browser bench cluster-e2e \
+        test-embed conformance fuzz-api services openapi clean web web-deps web-ci e2e browser bench cluster-e2e \
         demo bench-compare bench-compare-quick
 
 help: ## Show the targets
@@ -30,7 +30,7 @@ release: web ## One-file server: target/release/balsam-server with the web clien
 	  echo "built $$bin ($$(du -h "$$bin" | cut -f1), web client embedded)"; \
 	  echo "copy it anywhere and run: balsam-server serve   (--web-dir DIR still serves a folder instead)"
 
-test: check services conformance web-ci e2e cluster-e2e test-embed test-rust ## Everything CI runs: fmt, clippy, conformance, web checks, browser e2e, the NGINX cluster e2e, the embedded web client, Rust tests on SQLite and PostgreSQL
+test: check services conformance fuzz-api web-ci e2e cluster-e2e test-embed test-rust ## Everything CI runs: fmt, clippy, conformance, the schemathesis fuzz, web checks, browser e2e, the NGINX cluster e2e, the embedded web client, Rust tests on SQLite and PostgreSQL
 
 check: fmt lint
 
@@ -45,6 +45,9 @@ services: ## Start PostgreSQL if it is installed but down
 
 conformance: ## The official Balsam SDK (PyPI) against our server
 	./conformance/run.sh -q
+
+fuzz-api: services ## schemathesis (all phases, stateful included, authenticated) against the server on SQLite and on PostgreSQL + Redis (~3 min)
+	./scripts/schemathesis.sh sqlite postgres
 
 # The Rust suites run last so that the closing line is the test runner's summary.
 test-rust: test-rust-sqlite test-rust-postgres

@@ -18,7 +18,9 @@
 #   CONFORMANCE_SERVER_BIN      server binary (default $CARGO_TARGET_DIR or $REPO/target, /debug/balsam-server)
 #   CONFORMANCE_DATABASE_URL    passed to the server as --database-url (default: SQLite in a temp data dir)
 #   CONFORMANCE_API_ROOT        test an already running server instead of starting one
-#                               (e.g. http://127.0.0.1:8000/api/v1); implies no build
+#                               (e.g. http://127.0.0.1:8000/api/v1); implies no build; start it
+#                               with BALSAM_AUTH__MIN_PASSWORD_LENGTH=1 (the SDK's tests
+#                               register one-character passwords)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,6 +64,9 @@ if [ -z "${CONFORMANCE_API_ROOT:-}" ] && [ "${CONFORMANCE_SKIP_BUILD:-0}" != "1"
 fi
 
 # ---- tests --------------------------------------------------------------------
+# Upstream's SDK tests register one-character passwords ("x"); the server's default
+# auth.min_password_length (8) would refuse them. Servers started here inherit this.
+export BALSAM_AUTH__MIN_PASSWORD_LENGTH="${BALSAM_AUTH__MIN_PASSWORD_LENGTH:-1}"
 cd "$HERE"
 export CONFORMANCE_REPO_ROOT="$ROOT"
 set +e

@@ -44,6 +44,7 @@ start_replica() {
     mkdir -p "$STATE/data/replica-$n" "$STATE/logs"
     BALSAM_AUTH__SECRET_KEY="$(cat "$STATE/secret")" \
     BALSAM_METRICS__ENABLED=true \
+    BALSAM_METRICS__BEARER_TOKEN="$(cat "$STATE/metrics-token")" \
     BALSAM_TELEMETRY__LOG_FORMAT=json \
     RUST_LOG="${RUST_LOG:-info,sqlx=warn}" \
         "$SERVER_BIN" --data-dir "$STATE/data/replica-$n" \
@@ -112,6 +113,9 @@ up() {
     [ -f "$ROOT/web/dist/index.html" ] || make -C "$ROOT" web
     [ -f "$STATE/secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/secret"
     chmod 600 "$STATE/secret"
+    # /metrics only with a bearer token (docs/security.md): never public, even locally.
+    [ -f "$STATE/metrics-token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/metrics-token"
+    chmod 600 "$STATE/metrics-token"
     log "fresh database $CLUSTER_DB"
     psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$CLUSTER_DB\" WITH (FORCE)" >/dev/null
     for n in $(seq 1 "$REPLICAS"); do start_replica "$n"; done
@@ -121,6 +125,7 @@ up() {
     for _ in $(seq 1 50); do [ -s "$STATE/run/nginx.pid" ] && break; sleep 0.1; done
     wait_ready "http://127.0.0.1:$CLUSTER_PORT/api/v1/ready"
     log "up: http://127.0.0.1:$CLUSTER_PORT/  (API root http://127.0.0.1:$CLUSTER_PORT/api/v1)"
+    log "metrics: curl -H \"Authorization: Bearer \$(cat $STATE/metrics-token)\" http://127.0.0.1:$(replica_port 1)/metrics"
 }
 
 down() {

@@ -65,6 +65,7 @@ pub struct WsConfig {
     pub auth_timeout_secs: u64,
     pub max_per_address: usize,
     pub max_concurrent_replays: usize,
+    pub replay_page_kib: usize,
     pub ping_interval_secs: u64,
     pub send_timeout_secs: u64,
 }

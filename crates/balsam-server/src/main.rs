@@ -44,6 +44,9 @@ enum Command {
     User(UserCommand),
     /// Print the commented default configuration (a starting point for balsam.toml).
     DefaultConfig,
+    /// Give the event log a new epoch, so every websocket client resyncs instead of
+    /// resuming: run it after restoring a database backup (docs/realtime.md).
+    NewLogEpoch,
 }
 
 #[derive(Args, Default)]
@@ -129,6 +132,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(config, cmd).await,
+        Command::NewLogEpoch => {
+            let store = balsam_store::connect(&config.database_url(), 2).await?;
+            store.migrate().await?;
+            let epoch = store.new_log_epoch().await;
+            store.close().await;
+            println!("the event log's epoch is now {}", epoch?);
+            Ok(())
+        }
         Command::DefaultConfig => Ok(()),
     }
 }

@@ -24,12 +24,16 @@ pub struct EventLogPage {
 
 #[async_trait::async_trait]
 pub trait EventLogStore {
-    /// Up to `limit` of the user's entries after `after`, with the log's bounds.
+    /// Up to `limit` of the user's entries after `after`, with the log's bounds, cut
+    /// before the entry that would take the page's payloads past `max_bytes` (the first
+    /// entry always comes, whatever its size): replay memory is bounded by bytes, not by
+    /// a count of entries that may each hold 1 000 instances.
     async fn events_after(
         &self,
         user: UserId,
         after: i64,
         limit: i64,
+        max_bytes: usize,
     ) -> Result<EventLogPage, StoreError>;
     /// Deletes entries older than `older_than`, and beyond the newest `keep_per_user` of
     /// each user; returns how many went.
@@ -38,8 +42,45 @@ pub trait EventLogStore {
         older_than: DateTime<Utc>,
         keep_per_user: i64,
     ) -> Result<u64, StoreError>;
+    /// The log's epoch: an identity made once per database (migration 0007), so a
+    /// sequence number from another database can be told from one of this database.
+    async fn log_epoch(&self) -> Result<String, StoreError>;
+    /// Replaces the epoch with a new random one (after restoring a backup): every client
+    /// then resyncs instead of resuming. Returns the new epoch.
+    async fn new_log_epoch(&self) -> Result<String, StoreError>;
     /// Installs the listener told about every commit's new entries (once).
     fn on_commit(&self, listener: CommitListener);
+}
+
+/// The last `seq` of the longest prefix of `sizes` (`(seq, payload bytes)` in order) that
+/// fits in `max_bytes`, the first entry always included; `after` when `sizes` is empty.
+pub(crate) fn page_end(after: i64, sizes: &[(i64, i64)], max_bytes: usize) -> i64 {
+    let mut total = 0usize;
+    let mut end = after;
+    for &(seq, len) in sizes {
+        total = total.saturating_add(usize::try_from(len).unwrap_or(0));
+        if end != after && total > max_bytes {
+            break;
+        }
+        end = seq;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_end;
+
+    #[test]
+    fn a_page_stops_before_the_entry_that_overflows_its_bytes() {
+        let sizes = [(4, 10), (5, 10), (6, 10), (7, 10)];
+        assert_eq!(page_end(3, &sizes, 25), 5);
+        assert_eq!(page_end(3, &sizes, 40), 7);
+        assert_eq!(page_end(3, &sizes, 1_000), 7);
+        // The first entry comes whatever its size, so a page always makes progress.
+        assert_eq!(page_end(3, &[(4, 100), (5, 1)], 10), 4);
+        assert_eq!(page_end(3, &[], 10), 3);
+    }
 }
 
 /// The listener slot each backend holds.

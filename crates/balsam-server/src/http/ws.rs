@@ -45,16 +45,29 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4008;
 }
 
-/// Entries read from the log per query while replaying. An entry holds up to 1 000 full
-/// instances (`MAX_ITEMS_PER_CHANGE`), so a page is kept small; together with
-/// `ws.max_concurrent_replays` it bounds the memory of any number of sockets resuming.
-const REPLAY_BATCH: i64 = 32;
+/// Most entries read from the log per query while replaying. What bounds a page is its
+/// bytes (`ws.replay_page_kib`: an entry holds up to 1 000 full instances); together with
+/// `ws.max_concurrent_replays` they bound the memory of any number of sockets resuming.
+/// The store reads this many entries' sizes per page, which costs as much as stepping
+/// over the rows (SQLite keeps the payload in the row): 64 covers a 4 MiB page of typical
+/// entries without making every page scan far ahead.
+const REPLAY_BATCH: i64 = 64;
 
 #[derive(Deserialize)]
 struct Hello {
     op: String,
     token: String,
     last_seq: Option<i64>,
+    /// The `epoch` of the welcome that `last_seq` was counted under: a different one means
+    /// another database (reset, recreated, restored), whose numbers mean nothing here.
+    #[serde(default)]
+    epoch: Option<String>,
+}
+
+/// Where a sequenced client says it is: its `last_seq` and the epoch it was counted under.
+struct Resume {
+    last_seq: Option<i64>,
+    epoch: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -159,11 +172,16 @@ async fn run(mut socket: WebSocket, app: App) {
     // Anything JSON-looking is meant as a hello (a bare token never starts with `{` or `[`).
     // serde would read a struct from an array too: only an object is a hello.
     let is_object = first.trim_start().starts_with('{');
-    let (protocol, token, last_seq) = match first.trim_start().starts_with(['{', '[']) {
+    let (protocol, token, resume) = match first.trim_start().starts_with(['{', '[']) {
         true => match serde_json::from_str::<Hello>(&first) {
-            Ok(h) if is_object && h.op == "hello" && h.last_seq.is_none_or(|s| s >= 0) => {
-                (Protocol::Sequenced, h.token, h.last_seq)
-            }
+            Ok(h) if is_object && h.op == "hello" && h.last_seq.is_none_or(|s| s >= 0) => (
+                Protocol::Sequenced,
+                h.token,
+                Resume {
+                    last_seq: h.last_seq,
+                    epoch: h.epoch,
+                },
+            ),
             _ => {
                 return close_with(
                     socket,
@@ -173,7 +191,14 @@ async fn run(mut socket: WebSocket, app: App) {
                 .await
             }
         },
-        false => (Protocol::Upstream, first.trim().to_owned(), None),
+        false => (
+            Protocol::Upstream,
+            first.trim().to_owned(),
+            Resume {
+                last_seq: None,
+                epoch: None,
+            },
+        ),
     };
     let verified = match app.tokens.verify(&token) {
         Ok(verified) => verified,
@@ -204,7 +229,7 @@ async fn run(mut socket: WebSocket, app: App) {
     };
     let sessions = metrics::gauge!(crate::metrics::WS_SESSIONS);
     sessions.increment(1.0);
-    let result = session.serve(last_seq, expires_in).await;
+    let result = session.serve(resume, expires_in).await;
     sessions.decrement(1.0);
     if let Err(end) = result {
         tracing::debug!(reason = end.1, "websocket closed");
@@ -255,7 +280,7 @@ struct Session {
 }
 
 impl Session {
-    async fn serve(&mut self, last_seq: Option<i64>, expires_in: u64) -> Result<(), End> {
+    async fn serve(&mut self, resume: Resume, expires_in: u64) -> Result<(), End> {
         // Subscribe before reading the log, so nothing committed in between is missed.
         let mut live = self
             .app
@@ -263,36 +288,35 @@ impl Session {
             .subscribe(self.user)
             .await
             .map_err(|_| (close::GOING_AWAY, "channel layer unavailable"))?;
-        let start = self.log(0, 0).await?;
+        let epoch = match self.protocol {
+            Protocol::Sequenced => read_epoch(self.app.clone()).await?,
+            Protocol::Upstream => String::new(),
+        };
+        let start = self.log(0, 0, 0).await?;
         let head = start.head;
-        match (self.protocol, last_seq) {
+        let heartbeat_secs = self.app.config.ws.ping_interval_secs;
+        let welcome = |seq: i64, resumed: bool| serde_json::json!({"op": "welcome", "seq": seq, "resumed": resumed, "epoch": epoch, "heartbeat_secs": heartbeat_secs});
+        let other_epoch = resume.epoch.as_ref().is_some_and(|e| *e != epoch);
+        match (self.protocol, resume.last_seq) {
             (Protocol::Sequenced, Some(last))
-                if last > head || last + 1 < start.first_available =>
+                if other_epoch || last > head || last + 1 < start.first_available =>
             {
-                // The client knows of changes this log never had (say, a reset database), or
-                // missed entries that were pruned: nothing to resume from.
+                // The client counted in another database (its epoch differs, or it knows of
+                // changes this log never had), or missed entries that were pruned: nothing
+                // to resume from.
                 self.last_sent = head;
-                self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
-                )
-                .await?;
+                self.send_control(welcome(head, false)).await?;
                 self.send_control(serde_json::json!({"op": "resync", "seq": head}))
                     .await?;
             }
             (Protocol::Sequenced, Some(last)) => {
                 self.last_sent = last.max(0);
-                self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": true, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
-                )
-                .await?;
+                self.send_control(welcome(head, true)).await?;
                 self.catch_up().await?;
             }
             (Protocol::Sequenced, None) => {
                 self.last_sent = head;
-                self.send_control(
-                    serde_json::json!({"op": "welcome", "seq": head, "resumed": false, "heartbeat_secs": self.app.config.ws.ping_interval_secs}),
-                )
-                .await?;
+                self.send_control(welcome(head, false)).await?;
             }
             (Protocol::Upstream, _) => self.last_sent = head,
         }
@@ -359,7 +383,14 @@ impl Session {
                 .acquire_owned()
                 .await
                 .map_err(|_| (close::GOING_AWAY, "server shutting down"))?;
-            let page = self.log(self.last_sent, REPLAY_BATCH).await?;
+            let max_bytes = self
+                .app
+                .config
+                .ws
+                .replay_page_kib
+                .max(1)
+                .saturating_mul(1024);
+            let page = self.log(self.last_sent, REPLAY_BATCH, max_bytes).await?;
             if page.first_available > self.last_sent + 1 {
                 // Pruned entries cannot be replayed: say so and continue from the head.
                 self.last_sent = page.head;
@@ -370,12 +401,14 @@ impl Session {
                 }
                 return Ok(());
             }
-            let full = page.events.len() as i64 == REPLAY_BATCH;
-            for event in &page.events {
-                self.send_event(event).await?;
+            let done = page.events.last().is_none_or(|e| e.seq >= page.head);
+            let replayed = page.events.len() as u64;
+            // Each entry is dropped once sent, so the page shrinks while it goes out.
+            for event in page.events {
+                self.send_event(&event).await?;
             }
-            metrics::counter!(crate::metrics::EVENTS_REPLAYED).increment(page.events.len() as u64);
-            if !full {
+            metrics::counter!(crate::metrics::EVENTS_REPLAYED).increment(replayed);
+            if done {
                 return Ok(());
             }
         }
@@ -385,9 +418,10 @@ impl Session {
         &self,
         after: i64,
         limit: i64,
+        max_bytes: usize,
     ) -> impl std::future::Future<Output = Result<balsam_store::EventLogPage, End>> + Send + 'static
     {
-        read_log(self.app.clone(), self.user, after, limit)
+        read_log(self.app.clone(), self.user, after, limit, max_bytes)
     }
 
     async fn send_event(&mut self, event: &LoggedEvent) -> Result<(), End> {
@@ -426,15 +460,24 @@ impl Session {
     }
 }
 
+/// Reads the log's epoch without holding the socket across the await.
+async fn read_epoch(app: App) -> Result<String, End> {
+    app.store.log_epoch().await.map_err(|err| {
+        tracing::error!(error = ?err, "cannot read the event log's epoch");
+        (close::GOING_AWAY, "event log unavailable")
+    })
+}
+
 /// Reads the log without holding the socket (which is not `Sync`) across the await.
 async fn read_log(
     app: App,
     user: UserId,
     after: i64,
     limit: i64,
+    max_bytes: usize,
 ) -> Result<balsam_store::EventLogPage, End> {
     app.store
-        .events_after(user, after, limit)
+        .events_after(user, after, limit, max_bytes)
         .await
         .map_err(|err| {
             tracing::error!(error = ?err, "cannot read the event log");

@@ -24,7 +24,7 @@ async fn register_login_and_me() {
             Method::POST,
             "/auth/password/register",
             None,
-            Some(json!({"username": user.username, "password": "x"})),
+            Some(json!({"username": user.username, "password": "another-password"})),
         )
         .await;
     assert_eq!(dup.status, StatusCode::BAD_REQUEST);
@@ -197,5 +197,29 @@ async fn the_signing_secret_is_generated_once_and_kept() {
             0o600
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn by_default_passwords_need_eight_characters() {
+    let app = TestApp::spawn().await;
+    let register = |name: &'static str, password: &'static str| {
+        app.call(
+            Method::POST,
+            "/auth/password/register",
+            None,
+            Some(json!({"username": name, "password": password})),
+        )
+    };
+    let short = register("seven", "k3#vQ9z").await;
+    assert_eq!(
+        short.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        short.text
+    );
+    assert_eq!(short.body["detail"][0]["loc"], json!(["body", "password"]));
+    let eight = register("eight", "k3#vQ9zW").await;
+    assert_eq!(eight.status, StatusCode::CREATED, "{}", eight.text);
     app.stop().await;
 }

@@ -879,7 +879,13 @@ async fn connections_and_websockets_are_limited_per_address() {
 
 #[tokio::test]
 async fn many_sockets_resuming_a_long_backlog_take_turns_and_get_everything() {
-    let app = TestApp::spawn_with(|c| c.ws.max_concurrent_replays = 1).await;
+    // One replay slot, and 1 KiB pages (a few site updates each): the backlog crosses
+    // many byte-cut pages and still arrives whole, in order, once.
+    let app = TestApp::spawn_with(|c| {
+        c.ws.max_concurrent_replays = 1;
+        c.ws.replay_page_kib = 1;
+    })
+    .await;
     let user = app.new_user().await;
     let (site, _, _) = world(&app, &user).await;
     let (probe, welcome) = hello(&app, &user, None).await;

@@ -485,6 +485,74 @@ async fn a_sequence_older_than_retention_gets_resync() {
     app.stop().await;
 }
 
+/// Hello with `last_seq` counted under `epoch`; returns the socket and the welcome.
+async fn hello_in(app: &TestApp, user: &TestUser, last_seq: i64, epoch: &Value) -> (Socket, Value) {
+    let mut socket = connect(app).await;
+    let frame = json!({"op": "hello", "token": user.token, "last_seq": last_seq, "epoch": epoch});
+    socket
+        .send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+    let welcome = next_json(&mut socket).await.expect("welcome");
+    assert_eq!(welcome["op"], "welcome", "{welcome}");
+    (socket, welcome)
+}
+
+#[tokio::test]
+async fn a_sequence_from_another_database_gets_resync_even_below_the_head() {
+    // Two databases whose user 1 both have a log past seq 1: only the epoch tells them apart.
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn().await;
+    let (a, b) = (first.new_user().await, second.new_user().await);
+    assert_eq!(a.id, b.id);
+    world(&first, &a).await;
+    world(&second, &b).await;
+    let (_s, welcome_a) = hello(&first, &a, None).await;
+    let epoch_a = welcome_a["epoch"].clone();
+    assert!(
+        epoch_a.as_str().is_some_and(|e| e.len() >= 16),
+        "{welcome_a}"
+    );
+
+    // The same database keeps its epoch: a resume there works.
+    let (mut same, welcome) = hello_in(&first, &a, 1, &epoch_a).await;
+    assert_eq!(
+        (&welcome["resumed"], &welcome["epoch"]),
+        (&json!(true), &epoch_a)
+    );
+    let head = welcome["seq"].as_i64().unwrap();
+    assert_eq!(
+        events(&mut same, (head - 1) as usize).await.len() as i64,
+        head - 1
+    );
+
+    // Another database: its own epoch, and seq 1 (below its head 2) is not resumed.
+    let (mut other, welcome) = hello_in(&second, &b, 1, &epoch_a).await;
+    let head_b = welcome["seq"].as_i64().unwrap();
+    assert!(head_b > 1, "{welcome}");
+    assert_ne!(welcome["epoch"], epoch_a);
+    assert_eq!(welcome["resumed"], false, "{welcome}");
+    let resync = next_json(&mut other).await.unwrap();
+    assert_eq!(resync, json!({"op": "resync", "seq": head_b}));
+    quiet(&mut other, 300).await;
+
+    // After a backup is restored the operator gives the log a new epoch
+    // (`balsam-server new-log-epoch`): clients of the old one resync.
+    let store = balsam_store::connect(&first.database_url, 1).await.unwrap();
+    let renewed = store.new_log_epoch().await.unwrap();
+    assert_ne!(json!(renewed), epoch_a);
+    assert_eq!(json!(store.log_epoch().await.unwrap()), json!(renewed));
+    store.close().await;
+    let (mut restored, welcome) = hello_in(&first, &a, 1, &epoch_a).await;
+    assert_eq!(
+        (&welcome["resumed"], &welcome["epoch"]),
+        (&json!(false), &json!(renewed))
+    );
+    assert_eq!(next_json(&mut restored).await.unwrap()["op"], "resync");
+    first.stop().await;
+    second.stop().await;
+}
+
 #[tokio::test]
 async fn users_never_receive_each_others_events_in_either_protocol() {
     let app = TestApp::spawn().await;

@@ -176,6 +176,7 @@ impl EventLogStore for SqliteStore {
         user: UserId,
         after: i64,
         limit: i64,
+        max_bytes: usize,
     ) -> Result<EventLogPage, StoreError> {
         let mut tx = self.read().await?;
         let head = head_seq(&mut tx, user).await?;
@@ -184,12 +185,24 @@ impl EventLogStore for SqliteStore {
                 .bind(user)
                 .fetch_one(&mut *tx)
                 .await?;
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, payload FROM event_log WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        // Sizes first (octet_length reads the stored length, not the payload), then only
+        // the payloads that fit in max_bytes.
+        let sizes: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, octet_length(payload) FROM event_log \
+             WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(user)
         .bind(after)
         .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let end = crate::event_log::page_end(after, &sizes, max_bytes);
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, payload FROM event_log WHERE user_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+        )
+        .bind(user)
+        .bind(after)
+        .bind(end)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -224,6 +237,22 @@ impl EventLogStore for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(by_age.rows_affected() + by_count.rows_affected())
+    }
+
+    async fn log_epoch(&self) -> Result<String, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT epoch FROM log_epoch WHERE id = 1")
+                .fetch_one(&self.reader)
+                .await?,
+        )
+    }
+
+    async fn new_log_epoch(&self) -> Result<String, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE log_epoch SET epoch = lower(hex(randomblob(16))) WHERE id = 1 RETURNING epoch",
+        )
+        .fetch_one(&self.writer)
+        .await?)
     }
 
     fn on_commit(&self, listener: CommitListener) {

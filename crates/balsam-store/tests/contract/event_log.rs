@@ -4,7 +4,10 @@ use balsam_types::{JobPatch, JobQuery, UserId};
 use serde_json::{json, Value};
 
 async fn log(store: &dyn Store, owner: UserId, after: i64) -> Vec<(i64, Value)> {
-    let page = store.events_after(owner, after, 10_000).await.unwrap();
+    let page = store
+        .events_after(owner, after, 10_000, usize::MAX)
+        .await
+        .unwrap();
     page.events
         .into_iter()
         .map(|e| (e.seq, serde_json::from_str(&e.payload).unwrap()))
@@ -69,7 +72,14 @@ pub async fn every_change_is_logged_in_order_with_full_instances(store: &dyn Sto
         .update_jobs(owner, JobUpdate::One(987_654, &bad))
         .await
         .is_err());
-    assert_eq!(store.events_after(owner, 0, 100).await.unwrap().head, 6);
+    assert_eq!(
+        store
+            .events_after(owner, 0, 100, usize::MAX)
+            .await
+            .unwrap()
+            .head,
+        6
+    );
 
     let q = JobQuery::default();
     store
@@ -124,7 +134,7 @@ pub async fn pruning_moves_the_first_available_sequence(store: &dyn Store) {
         .create_jobs(owner, &jobs(json!([{"workdir": "a", "app_id": app}])))
         .await
         .unwrap();
-    let before = store.events_after(owner, 0, 100).await.unwrap();
+    let before = store.events_after(owner, 0, 100, usize::MAX).await.unwrap();
     assert_eq!(
         (before.first_available, before.head),
         (1, 5),
@@ -134,7 +144,7 @@ pub async fn pruning_moves_the_first_available_sequence(store: &dyn Store) {
         .prune_event_log(balsam_types::time::now() - chrono::Duration::hours(1), 2)
         .await
         .unwrap();
-    let after = store.events_after(owner, 0, 100).await.unwrap();
+    let after = store.events_after(owner, 0, 100, usize::MAX).await.unwrap();
     assert_eq!((after.first_available, after.head), (4, 5));
     assert_eq!(
         after.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
@@ -147,7 +157,7 @@ pub async fn pruning_moves_the_first_available_sequence(store: &dyn Store) {
         )
         .await
         .unwrap();
-    let empty = store.events_after(owner, 0, 100).await.unwrap();
+    let empty = store.events_after(owner, 0, 100, usize::MAX).await.unwrap();
     assert_eq!(
         (empty.first_available, empty.head, empty.events.len()),
         (6, 5, 0)
@@ -219,4 +229,43 @@ pub async fn pushed_counts_follow_concurrent_writers(store: std::sync::Arc<dyn S
         .map(|n| n.as_i64().unwrap())
         .sum();
     assert_eq!(total, 40, "4 writers x 5 rounds x 2 jobs");
+}
+
+pub async fn replay_pages_are_cut_by_bytes(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    for i in 0..4 {
+        let many: Vec<Value> = (0..50)
+            .map(|j| json!({"workdir": format!("w{i}/{j}"), "app_id": app}))
+            .collect();
+        store.create_jobs(owner, &jobs(json!(many))).await.unwrap();
+    }
+    let all = store
+        .events_after(owner, 0, 1_000, usize::MAX)
+        .await
+        .unwrap();
+    let sizes: Vec<usize> = all.events.iter().map(|e| e.payload.len()).collect();
+    let big = *sizes.iter().max().unwrap();
+    assert!(big > 10_000, "{sizes:?}");
+    // A budget of one big entry: pages never exceed it, except a single entry larger
+    // than it, and together they are the whole log in order.
+    let (mut after, mut seen) = (0, Vec::new());
+    loop {
+        let page = store.events_after(owner, after, 1_000, big).await.unwrap();
+        let Some(last) = page.events.last() else {
+            break;
+        };
+        let bytes: usize = page.events.iter().map(|e| e.payload.len()).sum();
+        assert!(bytes <= big || page.events.len() == 1, "{bytes} > {big}");
+        after = last.seq;
+        seen.extend(page.events.iter().map(|e| e.seq));
+    }
+    assert_eq!(seen, all.events.iter().map(|e| e.seq).collect::<Vec<_>>());
+    // A budget smaller than any entry still moves one entry at a time.
+    let one = store.events_after(owner, 0, 1_000, 1).await.unwrap();
+    assert_eq!(one.events.len(), 1);
+    assert_eq!(one.events[0], all.events[0]);
+    // The count limit still applies under a large budget.
+    let two = store.events_after(owner, 0, 2, usize::MAX).await.unwrap();
+    assert_eq!(two.events, all.events[..2]);
+    assert_eq!(two.head, all.head);
 }

@@ -68,6 +68,7 @@ contract!(
     sessions::batch_jobs_follow_upstreams_update_rules,
     event_log::every_change_is_logged_in_order_with_full_instances,
     event_log::pruning_moves_the_first_available_sequence,
+    event_log::replay_pages_are_cut_by_bytes,
 );
 
 /// Stories that need the store shared between tasks.
