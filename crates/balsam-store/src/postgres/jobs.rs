@@ -1,5 +1,6 @@
-//! Jobs on PostgreSQL: the lifecycle primitives (JSON documents expanded with
-//! `jsonb_array_elements`, ids bound as arrays, targets locked `FOR UPDATE` in id order)
+//! Jobs on PostgreSQL: the lifecycle primitives (patches as a JSON document expanded with
+//! `jsonb_array_elements`, inserts as typed arrays, ids bound as arrays, targets locked
+//! `FOR UPDATE` in id order)
 //! and the job queries.
 
 use super::transfers::{TransferRow, TRANSFER_RETURNING};
