@@ -2,6 +2,7 @@
 //! methods are use-case sized and own their transaction, with a SQLite and a PostgreSQL
 //! implementation. Knows nothing of HTTP; never publishes events itself.
 
+mod aggregates;
 mod apps;
 mod batch_jobs;
 mod error;
@@ -19,6 +20,7 @@ mod users;
 
 use std::sync::Arc;
 
+pub use aggregates::AggregateStore;
 pub use apps::AppStore;
 pub use batch_jobs::{BatchJobStore, SessionStore};
 pub use error::StoreError;
@@ -33,6 +35,7 @@ pub use users::{UserCredentials, UserStore};
 #[async_trait::async_trait]
 pub trait Store:
     UserStore
+    + AggregateStore
     + SiteStore
     + AppStore
     + JobStore

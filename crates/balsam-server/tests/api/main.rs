@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 
+mod aggregates;
 mod apps;
 mod auth;
 mod bad_input;

@@ -1,5 +1,6 @@
 //! The PostgreSQL store: the production backend, shared by every server replica.
 
+mod aggregates;
 mod apps;
 mod batch_jobs;
 mod events;
