@@ -7,6 +7,7 @@ mod apps;
 mod batch_jobs;
 mod error;
 mod event_log;
+mod export;
 mod jobs;
 mod lifecycle;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub use apps::AppStore;
 pub use batch_jobs::{BatchJobStore, SessionStore};
 pub use error::StoreError;
 pub use event_log::{CommitListener, EventLogPage, EventLogStore};
+pub use export::JobExportStore;
 pub use jobs::{JobStore, JobUpdate};
 pub use sites::SiteStore;
 pub use transfers::{EventStore, TransferStore};
@@ -36,6 +38,7 @@ pub use users::{UserCredentials, UserStore};
 pub trait Store:
     UserStore
     + AggregateStore
+    + JobExportStore
     + SiteStore
     + AppStore
     + JobStore

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod batch_jobs;
 mod docs;
 pub mod error;
+pub mod export;
 pub mod extract;
 mod health;
 pub mod jobs;
@@ -184,6 +185,7 @@ fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(sessions::routes())
         .merge(transfers::routes())
         .merge(aggregates::routes())
+        .merge(export::routes())
         .merge(health::routes())
         .routes(utoipa_axum::routes!(ws::subscribe_user));
     let (router, mut doc) = router.split_for_parts();

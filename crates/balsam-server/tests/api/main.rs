@@ -8,6 +8,7 @@ mod aggregates;
 mod apps;
 mod auth;
 mod bad_input;
+mod export;
 mod hardening;
 mod health;
 mod jobs;

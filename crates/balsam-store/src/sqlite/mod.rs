@@ -6,6 +6,7 @@ mod aggregates;
 mod apps;
 mod batch_jobs;
 mod events;
+mod export;
 mod jobs;
 #[cfg(test)]
 mod plan_tests;
