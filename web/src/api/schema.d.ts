@@ -275,6 +275,28 @@ export interface paths {
         patch: operations["bulk_update_jobs"];
         trace?: never;
     };
+    "/jobs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every job matching the filters of `GET /jobs/` (`ordering`, `limit` and `offset` aside:
+         *     rows come by ascending id), as `text/csv` (a header row, then one row per job) or as a
+         *     JSON array of the jobs `GET /jobs/` returns. Streamed: a page of jobs at a time, each its
+         *     own snapshot, so a job changed during the export appears once, as of its page.
+         */
+        get: operations["export_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/state-counts": {
         parameters: {
             query?: never;
@@ -2444,6 +2466,57 @@ export interface operations {
             };
             /** @description Body larger than the configured limit (http.max_body_mib) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    export_jobs: {
+        parameters: {
+            query?: {
+                /** @description csv (default) or json */
+                format?: string;
+                id?: number[];
+                parent_id?: number[];
+                app_id?: number;
+                site_id?: number[];
+                batch_job_id?: number;
+                last_update_before?: string;
+                last_update_after?: string;
+                workdir__contains?: string;
+                state?: string[];
+                state__ne?: string;
+                tags?: string[];
+                pending_file_cleanup?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The jobs, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": components["schemas"]["Job"][];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
