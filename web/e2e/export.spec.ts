@@ -41,7 +41,7 @@ test('Export saves every job the filters match, as CSV and as JSON', async ({ pa
     page.getByTestId('export-csv').click(),
   ])
   expect(csvDownload.suggestedFilename()).toMatch(/^balsam-jobs-.*\.csv$/)
-  const csv = await readFile((await csvDownload.path())!, 'utf8')
+  const csv = await readFile(await csvDownload.path(), 'utf8')
   const lines = csv.split('\r\n').filter((line) => line !== '')
   expect(lines[0]).toMatch(/^id,app_id,workdir,state,tags,/)
   const ids = lines.slice(1).map((line) => Number(line.split(',')[0]))
@@ -58,7 +58,7 @@ test('Export saves every job the filters match, as CSV and as JSON', async ({ pa
     page.waitForEvent('download'),
     page.getByTestId('export-json').click(),
   ])
-  const rows = JSON.parse(await readFile((await jsonDownload.path())!, 'utf8')) as {
+  const rows = JSON.parse(await readFile(await jsonDownload.path(), 'utf8')) as {
     id: number
     tags: Record<string, string>
   }[]
