@@ -84,3 +84,80 @@ impl AggregateStore for SqliteStore {
         Ok(aggregates::utilization(window, span, busy_now, rows, seq))
     }
 }
+
+/// The aggregate queries read index ranges (never `SCAN log_events` or `jobs`), with and
+/// without statistics, on a table where a scan would be the cheaper guess for a planner
+/// that had none.
+#[cfg(test)]
+mod plan_tests {
+    use super::{BUSY_NOW_SQL, MOVES_SQL, THROUGHPUT_SQL};
+    use sqlx::{Connection, SqliteConnection};
+
+    const LOAD: &str = "
+INSERT INTO users (id, username, created_at) VALUES (1, 'ann', 0);
+INSERT INTO sites (id, owner_id, name, path, last_refresh, creation_date)
+    VALUES (1, 1, 's1', '/p', 0, 0);
+INSERT INTO apps (id, site_id, name, serialized_class, source_code) VALUES (1, 1, 'a1', '', '');
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 20000)
+INSERT INTO jobs (owner_id, site_id, app_id, workdir, state, last_update)
+    SELECT 1, 1, 1, 'w/' || n, CASE WHEN n % 10 = 0 THEN 'RUNNING' ELSE 'JOB_FINISHED' END, n
+    FROM g;
+INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
+    SELECT id, owner_id, last_update, 'PREPROCESSED', 'RUNNING' FROM jobs;
+INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
+    SELECT id, owner_id, last_update + 5, 'RUNNING', 'RUN_DONE' FROM jobs WHERE state <> 'RUNNING';
+INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
+    SELECT id, owner_id, last_update + 6, 'RUN_DONE', 'JOB_FINISHED' FROM jobs WHERE state <> 'RUNNING';
+";
+
+    async fn plan(conn: &mut SqliteConnection, sql: &str, binds: usize) -> String {
+        let sql = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
+        for _ in 0..binds {
+            q = q.bind(1_i64);
+        }
+        let rows = q.fetch_all(&mut *conn).await.expect("explain");
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+    }
+
+    #[tokio::test]
+    async fn aggregates_read_index_ranges_with_and_without_statistics() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("plans.db").display());
+        let store = super::SqliteStore::connect(&url, 2).await.expect("open");
+        crate::Store::migrate(&store).await.expect("migrate");
+        let mut conn = SqliteConnection::connect(&url).await.expect("connect");
+        sqlx::raw_sql(LOAD).execute(&mut conn).await.expect("load");
+        for when in ["without statistics", "after ANALYZE"] {
+            let throughput = plan(&mut conn, THROUGHPUT_SQL, 4).await;
+            assert!(
+                throughput.contains("INDEX log_events_owner_to_state_idx")
+                    && throughput.contains("INTEGER PRIMARY KEY"),
+                "{when}: {throughput}"
+            );
+            let moves = plan(&mut conn, MOVES_SQL, 3).await;
+            assert!(
+                moves.contains("INDEX log_events_owner_to_state_idx")
+                    && moves.contains("INDEX log_events_owner_from_state_idx"),
+                "{when}: {moves}"
+            );
+            let busy = plan(&mut conn, BUSY_NOW_SQL, 1).await;
+            assert!(
+                busy.contains("INDEX jobs_owner_state_idx"),
+                "{when}: {busy}"
+            );
+            for p in [&throughput, &moves, &busy] {
+                assert!(
+                    !p.contains("SCAN e") && !p.contains("SCAN j") && !p.contains("SCAN jobs"),
+                    "{when}: {p}"
+                );
+            }
+            sqlx::query("ANALYZE")
+                .execute(&mut conn)
+                .await
+                .expect("analyze");
+        }
+        conn.close().await.expect("close");
+        crate::Store::close(&store).await;
+    }
+}
