@@ -5,6 +5,7 @@ import {
   advanceUtilization,
   busySteps,
   CHART_WINDOWS,
+  dropDeletedJobs,
   firstBucket,
   throughputBins,
   throughputState,
@@ -88,6 +89,24 @@ describe('utilisation from an aggregate and the stream', () => {
     expect(steps.at(-3)).toEqual({ t: NOW + 5_000, value: 7 })
     expect(steps.at(-1)).toEqual({ t: NOW + 10_000, value: 6 })
     expect(state.unknownJobs).toBe(1)
+  })
+
+  it('frees the nodes of a running job that is deleted, once', () => {
+    const state = utilizationState(answer, hour)
+    const start = {
+      job_id: 7,
+      timestamp: iso(NOW + 1_000),
+      from_state: 'PREPROCESSED',
+      to_state: 'RUNNING',
+    }
+    advanceUtilization(state, [start], 11, () => 4, NOW + 1_000)
+    dropDeletedJobs(state, [7, 99], 12, NOW + 2_000)
+    dropDeletedJobs(state, [7], 13, NOW + 3_000)
+    const steps = busySteps(state, NOW + 5_000)
+    expect(steps.at(-1)?.value).toBe(3)
+    expect(steps).toContainEqual({ t: NOW + 1_000, value: 7 })
+    // Seen before the page's clock ticked past them, the moves still count.
+    expect(busySteps(state, NOW).at(-1)?.value).toBe(3)
   })
 
   it('stays bounded: moves older than the window fold into the level', () => {

@@ -160,6 +160,8 @@ export interface UtilizationState {
   moves: { t: number; delta: number }[]
   /** Moves of jobs whose size this browser did not know (counted as one node). */
   unknownJobs: number
+  /** Jobs seen moving into RUNNING since the snapshot and not out again: their nodes. */
+  running: Map<number, number>
 }
 
 export interface UtilizationAnswer {
@@ -183,6 +185,7 @@ export function utilizationState(
     busyNow: answer.busy_now,
     moves: [],
     unknownJobs: 0,
+    running: new Map(),
   }
 }
 
@@ -207,6 +210,8 @@ export function advanceUtilization(
     }
     // A move stamped before the snapshot was not in it: it changes the level from then on.
     state.moves.push({ t: Math.max(t, state.asOf), delta: into ? nodes : -nodes })
+    if (into) state.running.set(event.job_id, nodes)
+    else state.running.delete(event.job_id)
   }
   // Moves older than the window no longer show: fold them into the level, so the state
   // stays bounded however long the page is open.
@@ -219,6 +224,27 @@ export function advanceUtilization(
     folded += 1
   }
   if (folded > 0) state.moves.splice(0, folded)
+}
+
+/**
+ * Jobs deleted at `now` (a delete event): one that this browser saw start running frees its
+ * nodes, as the server's next aggregate (which no longer has its LogEvents) will say. A job
+ * running since before the snapshot is not known here and stays counted until a reload.
+ */
+export function dropDeletedJobs(
+  state: UtilizationState,
+  jobIds: readonly number[],
+  seq: number,
+  now: number,
+): void {
+  if (seq <= state.seq) return
+  for (const id of jobIds) {
+    const nodes = state.running.get(id)
+    if (nodes === undefined) continue
+    state.running.delete(id)
+    state.moves.push({ t: Math.max(now, state.asOf), delta: -nodes })
+  }
+  state.moves.sort((a, b) => a.t - b.t)
 }
 
 /** The busy-nodes step function over the window at `now`. */
@@ -239,10 +265,11 @@ export function busySteps(state: UtilizationState, now: number): Step[] {
     else steps.push({ t, value: rounded })
   }
   push(Math.max(state.asOf, from), level)
+  // Moves stamped after `now` (the page's clock ticks every few seconds) still count, at
+  // `now`: dropping them would hide a job that started since the last tick.
   for (const move of state.moves) {
-    if (move.t > now) break
     level += move.delta
-    push(Math.max(move.t, from), level)
+    push(Math.min(Math.max(move.t, from), Math.max(now, from)), level)
   }
   push(Math.max(now, from), level)
   return steps

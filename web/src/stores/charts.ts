@@ -10,6 +10,7 @@ import {
   advanceThroughput,
   advanceUtilization,
   CHART_WINDOWS,
+  dropDeletedJobs,
   throughputState,
   utilizationState,
   type ChartWindow,
@@ -27,6 +28,21 @@ import { useLoadStatus } from './loadStatus'
 
 export const THROUGHPUT_PATH = '/aggregates/throughput'
 export const UTILIZATION_PATH = '/aggregates/utilization'
+
+/** The ids of a job delete change: `{"ids": [...]}` (docs/realtime.md), `[id, …]` or rows. */
+export function deletedJobIds(change: ResourceChange): number[] {
+  if (change.type !== 'job' || (change.action !== 'delete' && change.action !== 'bulk-delete')) {
+    return []
+  }
+  const { ids } = (change.data ?? {}) as { ids?: unknown }
+  if (Array.isArray(ids)) return ids.filter((id): id is number => typeof id === 'number')
+  const items = Array.isArray(change.data) ? (change.data as unknown[]) : [change.data]
+  return items.flatMap((item) => {
+    if (typeof item === 'number') return [item]
+    const id = (item as { id?: unknown } | null)?.id
+    return typeof id === 'number' ? [id] : []
+  })
+}
 
 function moveEvents(change: ResourceChange): MoveEvent[] {
   if (change.type !== 'log_event') return []
@@ -96,6 +112,13 @@ export const useChartsStore = defineStore('charts', () => {
     }
     let touched = false
     for (const change of changes) {
+      const deleted = deletedJobIds(change)
+      if (deleted.length > 0 && change.seq !== undefined) {
+        for (const state of Object.values(utilization.value)) {
+          dropDeletedJobs(state, deleted, change.seq, now)
+          touched = true
+        }
+      }
       const events = moveEvents(change)
       if (events.length === 0 || change.seq === undefined) continue
       for (const state of Object.values(throughput.value)) {

@@ -262,6 +262,12 @@ describe('DashboardView', () => {
     await vi.advanceTimersByTimeAsync(5_000)
     await flushPromises()
     expect(stub().text()).toBe('9 busy of 8')
+
+    // Deleted while running (the server's bulk-delete shape): its nodes are free again.
+    notifyApplied([{ seq: 7, action: 'bulk-delete', type: 'job', data: { ids: [12] } }])
+    await vi.advanceTimersByTimeAsync(5_000)
+    await flushPromises()
+    expect(stub().text()).toBe('5 busy of 8')
     expect(fetchUtilization).toHaveBeenCalledOnce()
   })
 
