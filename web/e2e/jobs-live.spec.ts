@@ -27,7 +27,15 @@ function groupCount(page: Page, scope: string, group: string) {
   return page.getByTestId(scope).locator(`[data-group="${group}"] [data-testid="group-count"]`)
 }
 
-test('dashboard state counts and throughput follow jobs live', async ({ page, request }) => {
+test('dashboard state counts and charts follow jobs live', async ({ page, request }) => {
+  // Every API GET the page sends, by path.
+  const gets: string[] = []
+  page.on('request', (r) => {
+    const url = new URL(r.url())
+    if (r.method() === 'GET' && url.pathname.startsWith('/api/v1/')) {
+      gets.push(url.pathname.slice('/api/v1'.length) + url.search)
+    }
+  })
   const { token, app, site } = await setUp(page, request, '/')
   const card = page.locator(`[data-testid="site-health"][data-site="${site.name}"]`)
   await expect(card).toContainText('No jobs at this Site yet')
@@ -44,9 +52,42 @@ test('dashboard state counts and throughput follow jobs live', async ({ page, re
   await setJobStates(request, token, [jobs[1]!.id], 'FAILED')
   await expect(groupCount(page, 'total-counts', 'done')).toHaveText('1')
   await expect(page.getByTestId('attention')).toContainText('1 job FAILED')
+  // The charts came from one aggregate each, then moved with the stream: no LogEvents fetched.
   await expect(page.getByTestId('throughput-summary')).toContainText(
-    '1 job finished in the last 60 minutes',
+    '1 job finished in the last hour',
   )
+  await expect(page.getByTestId('utilization-summary')).toContainText('Now: 0 nodes busy')
+  await setJobStates(request, token, [jobs[2]!.id], 'RUNNING')
+  await expect(page.getByTestId('utilization-summary')).toContainText('Now: 1 node busy')
+  expect(gets.filter((path) => path.startsWith('/events/'))).toEqual([])
+  expect(gets.filter((path) => path.startsWith('/aggregates/'))).toEqual([
+    '/aggregates/throughput?window=hour',
+    '/aggregates/utilization?window=hour',
+  ])
+
+  // What the stream made of the charts is what the server's aggregate says after a reload.
+  const aggregate = (await (
+    await request.get('/api/v1/aggregates/throughput?window=hour', {
+      headers: { Authorization: `Bearer ${token}` },
+    })
+  ).json()) as { total: number }
+  expect(aggregate.total).toBe(1)
+  await page.reload()
+  await expect(page.getByTestId('throughput-summary')).toContainText(
+    '1 job finished in the last hour',
+  )
+  await expect(page.getByTestId('utilization-summary')).toContainText('Now: 1 node busy')
+
+  // Another window: its aggregate, once; the choice is in the URL.
+  await page.getByTestId('chart-window').getByRole('button', { name: '24 hours' }).click()
+  await expect(page).toHaveURL(/window=day/)
+  await expect(page.getByTestId('throughput-summary')).toContainText(
+    '1 job finished in the last 24 hours',
+  )
+  await page.screenshot({
+    path: 'test-results/screenshots/dashboard-charts-day.png',
+    fullPage: true,
+  })
 })
 
 test('the Jobs table updates rows in place and takes in new jobs live', async ({

@@ -2,10 +2,12 @@
 //! methods are use-case sized and own their transaction, with a SQLite and a PostgreSQL
 //! implementation. Knows nothing of HTTP; never publishes events itself.
 
+mod aggregates;
 mod apps;
 mod batch_jobs;
 mod error;
 mod event_log;
+mod export;
 mod jobs;
 mod lifecycle;
 #[cfg(test)]
@@ -19,10 +21,12 @@ mod users;
 
 use std::sync::Arc;
 
+pub use aggregates::AggregateStore;
 pub use apps::AppStore;
 pub use batch_jobs::{BatchJobStore, SessionStore};
 pub use error::StoreError;
 pub use event_log::{CommitListener, EventLogPage, EventLogStore};
+pub use export::JobExportStore;
 pub use jobs::{JobStore, JobUpdate};
 pub use sites::SiteStore;
 pub use transfers::{EventStore, TransferStore};
@@ -33,6 +37,8 @@ pub use users::{UserCredentials, UserStore};
 #[async_trait::async_trait]
 pub trait Store:
     UserStore
+    + AggregateStore
+    + JobExportStore
     + SiteStore
     + AppStore
     + JobStore

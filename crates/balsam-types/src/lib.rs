@@ -1,6 +1,7 @@
 //! Balsam's wire and domain types: what the API accepts and returns, with upstream's
 //! validation and coercion rules. No I/O, no HTTP, no SQL.
 
+pub mod aggregates;
 pub mod app;
 pub mod batch_job;
 pub mod change;

@@ -48,6 +48,13 @@ export class GetMemo {
     this.entries.delete(key)
   }
 
+  /** Forgets every finished GET of `path` (any query): their rows may no longer be held. */
+  forgetPath(path: string): void {
+    for (const key of [...this.entries.keys()]) {
+      if (key === path || key.startsWith(`${path}?`)) this.entries.delete(key)
+    }
+  }
+
   /** Forgets every GET, in flight or done: the next call of each fetches again. */
   clear(): void {
     this.entries.clear()

@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/aggregates/throughput": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Jobs finished (LogEvents into `JOB_FINISHED`) per bucket and Site: the last hour by
+         *     minute (default), the last 24 hours by quarter hour, or the last week by hour.
+         */
+        get: operations["throughput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/aggregates/utilization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nodes busy running jobs per bucket (at each bucket's start and its time-weighted
+         *     mean), as upstream's `utilization_report` counts them, over the same windows.
+         */
+        get: operations["utilization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/apps/": {
         parameters: {
             query?: never;
@@ -235,6 +275,28 @@ export interface paths {
         patch: operations["bulk_update_jobs"];
         trace?: never;
     };
+    "/jobs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every job matching the filters of `GET /jobs/` (`ordering`, `limit` and `offset` aside:
+         *     rows come by ascending id), as `text/csv` (a header row, then one row per job) or as a
+         *     JSON array of the jobs `GET /jobs/` returns. Streamed: a page of jobs at a time, each its
+         *     own snapshot, so a job changed during the export appears once, as of its page.
+         */
+        get: operations["export_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/state-counts": {
         parameters: {
             query?: never;
@@ -435,6 +497,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description The windows the dashboard offers: the last hour by minute, the last 24 hours by
+         *     15 minutes, the last week by hour.
+         * @enum {string}
+         */
+        AggregateWindow: "hour" | "day" | "week";
         /** @description Limits of one scheduler queue. */
         AllowedQueue: {
             /** Format: int64 */
@@ -1038,6 +1106,12 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** @description Jobs finished per bucket at one Site. */
+        SiteThroughput: {
+            site_id: components["schemas"]["i64"];
+            /** @description One count per bucket. */
+            counts: number[];
+        };
         /** @description The body of `PUT /sites/{id}`: only the fields present are written. */
         SiteUpdate: {
             name?: string | null;
@@ -1060,6 +1134,38 @@ export interface components {
             transfer_locations?: {
                 [key: string]: string;
             } | null;
+        };
+        /**
+         * @description Where an aggregate's buckets lie: bucket `i` covers
+         *     `[start + i·bucket_seconds, start + (i+1)·bucket_seconds)`; the last one holds `as_of`.
+         */
+        Span: {
+            /** @description The first bucket's start (naive UTC). */
+            start: string;
+            /** @description The last bucket's end (naive UTC): later than `as_of`. */
+            end: string;
+            /** @description The server's clock when the aggregate was read (naive UTC). */
+            as_of: string;
+            /** Format: int64 */
+            bucket_seconds: number;
+            buckets: number;
+        };
+        /** @description `GET /aggregates/throughput`: LogEvents into `JOB_FINISHED` per bucket and Site. */
+        Throughput: components["schemas"]["Span"] & {
+            window: components["schemas"]["AggregateWindow"];
+            /** @description Sites with at least one finish in the window, by id. */
+            sites: components["schemas"]["SiteThroughput"][];
+            /**
+             * Format: int64
+             * @description Finishes in the window, all Sites.
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description The caller's event-log sequence number the aggregate reflects (read in the same
+             *     snapshot): a client advances it with the stream's events after this one.
+             */
+            seq: number;
         };
         /** @description The login response, as the client stores it in `client.yml`. */
         Token: {
@@ -1122,6 +1228,28 @@ export interface components {
             username: string;
             password: string;
         };
+        /**
+         * @description `GET /aggregates/utilization`: nodes busy running jobs per bucket, as upstream's
+         *     `utilization_report` counts them (a job occupies `num_nodes / node_packing_count`
+         *     nodes from a LogEvent into `RUNNING` to the next one out of it).
+         */
+        Utilization: components["schemas"]["Span"] & {
+            window: components["schemas"]["AggregateWindow"];
+            /** @description Nodes busy at each bucket's start. */
+            busy_start: number[];
+            /** @description Time-weighted mean of nodes busy over each bucket (the last one up to `as_of`). */
+            busy_mean: number[];
+            /**
+             * Format: double
+             * @description Nodes busy at `as_of`: the jobs `RUNNING` then.
+             */
+            busy_now: number;
+            /**
+             * Format: int64
+             * @description The caller's event-log sequence number the aggregate reflects.
+             */
+            seq: number;
+        };
         /** @description FastAPI's 422 body: `{"detail": [{"loc", "msg", "type", "ctx"?}]}`. */
         ValidationErrorBody: {
             detail: components["schemas"]["ValidationErrorItem"][];
@@ -1145,6 +1273,80 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    throughput: {
+        parameters: {
+            query?: {
+                /** @description hour (default), day or week */
+                window?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Throughput"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    utilization: {
+        parameters: {
+            query?: {
+                /** @description hour (default), day or week */
+                window?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Utilization"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
     list_apps: {
         parameters: {
             query?: {
@@ -2264,6 +2466,57 @@ export interface operations {
             };
             /** @description Body larger than the configured limit (http.max_body_mib) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    export_jobs: {
+        parameters: {
+            query?: {
+                /** @description csv (default) or json */
+                format?: string;
+                id?: number[];
+                parent_id?: number[];
+                app_id?: number;
+                site_id?: number[];
+                batch_job_id?: number;
+                last_update_before?: string;
+                last_update_after?: string;
+                workdir__contains?: string;
+                state?: string[];
+                state__ne?: string;
+                tags?: string[];
+                pending_file_cleanup?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The jobs, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": components["schemas"]["Job"][];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,43 +1,15 @@
-// Jobs finished per minute, from the LogEvents whose `to_state` is JOB_FINISHED (the same
-// reading as upstream's `balsam.analytics.throughput_report`), for the dashboard chart.
-import type { LogEvent } from '@/api/types'
+// The throughput chart's numbers in words: jobs finished per bucket (LogEvents into
+// JOB_FINISHED, upstream's `balsam.analytics.throughput_report`), bucketed by the server
+// (`GET /aggregates/throughput`, domain/charts.ts).
 import { jobsCount } from '@/domain/jobActions'
-import { formatCount, parseServerTime } from '@/format/time'
+import { formatCount } from '@/format/time'
 
 export const MINUTE_MS = 60_000
 
+/** One bar: a bucket's start (epoch ms) and the jobs finished in it. */
 export interface MinuteBin {
-  /** Epoch ms of the minute's start. */
   start: number
   count: number
-}
-
-/** The first minute a window of `minutes` whole minutes ending with `now`'s minute covers. */
-export function windowStart(now: number, minutes: number): number {
-  return (Math.floor(now / MINUTE_MS) - (minutes - 1)) * MINUTE_MS
-}
-
-/**
- * One bin per minute for the last `minutes` minutes (the current, partial minute last),
- * counting the events that finished a job in it. Other events are ignored.
- */
-export function finishedPerMinute(
-  events: Iterable<Pick<LogEvent, 'to_state' | 'timestamp'>>,
-  now: number,
-  minutes = 60,
-): MinuteBin[] {
-  const first = windowStart(now, minutes)
-  const bins: MinuteBin[] = Array.from({ length: minutes }, (_, i) => ({
-    start: first + i * MINUTE_MS,
-    count: 0,
-  }))
-  for (const event of events) {
-    if (event.to_state !== 'JOB_FINISHED') continue
-    const index = Math.floor((parseServerTime(event.timestamp) - first) / MINUTE_MS)
-    const bin = bins[index]
-    if (bin !== undefined) bin.count += 1
-  }
-  return bins
 }
 
 /** Finishes per minute over the last `minutes` whole minutes (the partial one left out). */
@@ -57,6 +29,12 @@ export function throughputSummary(
   rateMinutes = 5,
   /** Finishes the bins miss (beyond the fetch's limit); `exact` when all are still in the window. */
   unseen: { count: number; exact: boolean } = { count: 0, exact: true },
+  /** The bins' width and the window in words (by default, minutes). */
+  words: { one: string; many: string; span: string } = {
+    one: 'minute',
+    many: 'minutes',
+    span: `the last ${bins.length} minutes`,
+  },
 ): string {
   const binned = bins.reduce((sum, bin) => sum + bin.count, 0)
   const total = binned + unseen.count
@@ -65,13 +43,13 @@ export function throughputSummary(
   const peak = Math.max(0, ...bins.map((bin) => bin.count))
   const headline =
     unseen.count === 0
-      ? `${jobsCount(total)} finished in the last ${bins.length} minutes: `
-      : `${unseen.exact ? '' : 'Up to '}${jobsCount(total)} finished in the last ${bins.length} minutes ` +
+      ? `${jobsCount(total)} finished in ${words.span}: `
+      : `${unseen.exact ? '' : 'Up to '}${jobsCount(total)} finished in ${words.span} ` +
         `(the bars show ${formatCount(binned)} of them): `
   return (
     headline +
-    `${formatCount(current)} so far this minute, ` +
-    `${formatCount(rate)} per minute over the ${rateMinutes} whole minutes before; ` +
-    `peak ${formatCount(peak)} in one minute.`
+    `${formatCount(current)} so far this ${words.one}, ` +
+    `${formatCount(rate)} per ${words.one} over the ${rateMinutes} whole ${words.many} before; ` +
+    `peak ${formatCount(peak)} in one ${words.one}.`
   )
 }

@@ -85,6 +85,13 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Sites' },
   },
   {
+    path: '/sites/:id(\\d+)',
+    name: 'site',
+    component: () => import('@/views/SiteDetailView.vue'),
+    props: (route) => ({ id: Number(route.params.id) }),
+    meta: { title: 'Site' },
+  },
+  {
     path: '/:pathMatch(.*)*',
     name: 'not-found',
     component: () => import('@/views/NotFoundView.vue'),

@@ -32,6 +32,8 @@ export interface ApplyOutcome {
 export interface TableState<T extends Identified> {
   /** Rows are frozen and replaced whole, never mutated in place. */
   byId: Record<number, Readonly<T>>
+  /** Every row's id, least recently written first (eviction order). */
+  recency?: Map<number, true>
   /** The sequence number that last wrote each row, when the write carried one. */
   seqById: Map<number, number>
   /** Deleted ids, with the sequence number of the delete (`null`: unknown). */
@@ -65,6 +67,7 @@ export function applyToTable<T extends Identified>(
     for (const id of change.ids) {
       if (id in state.byId) outcome.deleted += 1
       delete state.byId[id]
+      state.recency?.delete(id)
       state.seqById.delete(id)
       const previous = state.tombstones.get(id)
       const tomb =
@@ -96,6 +99,10 @@ export function applyToTable<T extends Identified>(
     // The row is trusted server JSON whose shape `isComplete` (or the existing row) vouches for.
     const merged = (existing === undefined ? { ...row } : { ...existing, ...row }) as unknown as T
     state.byId[id] = Object.freeze(merged)
+    if (state.recency !== undefined) {
+      state.recency.delete(id)
+      state.recency.set(id, true)
+    }
     if (seq !== undefined) state.seqById.set(id, Math.max(seq, rowSeq ?? seq))
     outcome.upserted += 1
   }
@@ -123,6 +130,42 @@ export function retainListed<T extends Identified>(
   return applyToTable(state, { op: 'delete', ids: gone, seq }, () => false).deleted
 }
 
+/** Tombstones kept at most: they only guard against answers older than the delete. */
+export const MAX_TOMBSTONES = 10_000
+
+/**
+ * Drops the least recently written rows that `pinned` does not hold until at most `target`
+ * remain (pinned rows are never dropped). An evicted row is not deleted: a later GET or event may bring it back.
+ * Returns the ids evicted.
+ */
+export function evictRows<T extends Identified>(
+  state: TableState<T>,
+  target: number,
+  pinned: (id: number) => boolean,
+): number[] {
+  const evicted: number[] = []
+  const recency = state.recency ?? new Map(Object.keys(state.byId).map((k) => [Number(k), true]))
+  let size = recency.size
+  for (const id of recency.keys()) {
+    if (size <= target) break
+    if (pinned(id)) continue
+    delete state.byId[id]
+    state.seqById.delete(id)
+    recency.delete(id)
+    evicted.push(id)
+    size -= 1
+  }
+  return evicted
+}
+
+/** Forgets the oldest tombstones beyond [`MAX_TOMBSTONES`]. */
+export function pruneTombstones<T extends Identified>(state: TableState<T>): void {
+  for (const id of state.tombstones.keys()) {
+    if (state.tombstones.size <= MAX_TOMBSTONES) break
+    state.tombstones.delete(id)
+  }
+}
+
 /** A predicate that accepts rows carrying every key of the resource's read shape named here. */
 export function hasKeys(...keys: string[]): (row: IdentifiedRow) => boolean {
   return (row) => keys.every((key) => key in row)
@@ -132,19 +175,48 @@ export function hasKeys(...keys: string[]): (row: IdentifiedRow) => boolean {
  * The keyed table inside a setup store: `byId`, `apply(change)` and a row count.
  * Changes of another resource type are refused loudly: routing is the caller's job.
  */
+export interface TableBound {
+  /** Rows held at most; past it, rows no view pins are evicted down to 80 % of it. */
+  cap: number
+  /** Called with the evicted ids (to forget the GETs whose answers held them). */
+  onEvict?: (ids: number[]) => void
+}
+
 export function useResourceTable<T extends Identified>(
   type: ResourceType,
   isComplete: (row: IdentifiedRow) => boolean,
+  bound?: TableBound,
 ) {
   const state = createTableState<T>(markRaw({}))
+  if (bound !== undefined) state.recency = new Map()
+  /** Ids each mounted view shows (`pin`): never evicted while pinned. */
+  const pins = new Map<symbol, ReadonlySet<number>>()
+  const isPinned = (id: number) => {
+    for (const ids of pins.values()) if (ids.has(id)) return true
+    return false
+  }
   /** The rows by id; reading it (or `all`) subscribes to every change of the table. */
   const byId = shallowRef(state.byId)
   /** Grows with every change of the table (for views that refresh at their own pace). */
   const version = shallowRef(0)
 
   function changed() {
+    if (bound !== undefined && state.recency !== undefined && state.recency.size > bound.cap) {
+      const evicted = evictRows(state, Math.floor(bound.cap * 0.8), isPinned)
+      if (evicted.length > 0) bound.onEvict?.(evicted)
+    }
+    if (bound !== undefined) pruneTombstones(state)
     triggerRef(byId)
     version.value += 1
+  }
+
+  /** Keeps `ids` in the table while `owner` shows them (replaces `owner`'s earlier pins). */
+  function pin(owner: symbol, ids: Iterable<number>) {
+    pins.set(owner, new Set(ids))
+  }
+
+  function unpin(owner: symbol) {
+    pins.delete(owner)
   }
 
   function apply(change: ResourceChange): ApplyOutcome {
@@ -184,6 +256,7 @@ export function useResourceTable<T extends Identified>(
     state.byId = markRaw({})
     state.seqById.clear()
     state.tombstones.clear()
+    state.recency?.clear()
     byId.value = state.byId
     version.value += 1
   }
@@ -202,7 +275,20 @@ export function useResourceTable<T extends Identified>(
   const all = computed(() => Object.values<Readonly<T>>(byId.value))
   const size = computed(() => all.value.length)
 
-  return { byId, version, peekById, peekAll, apply, applyRows, applyList, all, size, clear }
+  return {
+    byId,
+    version,
+    peekById,
+    peekAll,
+    apply,
+    applyRows,
+    applyList,
+    all,
+    size,
+    clear,
+    pin,
+    unpin,
+  }
 }
 
 /** The sequence number a list answer reflects (its `X-Balsam-Seq`, DESIGN.md §3.4). */

@@ -6,6 +6,7 @@ import { getMemo } from '@/api/getMemo'
 
 import { useAppsStore } from './apps'
 import { useBatchJobsStore } from './batchJobs'
+import { useChartsStore } from './charts'
 import { useFailuresStore } from './failures'
 import { useJobsStore } from './jobs'
 import { useLogEventsStore } from './logEvents'
@@ -26,6 +27,7 @@ export function clearUserData(pinia?: Pinia): void {
     useLogEventsStore,
     useStateCountsStore,
     useFailuresStore,
+    useChartsStore,
   ]) {
     useStore(pinia).clear()
   }

@@ -1,18 +1,20 @@
 // Two chart stubs below are components defined in a test file, not app components.
 /* eslint-disable vue/one-component-per-file */
 import { flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 
 import { listBatchJobs } from '@/api/batchJobs'
-import { listLogEvents } from '@/api/events'
+import { fetchThroughput, fetchUtilization } from '@/api/aggregates'
 import { getMemo } from '@/api/getMemo'
-import { jobStateCounts, listJobs } from '@/api/jobs'
+import { jobStateCounts } from '@/api/jobs'
 import { listSites } from '@/api/sites'
 import type { BatchJob, Site } from '@/api/types'
+import { CHART_WINDOWS, firstBucket } from '@/domain/charts'
 import type { Step } from '@/domain/utilization'
 import { makeJob } from '@/test-support/jobFactory'
 import { notifyApplied } from '@/realtime/appliedChanges'
+import { useJobsStore } from '@/stores/jobs'
 import { useStateCountsStore } from '@/stores/stateCounts'
 import { mountView, storeLogin } from '@/test-support/mountView'
 
@@ -21,17 +23,18 @@ import DashboardView from './DashboardView.vue'
 vi.mock('@/api/sites')
 vi.mock('@/api/jobs')
 vi.mock('@/api/batchJobs')
-vi.mock('@/api/events')
+vi.mock('@/api/aggregates')
 // ECharts wants a canvas; the chart's numbers are also in its caption, which the stub keeps.
 vi.mock('@/components/dashboard/ThroughputChart.vue', () => ({
   default: defineComponent({
-    props: { bins: { type: Array, required: true }, unseen: { type: Object, default: null } },
+    props: { bins: { type: Array, required: true }, spec: { type: Object, required: true } },
     setup: (props) => () =>
       h(
         'p',
         {
           'data-testid': 'throughput-stub',
-          'data-unseen': String((props.unseen as { count: number } | null)?.count ?? 0),
+          'data-bins': String(props.bins.length),
+          'data-last': String((props.bins as { count: number }[]).at(-1)?.count ?? 0),
         },
         String((props.bins as { count: number }[]).reduce((n, b) => n + b.count, 0)),
       ),
@@ -86,30 +89,42 @@ beforeEach(() => {
     rows: [{ site_id: 1, counts: { RUNNING: 1_200, FAILED: 3, JOB_FINISHED: 40 } }],
   })
   vi.mocked(listBatchJobs).mockResolvedValue({ count: 0, results: [], seq: 5 })
-  vi.mocked(listJobs).mockResolvedValue({ count: 0, results: [], seq: 5 })
-  vi.mocked(listLogEvents).mockResolvedValue({
-    count: 2,
-    results: [
-      {
-        id: 1,
-        job_id: 1,
-        timestamp: iso(NOW - 30_000),
-        from_state: 'POSTPROCESSED',
-        to_state: 'JOB_FINISHED',
-        data: {},
-      },
-      {
-        id: 2,
-        job_id: 2,
-        timestamp: iso(NOW - 90_000),
-        from_state: 'POSTPROCESSED',
-        to_state: 'JOB_FINISHED',
-        data: {},
-      },
-    ],
-    seq: 5,
-  })
+  vi.mocked(fetchThroughput).mockImplementation((window) => Promise.resolve(throughput(window)))
+  vi.mocked(fetchUtilization).mockImplementation((window) => Promise.resolve(utilization(window)))
 })
+
+const HOUR_START = NOW - 59 * 60_000
+function throughput(window: 'hour' | 'day' | 'week') {
+  const n = CHART_WINDOWS[window].buckets
+  const counts = Array<number>(n).fill(0)
+  counts[n - 1] = 1
+  counts[n - 2] = window === 'hour' ? 1 : 40
+  return {
+    window,
+    start: iso(firstBucket(NOW, CHART_WINDOWS[window])),
+    end: iso(NOW + 60_000),
+    as_of: iso(NOW),
+    bucket_seconds: CHART_WINDOWS[window].bucketMs / 1000,
+    buckets: n,
+    sites: [{ site_id: 1, counts }],
+    total: counts.reduce((a, b) => a + b, 0),
+    seq: 5,
+  } as Awaited<ReturnType<typeof fetchThroughput>>
+}
+function utilization(window: 'hour' | 'day' | 'week') {
+  return {
+    window,
+    start: iso(HOUR_START),
+    end: iso(NOW + 60_000),
+    as_of: iso(NOW),
+    bucket_seconds: 60,
+    buckets: 60,
+    busy_start: Array<number>(60).fill(2),
+    busy_mean: Array<number>(60).fill(2),
+    busy_now: 5,
+    seq: 5,
+  } as Awaited<ReturnType<typeof fetchUtilization>>
+}
 
 afterEach(() => {
   vi.useRealTimers()
@@ -157,42 +172,61 @@ describe('DashboardView', () => {
     expect(jobStateCounts).toHaveBeenCalledOnce()
   })
 
-  it('headlines how many finished from the answer’s count, beyond the fetch’s limit', async () => {
-    vi.mocked(listLogEvents).mockImplementation((query) =>
-      Promise.resolve(
-        query?.to_state === 'JOB_FINISHED'
-          ? {
-              count: 169_638,
-              results: [
-                {
-                  id: 1,
-                  job_id: 1,
-                  timestamp: iso(NOW - 30_000),
-                  from_state: 'POSTPROCESSED',
-                  to_state: 'JOB_FINISHED',
-                  data: {},
-                },
-              ],
-              seq: 5,
-            }
-          : { count: 0, results: [], seq: 5 },
-      ),
-    )
+  it('charts the server’s aggregate for the window, fetched once, then moved by the stream', async () => {
     const { wrapper } = await render()
+    const stub = () => wrapper.find('[data-testid="throughput-stub"]')
 
-    expect(wrapper.find('[data-testid="throughput-stub"]').attributes('data-unseen')).toBe('169637')
+    expect(fetchThroughput).toHaveBeenCalledExactlyOnceWith('hour')
+    expect(stub().text()).toBe('2')
+    expect(stub().attributes('data-bins')).toBe('60')
+
+    const finish = (seq: number, id: number) => ({
+      seq,
+      action: 'bulk-create' as const,
+      type: 'log_event' as const,
+      data: [
+        {
+          id,
+          job_id: 4,
+          timestamp: iso(NOW + 1_000),
+          from_state: 'RUN_DONE',
+          to_state: 'JOB_FINISHED',
+          data: {},
+        },
+      ],
+    })
+    // At or below the aggregate's snapshot: already counted.
+    notifyApplied([finish(5, 90)])
+    notifyApplied([finish(6, 91)])
+    await vi.advanceTimersByTimeAsync(5_000)
+    await flushPromises()
+    expect(stub().text()).toBe('3')
+    expect(stub().attributes('data-last')).toBe('2')
+    expect(fetchThroughput).toHaveBeenCalledOnce()
   })
 
-  it('asks for the last hour’s finishes and charts them', async () => {
-    const { wrapper } = await render()
+  it('switches the window through the URL and fetches each window once', async () => {
+    // The stream has a resume point: answers are remembered (api/getMemo.ts).
+    getMemo.setRemembering(true)
+    onTestFinished(() => getMemo.setRemembering(false))
+    const { wrapper, router } = await render()
+    await router.replace({ query: { window: 'day' } })
+    await flushPromises()
+    await vi.dynamicImportSettled()
+    await flushPromises()
 
-    expect(listLogEvents).toHaveBeenCalledWith(
-      expect.objectContaining({ to_state: 'JOB_FINISHED', ordering: '-timestamp' }),
-    )
-    expect(wrapper.find('[data-testid="throughput-stub"]').text()).toBe('2')
+    expect(fetchThroughput).toHaveBeenLastCalledWith('day')
+    expect(fetchUtilization).toHaveBeenLastCalledWith('day')
+    const stub = wrapper.find('[data-testid="throughput-stub"]')
+    expect(stub.attributes('data-bins')).toBe('96')
+    expect(stub.text()).toBe('41')
+
+    await router.replace({ query: {} })
+    await flushPromises()
+    expect(fetchThroughput).toHaveBeenCalledTimes(2)
   })
 
-  it('charts nodes allocated to running BatchJobs against nodes busy running jobs', async () => {
+  it('charts nodes allocated to running BatchJobs against nodes busy, moved by RUNNING events', async () => {
     const running = {
       id: 7,
       site_id: 1,
@@ -202,56 +236,43 @@ describe('DashboardView', () => {
       end_time: null,
     } as unknown as BatchJob
     vi.mocked(listBatchJobs).mockResolvedValue({ count: 1, results: [running], seq: 5 })
-    // Job 5 (4 nodes) entered RUNNING ten minutes ago; job 6 (2 nodes, packed 2 per node) ran
-    // from before the window and is still running; job 9 ran and left in the window.
-    vi.mocked(listJobs).mockImplementation((query) =>
-      Promise.resolve(
-        query?.state
-          ? {
-              count: 2,
-              results: [
-                makeJob(5, 'RUNNING', { num_nodes: 4 }),
-                makeJob(6, 'RUNNING', { num_nodes: 2, node_packing_count: 2 }),
-              ],
-              seq: 5,
-            }
-          : { count: 1, results: [makeJob(9, 'RUN_DONE', { num_nodes: 3 })], seq: 5 },
-      ),
-    )
-    const move = (id: number, job_id: number, minutesAgo: number, from: string, to: string) => ({
-      id,
-      job_id,
-      timestamp: iso(NOW - minutesAgo * 60_000),
-      from_state: from,
-      to_state: to,
-      data: {},
-    })
-    vi.mocked(listLogEvents).mockImplementation((query) =>
-      Promise.resolve(
-        query?.to_state === 'RUNNING'
-          ? {
-              count: 2,
-              results: [
-                move(10, 5, 10, 'PREPROCESSED', 'RUNNING'),
-                move(11, 9, 30, 'PREPROCESSED', 'RUNNING'),
-              ],
-              seq: 5,
-            }
-          : query?.from_state === 'RUNNING'
-            ? { count: 1, results: [move(12, 9, 5, 'RUNNING', 'RUN_DONE')], seq: 5 }
-            : { count: 0, results: [], seq: 5 },
-      ),
-    )
     const { wrapper } = await render()
+    const stub = () => wrapper.find('[data-testid="utilization-stub"]')
+    expect(stub().text()).toBe('5 busy of 8')
 
-    expect(listLogEvents).toHaveBeenCalledWith(expect.objectContaining({ to_state: 'RUNNING' }))
-    expect(listLogEvents).toHaveBeenCalledWith(expect.objectContaining({ from_state: 'RUNNING' }))
-    // Now: job 5 (4 nodes) + job 6 (2 nodes / 2 per node = 1); job 9 left.
-    expect(wrapper.find('[data-testid="utilization-stub"]').text()).toBe('5 busy of 8')
+    // A 4-node job starts after the snapshot: the stream brings the job, then its move.
+    useJobsStore().applyRows([makeJob(12, 'RUNNING', { num_nodes: 4 })], 6)
+    notifyApplied([
+      {
+        seq: 6,
+        action: 'bulk-create',
+        type: 'log_event',
+        data: [
+          {
+            id: 99,
+            job_id: 12,
+            timestamp: iso(NOW),
+            from_state: 'PREPROCESSED',
+            to_state: 'RUNNING',
+            data: {},
+          },
+        ],
+      },
+    ])
+    await vi.advanceTimersByTimeAsync(5_000)
+    await flushPromises()
+    expect(stub().text()).toBe('9 busy of 8')
+
+    // Deleted while running (the server's bulk-delete shape): its nodes are free again.
+    notifyApplied([{ seq: 7, action: 'bulk-delete', type: 'job', data: { ids: [12] } }])
+    await vi.advanceTimersByTimeAsync(5_000)
+    await flushPromises()
+    expect(stub().text()).toBe('5 busy of 8')
+    expect(fetchUtilization).toHaveBeenCalledOnce()
   })
 
   it('shows a failed section with its error and a retry, and the rest of the page', async () => {
-    vi.mocked(listLogEvents).mockRejectedValue(new Error('database is locked'))
+    vi.mocked(fetchThroughput).mockRejectedValue(new Error('database is locked'))
     const { wrapper } = await render()
 
     const alerts = wrapper.findAll('[role="alert"]').map((a) => a.text())
@@ -259,7 +280,7 @@ describe('DashboardView', () => {
     expect(alerts.some((t) => t.includes('database is locked'))).toBe(true)
     expect(wrapper.find('[data-site="theta"]').exists()).toBe(true)
 
-    vi.mocked(listLogEvents).mockResolvedValue({ count: 0, results: [], seq: 5 })
+    vi.mocked(fetchThroughput).mockImplementation((window) => Promise.resolve(throughput(window)))
     const retry = wrapper
       .findAll('[role="alert"]')
       .find((a) => a.text().includes('finished jobs'))

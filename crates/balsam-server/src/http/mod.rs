@@ -1,11 +1,13 @@
 //! The HTTP surface: every API route under `/api/v1/`, the OpenAPI document and docs page,
 //! upstream's 404/405 bodies, and (optionally) the web client at `/`.
 
+pub mod aggregates;
 pub mod apps;
 pub mod auth;
 pub mod batch_jobs;
 mod docs;
 pub mod error;
+pub mod export;
 pub mod extract;
 mod health;
 pub mod jobs;
@@ -182,6 +184,8 @@ fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(batch_jobs::routes())
         .merge(sessions::routes())
         .merge(transfers::routes())
+        .merge(aggregates::routes())
+        .merge(export::routes())
         .merge(health::routes())
         .routes(utoipa_axum::routes!(ws::subscribe_user));
     let (router, mut doc) = router.split_for_parts();

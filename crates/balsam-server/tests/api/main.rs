@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 
+mod aggregates;
 mod apps;
 mod auth;
 mod bad_input;
+mod export;
 mod hardening;
 mod health;
 mod jobs;

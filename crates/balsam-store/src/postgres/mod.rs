@@ -1,8 +1,10 @@
 //! The PostgreSQL store: the production backend, shared by every server replica.
 
+mod aggregates;
 mod apps;
 mod batch_jobs;
 mod events;
+mod export;
 mod jobs;
 #[cfg(test)]
 mod plan_tests;

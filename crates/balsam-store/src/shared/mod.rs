@@ -9,6 +9,7 @@
 //! does not imply them from a trait's where-clauses), which would outweigh the SQL it
 //! shares. The expanded code is concrete, exactly what each backend had before.
 
+pub(crate) mod aggregates;
 pub(crate) mod apps;
 pub(crate) mod counts;
 pub(crate) mod events;

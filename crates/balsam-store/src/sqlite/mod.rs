@@ -2,9 +2,11 @@
 //! single-connection pool with `BEGIN IMMEDIATE`, so writers queue in-process instead of
 //! failing with SQLITE_BUSY; reads use a pool of their own.
 
+mod aggregates;
 mod apps;
 mod batch_jobs;
 mod events;
+mod export;
 mod jobs;
 #[cfg(test)]
 mod plan_tests;

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 
+mod aggregates;
 mod apps;
 mod event_log;
 mod jobs;
@@ -39,6 +40,7 @@ macro_rules! contract {
 }
 
 contract!(
+    aggregates::throughput_and_utilization_agree_with_the_listed_events,
     users::users_register_and_change_passwords,
     users::usernames_are_unique,
     users::token_generations_move_on_revocation_and_vanish_with_the_user,

@@ -1,0 +1,67 @@
+// Export of the filtered Jobs view: the server streams every matching job (not only the page
+// on screen) and the browser saves it as a download.
+import { readFile } from 'node:fs/promises'
+
+import { expect, test } from '@playwright/test'
+
+import {
+  apiToken,
+  createApp,
+  createJobs,
+  createSite,
+  logInThroughUi,
+  registerUser,
+  setJobStates,
+} from './fixtures'
+
+test('Export saves every job the filters match, as CSV and as JSON', async ({ page, request }) => {
+  const user = await registerUser(request)
+  const token = await apiToken(request, user)
+  const site = await createSite(request, token, `site-${Date.now().toString(36)}`)
+  const app = await createApp(request, token, site.id, 'Hello')
+  const wanted = await createJobs(request, token, app.id, 60, { exp: 'keep' })
+  await createJobs(request, token, app.id, 5, { exp: 'other' })
+  await setJobStates(
+    request,
+    token,
+    wanted.slice(0, 3).map((job) => job.id),
+    'FAILED',
+  )
+
+  // 57 match, more than the 25 rows a page shows.
+  await page.goto(`/login?redirect=${encodeURIComponent('/jobs?tag=exp:keep&state=STAGED_IN')}`)
+  await logInThroughUi(page, user)
+  await expect(page.getByTestId('job-count')).toHaveText('57 jobs match')
+
+  await page.getByTestId('export-jobs').click()
+  await expect(page.getByTestId('export-csv')).toContainText('CSV (57 jobs)')
+  await page.screenshot({ path: 'test-results/screenshots/jobs-export-menu.png' })
+  const [csvDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('export-csv').click(),
+  ])
+  expect(csvDownload.suggestedFilename()).toMatch(/^balsam-jobs-.*\.csv$/)
+  const csv = await readFile(await csvDownload.path(), 'utf8')
+  const lines = csv.split('\r\n').filter((line) => line !== '')
+  expect(lines[0]).toMatch(/^id,app_id,workdir,state,tags,/)
+  const ids = lines.slice(1).map((line) => Number(line.split(',')[0]))
+  const expected = wanted
+    .slice(3)
+    .map((job) => job.id)
+    .sort((a, b) => a - b)
+  expect(ids).toEqual(expected)
+  expect(lines.slice(1).every((line) => line.includes(',STAGED_IN,'))).toBe(true)
+  await expect(page.getByTestId('export-status')).toContainText('Exported 57 jobs')
+
+  await page.getByTestId('export-jobs').click()
+  const [jsonDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('export-json').click(),
+  ])
+  const rows = JSON.parse(await readFile(await jsonDownload.path(), 'utf8')) as {
+    id: number
+    tags: Record<string, string>
+  }[]
+  expect(rows.map((row) => row.id)).toEqual(expected)
+  expect(rows.every((row) => row.tags.exp === 'keep')).toBe(true)
+})

@@ -1,0 +1,164 @@
+// The dashboard's charts per window: each window's aggregate fetched once (through the GET
+// memo, so only a fresh start or a `resync` fetches it again), then advanced by the stream's
+// LogEvents newer than the aggregate's snapshot. Holds a fixed number of buckets per window
+// and the running moves of the window, never the LogEvents themselves.
+import { acceptHMRUpdate, defineStore } from 'pinia'
+import { ref, shallowRef, triggerRef } from 'vue'
+
+import { fetchThroughput, fetchUtilization } from '@/api/aggregates'
+import {
+  advanceThroughput,
+  advanceUtilization,
+  CHART_WINDOWS,
+  dropDeletedJobs,
+  throughputState,
+  utilizationState,
+  type ChartWindow,
+  type MoveEvent,
+  type ThroughputState,
+  type UtilizationState,
+} from '@/domain/charts'
+import { jobNodes } from '@/domain/utilization'
+import { onAppliedChanges } from '@/realtime/appliedChanges'
+import type { ResourceChange } from '@/realtime/change'
+
+import { useAppsStore } from './apps'
+import { useJobsStore } from './jobs'
+import { useLoadStatus } from './loadStatus'
+
+export const THROUGHPUT_PATH = '/aggregates/throughput'
+export const UTILIZATION_PATH = '/aggregates/utilization'
+
+/** The ids of a job delete change: `{"ids": [...]}` (docs/realtime.md), `[id, …]` or rows. */
+export function deletedJobIds(change: ResourceChange): number[] {
+  if (change.type !== 'job' || (change.action !== 'delete' && change.action !== 'bulk-delete')) {
+    return []
+  }
+  const { ids } = (change.data ?? {}) as { ids?: unknown }
+  if (Array.isArray(ids)) return ids.filter((id): id is number => typeof id === 'number')
+  const items = Array.isArray(change.data) ? (change.data as unknown[]) : [change.data]
+  return items.flatMap((item) => {
+    if (typeof item === 'number') return [item]
+    const id = (item as { id?: unknown } | null)?.id
+    return typeof id === 'number' ? [id] : []
+  })
+}
+
+function moveEvents(change: ResourceChange): MoveEvent[] {
+  if (change.type !== 'log_event') return []
+  if (change.action !== 'create' && change.action !== 'bulk-create') return []
+  const rows = Array.isArray(change.data) ? (change.data as unknown[]) : [change.data]
+  return rows.filter(
+    (row): row is MoveEvent =>
+      typeof row === 'object' &&
+      row !== null &&
+      typeof (row as MoveEvent).job_id === 'number' &&
+      typeof (row as MoveEvent).timestamp === 'string',
+  )
+}
+
+export const useChartsStore = defineStore('charts', () => {
+  const throughput = shallowRef<Partial<Record<ChartWindow, ThroughputState>>>({})
+  const utilization = shallowRef<Partial<Record<ChartWindow, UtilizationState>>>({})
+  /** Grows with every change of either chart (views redraw at their own pace). */
+  const version = ref(0)
+  const throughputStatus = useLoadStatus()
+  const utilizationStatus = useLoadStatus()
+  let generation = 0
+
+  function loadThroughput(window: ChartWindow): Promise<boolean | null> {
+    const mine = generation
+    return throughputStatus.fetchRemembered(THROUGHPUT_PATH, { window }, async () => {
+      const answer = await fetchThroughput(window)
+      if (mine === generation) {
+        throughput.value = {
+          ...throughput.value,
+          [window]: throughputState(answer, CHART_WINDOWS[window]),
+        }
+        version.value += 1
+      }
+      return true
+    })
+  }
+
+  function loadUtilization(window: ChartWindow): Promise<boolean | null> {
+    const mine = generation
+    return utilizationStatus.fetchRemembered(UTILIZATION_PATH, { window }, async () => {
+      const answer = await fetchUtilization(window)
+      if (mine === generation) {
+        utilization.value = {
+          ...utilization.value,
+          [window]: utilizationState(answer, CHART_WINDOWS[window]),
+        }
+        version.value += 1
+      }
+      return true
+    })
+  }
+
+  /** Moves every loaded window on by a batch of applied changes. */
+  function advance(changes: readonly ResourceChange[], now = Date.now()) {
+    const jobs = useJobsStore()
+    const apps = useAppsStore()
+    const byId = jobs.peekById()
+    const appsById = apps.peekById()
+    const siteOf = (jobId: number) => {
+      const job = byId[jobId]
+      return (job === undefined ? undefined : appsById[job.app_id]?.site_id) ?? 0
+    }
+    const nodesOf = (jobId: number) => {
+      const job = byId[jobId]
+      return job === undefined ? undefined : jobNodes(job)
+    }
+    let touched = false
+    for (const change of changes) {
+      const deleted = deletedJobIds(change)
+      if (deleted.length > 0 && change.seq !== undefined) {
+        for (const state of Object.values(utilization.value)) {
+          dropDeletedJobs(state, deleted, change.seq, now)
+          touched = true
+        }
+      }
+      const events = moveEvents(change)
+      if (events.length === 0 || change.seq === undefined) continue
+      for (const state of Object.values(throughput.value)) {
+        advanceThroughput(state, events, change.seq, siteOf, now)
+        touched = true
+      }
+      for (const state of Object.values(utilization.value)) {
+        advanceUtilization(state, events, change.seq, nodesOf, now)
+        touched = true
+      }
+    }
+    if (touched) {
+      triggerRef(throughput)
+      triggerRef(utilization)
+      version.value += 1
+    }
+  }
+
+  onAppliedChanges((changes) => advance(changes))
+
+  function clear() {
+    generation += 1
+    throughput.value = {}
+    utilization.value = {}
+    throughputStatus.resetStatus()
+    utilizationStatus.resetStatus()
+    version.value += 1
+  }
+
+  return {
+    throughput,
+    utilization,
+    version,
+    throughputError: throughputStatus.error,
+    utilizationError: utilizationStatus.error,
+    loadThroughput,
+    loadUtilization,
+    advance,
+    clear,
+  }
+})
+
+if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useChartsStore, import.meta.hot))
