@@ -97,7 +97,7 @@ export function parseChange(text: string): ResourceChange | null {
 /** One server frame of our sequenced protocol. */
 export type ServerFrame =
   | { op: 'event'; seq: number; change: ResourceChange & { seq: number } }
-  | { op: 'welcome'; seq: number; resumed: boolean; heartbeatSecs?: number }
+  | { op: 'welcome'; seq: number; resumed: boolean; heartbeatSecs?: number; epoch?: string }
   | { op: 'resync'; seq: number }
   | { op: 'heartbeat'; seq: number }
 
@@ -116,11 +116,17 @@ export function parseServerFrame(text: string): ServerFrame | null {
   switch (raw.op) {
     case 'welcome': {
       if (typeof raw.resumed !== 'boolean') return null
-      const { heartbeat_secs: every } = raw
-      // Not sent by today's server; honoured if a future one announces its interval.
-      return typeof every === 'number' && every > 0
-        ? { op: 'welcome', seq, resumed: raw.resumed, heartbeatSecs: every }
-        : { op: 'welcome', seq, resumed: raw.resumed }
+      const { heartbeat_secs: every, epoch } = raw
+      return {
+        op: 'welcome',
+        seq,
+        resumed: raw.resumed,
+        // Honoured when the server announces its heartbeat interval.
+        ...(typeof every === 'number' && every > 0 ? { heartbeatSecs: every } : {}),
+        // The database's identity: sent back in the next hello, so that a `last_seq` from
+        // another database (a restored backup, another server) gets `resync`.
+        ...(typeof epoch === 'string' && epoch !== '' ? { epoch } : {}),
+      }
     }
     case 'resync':
       return { op: 'resync', seq }

@@ -240,6 +240,20 @@ describe('EventStream: events', () => {
 })
 
 describe('EventStream: resume', () => {
+  it("sends back the welcome's epoch with its last_seq, so another database's seq gets resync", () => {
+    const { stream } = startStream()
+    const first = FakeWebSocket.latest()
+    first.serverOpens()
+    expect(first.hello()).toEqual({ op: 'hello', token: 'T0KEN', last_seq: null })
+    first.serverSendsText({ op: 'welcome', seq: 4, resumed: false, epoch: 'db-1' })
+    first.serverCloses(CLOSE.GOING_AWAY)
+    expect(stream.state.phase).toBe('reconnecting')
+    vi.advanceTimersByTime(1_000)
+    const second = FakeWebSocket.latest()
+    second.serverOpens()
+    expect(second.hello()).toEqual({ op: 'hello', token: 'T0KEN', last_seq: 4, epoch: 'db-1' })
+  })
+
   it('resumes from the last applied seq after a drop, without a reload', () => {
     const { options, applied, stream, statuses } = startStream()
     const first = welcome(5)

@@ -151,6 +151,8 @@ export class EventStream {
   private silenceTimeoutMs: number
   /** The last `seq` applied: the resume point sent in every hello (`null`: fresh start). */
   lastSeq: number | null = null
+  /** The `epoch` of the welcome `lastSeq` was counted under (docs/realtime.md). */
+  epoch: string | null = null
 
   constructor(private readonly options: EventStreamOptions) {
     this.now = options.now ?? Date.now
@@ -183,6 +185,7 @@ export class EventStream {
     this.queue = []
     this.paused = false
     this.lastSeq = this.receivedSeq = this.freshWelcomeAt = null
+    this.epoch = null
     this.setStatus(initialStatus(this.now()))
   }
 
@@ -296,7 +299,8 @@ export class EventStream {
     socket.binaryType = 'arraybuffer'
     socket.onopen = () => {
       this.flush()
-      socket.send(JSON.stringify({ op: 'hello', token, last_seq: this.lastSeq }))
+      const epoch = this.lastSeq !== null && this.epoch !== null ? { epoch: this.epoch } : {}
+      socket.send(JSON.stringify({ op: 'hello', token, last_seq: this.lastSeq, ...epoch }))
       this.armSilenceTimer()
     }
     socket.onmessage = (event) => {
@@ -396,6 +400,7 @@ export class EventStream {
           this.silenceTimeoutMs = 2.5 * frame.heartbeatSecs * 1000
           this.armSilenceTimer()
         }
+        this.epoch = frame.epoch ?? null
         return this.welcome(frame.seq, frame.resumed)
       case 'resync':
         // A refused resume is a fresh welcome followed by a resync: one reload covers both.
