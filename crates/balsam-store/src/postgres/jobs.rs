@@ -177,7 +177,15 @@ pub(crate) fn push_tag_filters(
 pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &JobQuery) {
     // With ids listed, `+ 0` keeps the planner off the owner-led indexes: without
     // statistics it would read every job of the owner instead of looking up each id.
-    b.push(if q.ids.is_empty() {
+    // With only a tag filter besides, the same: the planner ANDed the whole owner range of
+    // `jobs_owner_id_idx` with the GIN index's matches (a tag on 1 000 of a million jobs:
+    // 44 ms, 3.6 ms from the GIN alone; a tag on half of them: 321 ms vs 405 ms).
+    let tags_only = !q.tags.is_empty()
+        && q.site_ids.is_empty()
+        && q.states.is_empty()
+        && q.state_ne.is_none()
+        && q.app_id.is_none_or(|a| a == 0);
+    b.push(if q.ids.is_empty() && !tags_only {
         " WHERE jobs.owner_id = "
     } else {
         " WHERE jobs.owner_id + 0 = "
