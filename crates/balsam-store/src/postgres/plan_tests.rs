@@ -23,7 +23,8 @@ INSERT INTO apps (id, site_id, name, serialized_class, source_code)
 INSERT INTO sessions (id, site_id, heartbeat) VALUES (1, 1, now());
 INSERT INTO jobs (owner_id, site_id, app_id, workdir, tags, state, last_update)
     SELECT 1, 1, 1, 'w/' || g,
-           jsonb_build_object('kind', CASE WHEN g % 2 = 0 THEN 'even' ELSE 'odd' END),
+           jsonb_build_object('kind', CASE WHEN g % 2 = 0 THEN 'even' ELSE 'odd' END,
+                              'batch', (g / 1000)::text),
            CASE WHEN g % 10 < 7 THEN 'STAGED_IN' WHEN g % 10 < 9 THEN 'PREPROCESSED'
                 ELSE 'JOB_FINISHED' END,
            now() - (g || ' ms')::interval
@@ -190,6 +191,51 @@ async fn check_id_lists(conn: &mut PgConnection, jobs: i64, when: &str) -> Resul
     Ok(())
 }
 
+/// A page filtered by a tag that 1 000 jobs carry (`batch`), PostgreSQL only (SQLite keeps
+/// tags as JSON text, with no index on them): it must read the GIN index alone, not AND
+/// it with the owner's whole range of `jobs_owner_id_idx`.
+async fn check_rare_tag(conn: &mut PgConnection, when: &str) -> Result<(), String> {
+    let q = balsam_types::JobQuery {
+        tags: vec![("batch".into(), "7".into())],
+        ..Default::default()
+    };
+    let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
+    sqlx::query(super::jobs::page_settings(&q))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut b = QueryBuilder::new("EXPLAIN (ANALYZE, FORMAT JSON) ");
+    push_job_page(
+        &mut b,
+        1,
+        &q,
+        balsam_types::Page {
+            limit: 100,
+            offset: 0,
+        },
+    );
+    let plan: Json<Value> = b
+        .build_query_scalar()
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| format!("rare tag: {e}"))?;
+    tx.rollback().await.map_err(|e| e.to_string())?;
+    let mut reads = Reads::default();
+    walk(&plan.0[0]["Plan"], &mut reads);
+    let indexes: Vec<_> = reads
+        .scans
+        .iter()
+        .filter_map(|(_, _, i)| i.clone())
+        .collect();
+    if indexes != ["jobs_tags_idx"] || reads.max_sorted > 1000 {
+        return Err(format!(
+            "rare tag page ({when}): reads {:?}, sorts {} rows; wanted jobs_tags_idx alone\nplan: {:#}",
+            reads.scans, reads.max_sorted, plan.0
+        ));
+    }
+    Ok(())
+}
+
 /// Loads `jobs` jobs into a fresh database and checks every shape before and after
 /// `ANALYZE`; returns the failures.
 async fn check_all(base: &str, jobs: i64) -> Vec<String> {
@@ -238,6 +284,9 @@ async fn check_all(base: &str, jobs: i64) -> Vec<String> {
             }
         }
         if let Err(e) = check_id_lists(&mut conn, jobs, &when).await {
+            failures.push(e);
+        }
+        if let Err(e) = check_rare_tag(&mut conn, &when).await {
             failures.push(e);
         }
     }
