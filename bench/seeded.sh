@@ -41,6 +41,8 @@ PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PG_URL="${PG_URL%/}"
 if [ -n "${BENCH_SERVER_BIN:-}" ]; then
     server_bin="$BENCH_SERVER_BIN"
+    # The server starts from the work directory: make a relative path absolute.
+    case "$server_bin" in /*) ;; *) server_bin="$PWD/$server_bin" ;; esac
 else
     (cd "$ROOT" && cargo build --release -p balsam-server)
     server_bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/balsam-server"
