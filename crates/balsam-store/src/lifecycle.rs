@@ -8,12 +8,11 @@
 
 use crate::jobs::JobUpdate;
 use crate::StoreError;
-use balsam_types::change::kind;
 use balsam_types::job::{JobOrdering, MAX_ITEMS_PER_BULK_OP};
 use balsam_types::job_state::{transition, TransferSummary};
 use balsam_types::{
-    Id, Job, JobCreate, JobPatch, JobQuery, JobState, LogEvent, LoggedEvent, Outbox, Session,
-    SessionAcquire, TransferItem, UserId,
+    App, BatchJob, Id, Job, JobCreate, JobPatch, JobQuery, JobState, LogEvent, LoggedEvent, Outbox,
+    Session, SessionAcquire, Site, TransferItem, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -307,9 +306,9 @@ pub(crate) async fn create_jobs(
         })
         .collect();
     let events = tx.insert_log_events(owner, &events).await?;
-    out.list(kind::JOB, "bulk-create", &created);
-    out.list(kind::TRANSFER_ITEM, "bulk-create", &items);
-    out.list(kind::LOG_EVENT, "bulk-create", &events);
+    out.bulk_created(&created);
+    out.bulk_created(&items);
+    out.bulk_created(&events);
     Ok(created)
 }
 
@@ -496,9 +495,9 @@ async fn apply_once(
     let written = tx.write_jobs(&writes, now).await?;
     let events = tx.insert_log_events(owner, &events).await?;
     let activated = tx.activate_stage_outs(&stage_outs).await?;
-    out.list(kind::JOB, "bulk-update", &written);
-    out.list(kind::TRANSFER_ITEM, "bulk-update", &activated);
-    out.list(kind::LOG_EVENT, "bulk-create", &events);
+    out.bulk_updated(&written);
+    out.bulk_updated(&activated);
+    out.bulk_created(&events);
     Ok(finished)
 }
 
@@ -553,8 +552,8 @@ pub(crate) async fn advance_after_transfers(
     }
     let written = tx.write_jobs(&writes, now).await?;
     let events = tx.insert_log_events(owner, &events).await?;
-    out.list(kind::JOB, "bulk-update", &written);
-    out.list(kind::LOG_EVENT, "bulk-create", &events);
+    out.bulk_updated(&written);
+    out.bulk_created(&events);
     if !finished.is_empty() {
         // Release children through the same machinery as the update path.
         let children = tx.releasable_children(owner, &finished).await?;
@@ -586,9 +585,9 @@ pub(crate) async fn delete_jobs_by_ids(
     }
     let (transfers, events) = tx.dependent_ids(ids).await?;
     tx.delete_job_rows(ids).await?;
-    out.list_deleted(kind::LOG_EVENT, &events);
-    out.list_deleted(kind::TRANSFER_ITEM, &transfers);
-    out.list_deleted(kind::JOB, ids);
+    out.bulk_deleted::<LogEvent>(&events);
+    out.bulk_deleted::<TransferItem>(&transfers);
+    out.bulk_deleted::<Job>(ids);
     Ok(())
 }
 
@@ -625,10 +624,10 @@ pub(crate) async fn delete_site_cascade(
             site_id,
         )
         .await?;
-    out.deleted(kind::SESSION, &sessions);
-    out.deleted(kind::BATCH_JOB, &batch_jobs);
-    out.deleted(kind::APP, &apps);
-    out.deleted(kind::SITE, &[site_id]);
+    out.deleted::<Session>(&sessions);
+    out.deleted::<BatchJob>(&batch_jobs);
+    out.deleted::<App>(&apps);
+    out.deleted::<Site>(&[site_id]);
     Ok(())
 }
 
@@ -643,7 +642,7 @@ pub(crate) async fn delete_app_cascade(
         .ids_where("SELECT id FROM jobs WHERE app_id = $1 ORDER BY id", app_id)
         .await?;
     delete_jobs_by_ids(tx, &jobs, out).await?;
-    out.deleted(kind::APP, &[app_id]);
+    out.deleted::<App>(&[app_id]);
     Ok(())
 }
 
@@ -668,11 +667,11 @@ pub(crate) async fn delete_batch_job(
         .await?;
     tx.execute_with_id("DELETE FROM batch_jobs WHERE id = $1", id)
         .await?;
-    out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&jobs).await?);
+    out.bulk_updated(&tx.fetch_jobs(&jobs).await?);
     for session in tx.fetch_sessions(&sessions).await? {
-        out.single(kind::SESSION, "update", &session);
+        out.updated(&session);
     }
-    out.deleted(kind::BATCH_JOB, &[id]);
+    out.deleted::<BatchJob>(&[id]);
     Ok(())
 }
 
@@ -700,8 +699,8 @@ pub(crate) async fn end_session(
         .await?;
     tx.execute_with_id("DELETE FROM sessions WHERE id = $1", session_id)
         .await?;
-    out.list(kind::JOB, "bulk-update", &tx.fetch_jobs(&held).await?);
-    out.deleted(kind::SESSION, &[session_id]);
+    out.bulk_updated(&tx.fetch_jobs(&held).await?);
+    out.deleted::<Session>(&[session_id]);
     Ok(())
 }
 

@@ -6,28 +6,102 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// Resource type names on the wire (upstream's snake_case).
-pub mod kind {
-    pub const SITE: &str = "site";
-    pub const APP: &str = "app";
-    pub const BATCH_JOB: &str = "batch_job";
-    pub const SESSION: &str = "session";
-    pub const JOB: &str = "job";
-    pub const TRANSFER_ITEM: &str = "transfer_item";
-    pub const LOG_EVENT: &str = "log_event";
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Site,
+    App,
+    BatchJob,
+    Session,
+    Job,
+    TransferItem,
+    LogEvent,
     /// Not a resource: the owner's per-Site job counts by state after a commit that
     /// changed them (`update`, data as `GET /jobs/state-counts` answers). Not part of the
     /// upstream protocol.
-    pub const STATE_COUNTS: &str = "state_counts";
+    StateCounts,
+}
+
+impl Kind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Site => "site",
+            Kind::App => "app",
+            Kind::BatchJob => "batch_job",
+            Kind::Session => "session",
+            Kind::Job => "job",
+            Kind::TransferItem => "transfer_item",
+            Kind::LogEvent => "log_event",
+            Kind::StateCounts => "state_counts",
+        }
+    }
+}
+
+/// What happened to the instances of a change (upstream's action names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    BulkCreate,
+    BulkUpdate,
+    BulkDelete,
+}
+
+impl Action {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::BulkCreate => "bulk-create",
+            Action::BulkUpdate => "bulk-update",
+            Action::BulkDelete => "bulk-delete",
+        }
+    }
+}
+
+/// A type the event stream carries, and under which name.
+pub trait Resource: Serialize {
+    const KIND: Kind;
+}
+
+macro_rules! resources {
+    ($($ty:ty => $kind:ident),* $(,)?) => {
+        $(impl Resource for $ty {
+            const KIND: Kind = Kind::$kind;
+        })*
+    };
+}
+
+resources! {
+    crate::Site => Site,
+    crate::App => App,
+    crate::BatchJob => BatchJob,
+    crate::Session => Session,
+    crate::Job => Job,
+    crate::TransferItem => TransferItem,
+    crate::LogEvent => LogEvent,
 }
 
 /// Largest number of instances in one list-wise change; bigger batches are split.
 pub const MAX_ITEMS_PER_CHANGE: usize = 1000;
 
-/// One entry of a user's event log: its sequence number and the encoded change.
+/// One entry of a user's event log: its sequence number and the encoded change
+/// (`{"action","type","data"}` as JSON text, encoded once and never re-encoded).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoggedEvent {
     pub seq: i64,
     pub payload: Arc<str>,
+}
+
+impl LoggedEvent {
+    /// An entry from a sequence number and a JSON text.
+    pub fn new(seq: i64, payload: impl Into<Arc<str>>) -> Self {
+        Self {
+            seq,
+            payload: payload.into(),
+        }
+    }
 }
 
 /// Changes collected during one transaction, already encoded.
@@ -44,53 +118,73 @@ impl Outbox {
         Self::default()
     }
 
-    /// `create`/`update` of one Site, App, BatchJob or Session.
-    pub fn single<T: Serialize>(&mut self, kind: &str, action: &str, item: &T) {
+    /// `create` of one Site, App, BatchJob or Session.
+    pub fn created<T: Resource>(&mut self, item: &T) {
+        self.single(Action::Create, item);
+    }
+
+    /// `update` of one Site, App, BatchJob or Session.
+    pub fn updated<T: Resource>(&mut self, item: &T) {
+        self.single(Action::Update, item);
+    }
+
+    fn single<T: Resource>(&mut self, action: Action, item: &T) {
         self.push(
             action,
-            kind,
+            T::KIND,
             &serde_json::to_string(item).unwrap_or_default(),
         );
     }
 
     /// `delete` of Sites, Apps, BatchJobs or Sessions: one change per id, `{"id": n}`.
-    pub fn deleted(&mut self, kind: &str, ids: &[i64]) {
+    pub fn deleted<T: Resource>(&mut self, ids: &[i64]) {
         for id in ids {
-            self.push("delete", kind, &format!("{{\"id\":{id}}}"));
+            self.push(Action::Delete, T::KIND, &format!("{{\"id\":{id}}}"));
         }
     }
 
-    /// `bulk-create`/`bulk-update` of Jobs, TransferItems or LogEvents: lists of full
-    /// instances, split into chunks of [`MAX_ITEMS_PER_CHANGE`].
-    pub fn list<T: Serialize>(&mut self, kind: &str, action: &str, items: &[T]) {
+    /// `bulk-create` of Jobs, TransferItems or LogEvents: lists of full instances, split
+    /// into chunks of [`MAX_ITEMS_PER_CHANGE`].
+    pub fn bulk_created<T: Resource>(&mut self, items: &[T]) {
+        self.list(Action::BulkCreate, items);
+    }
+
+    /// `bulk-update` of Jobs or TransferItems, chunked like [`Outbox::bulk_created`].
+    pub fn bulk_updated<T: Resource>(&mut self, items: &[T]) {
+        self.list(Action::BulkUpdate, items);
+    }
+
+    fn list<T: Resource>(&mut self, action: Action, items: &[T]) {
         if !items.is_empty()
-            && ((kind == kind::JOB && action == "bulk-create") || kind == kind::LOG_EVENT)
+            && ((T::KIND == Kind::Job && action == Action::BulkCreate) || T::KIND == Kind::LogEvent)
         {
             self.state_counts_changed = true;
         }
         for chunk in items.chunks(MAX_ITEMS_PER_CHANGE) {
             self.push(
                 action,
-                kind,
+                T::KIND,
                 &serde_json::to_string(chunk).unwrap_or_default(),
             );
         }
     }
 
     /// `bulk-delete` of Jobs, TransferItems or LogEvents: `{"ids": [...]}`, chunked.
-    pub fn list_deleted(&mut self, kind: &str, ids: &[i64]) {
-        if kind == kind::JOB && !ids.is_empty() {
+    pub fn bulk_deleted<T: Resource>(&mut self, ids: &[i64]) {
+        if T::KIND == Kind::Job && !ids.is_empty() {
             self.state_counts_changed = true;
         }
         for chunk in ids.chunks(MAX_ITEMS_PER_CHANGE) {
             let ids = serde_json::to_string(chunk).unwrap_or_default();
-            self.push("bulk-delete", kind, &format!("{{\"ids\":{ids}}}"));
+            self.push(Action::BulkDelete, T::KIND, &format!("{{\"ids\":{ids}}}"));
         }
     }
 
-    fn push(&mut self, action: &str, kind: &str, data: &str) {
+    fn push(&mut self, action: Action, kind: Kind, data: &str) {
         self.payloads.push(format!(
-            "{{\"action\":\"{action}\",\"type\":\"{kind}\",\"data\":{data}}}"
+            "{{\"action\":\"{}\",\"type\":\"{}\",\"data\":{data}}}",
+            action.as_str(),
+            kind.as_str()
         ));
     }
 
@@ -125,8 +219,9 @@ impl Outbox {
     /// The `state_counts` change: `{"action":"update","type":"state_counts","data":[…]}`.
     pub fn state_counts_payload<T: Serialize>(counts: &[T]) -> String {
         format!(
-            "{{\"action\":\"update\",\"type\":\"{}\",\"data\":{}}}",
-            kind::STATE_COUNTS,
+            "{{\"action\":\"{}\",\"type\":\"{}\",\"data\":{}}}",
+            Action::Update.as_str(),
+            Kind::StateCounts.as_str(),
             serde_json::to_string(counts).unwrap_or_else(|_| "[]".into())
         )
     }
@@ -137,19 +232,32 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
+    /// A JSON value standing for an instance of the resource `K` names.
+    macro_rules! stand_ins {
+        ($($name:ident => $kind:ident),*) => {
+            $(#[derive(Serialize)]
+            #[serde(transparent)]
+            struct $name(Value);
+            impl Resource for $name {
+                const KIND: Kind = Kind::$kind;
+            })*
+        };
+    }
+    stand_ins!(Site => Site, App => App, Job => Job, LogEvent => LogEvent);
+
     #[test]
     fn job_creates_deletes_and_state_changes_mark_the_counts_changed() {
         let mut out = Outbox::new();
-        out.single(kind::SITE, "create", &json!({"id": 1}));
-        out.list(kind::JOB, "bulk-update", &[json!({"id": 1})]); // no state change
-        out.list(kind::LOG_EVENT, "bulk-create", &Vec::<Value>::new());
+        out.created(&Site(json!({"id": 1})));
+        out.bulk_updated(&[Job(json!({"id": 1}))]); // no state change
+        out.bulk_created::<LogEvent>(&[]);
         assert!(!out.state_counts_changed());
-        out.list(kind::LOG_EVENT, "bulk-create", &[json!({"id": 1})]);
+        out.bulk_created(&[LogEvent(json!({"id": 1}))]);
         assert!(out.state_counts_changed());
         let mut deleted = Outbox::new();
-        deleted.list_deleted(kind::JOB, &[3]);
+        deleted.bulk_deleted::<Job>(&[3]);
         let mut created = Outbox::new();
-        created.list(kind::JOB, "bulk-create", &[json!({"id": 1})]);
+        created.bulk_created(&[Job(json!({"id": 1}))]);
         let mut merged = Outbox::new();
         merged.extend(deleted);
         assert!(merged.state_counts_changed() && created.state_counts_changed());
@@ -164,11 +272,11 @@ mod tests {
     #[test]
     fn changes_are_upstream_shaped_and_lists_are_chunked() {
         let mut out = Outbox::new();
-        out.single(kind::SITE, "create", &json!({"id": 1, "name": "s"}));
-        out.deleted(kind::APP, &[4, 5]);
-        let jobs: Vec<Value> = (0..2500).map(|i| json!({"id": i})).collect();
-        out.list(kind::JOB, "bulk-update", &jobs);
-        out.list_deleted(kind::LOG_EVENT, &[7, 8]);
+        out.created(&Site(json!({"id": 1, "name": "s"})));
+        out.deleted::<App>(&[4, 5]);
+        let jobs: Vec<Job> = (0..2500).map(|i| Job(json!({"id": i}))).collect();
+        out.bulk_updated(&jobs);
+        out.bulk_deleted::<LogEvent>(&[7, 8]);
         let parsed: Vec<Value> = out
             .payloads()
             .iter()
@@ -182,6 +290,8 @@ mod tests {
             parsed[1],
             json!({"action": "delete", "type": "app", "data": {"id": 4}})
         );
+        assert_eq!(parsed[3]["action"], "bulk-update");
+        assert_eq!(parsed[3]["type"], "job");
         assert_eq!(parsed[3]["data"].as_array().unwrap().len(), 1000);
         assert_eq!(parsed[5]["data"].as_array().unwrap().len(), 500);
         assert_eq!(

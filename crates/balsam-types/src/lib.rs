@@ -19,7 +19,7 @@ pub mod validate;
 
 pub use app::{App, AppCreate, AppParameter, AppQuery, AppUpdate, TransferDirection, TransferSlot};
 pub use batch_job::{BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery};
-pub use change::{LoggedEvent, Outbox};
+pub use change::{Action, Kind, LoggedEvent, Outbox, Resource};
 pub use job::{Job, JobBulkPatch, JobCreate, JobOrdering, JobPatch, JobQuery};
 pub use job_state::JobState;
 pub use log_event::{EventQuery, LogEvent, SiteStateCounts};

@@ -5,7 +5,6 @@ use super::jobs::push_tag_filters;
 use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
 use crate::{BatchJobStore, StoreError};
-use balsam_types::change::kind;
 use balsam_types::Outbox;
 use balsam_types::{
     BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, Id, Page, Paginated, UserId,
@@ -139,7 +138,7 @@ impl BatchJobStore for PostgresStore {
         .await?;
         let job = BatchJob::from(row);
         let mut out = Outbox::new();
-        out.single(kind::BATCH_JOB, "create", &job);
+        out.created(&job);
         self.commit_with(tx, owner, out).await?;
         Ok(job)
     }
@@ -229,7 +228,7 @@ impl BatchJobStore for PostgresStore {
         let jobs: Vec<BatchJob> = rows.into_iter().map(BatchJob::from).collect();
         let mut out = Outbox::new();
         for job in &jobs {
-            out.single(kind::BATCH_JOB, "update", job);
+            out.updated(job);
         }
         self.commit_with(tx, owner, out).await?;
         Ok(jobs)

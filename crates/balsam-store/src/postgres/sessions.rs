@@ -5,7 +5,6 @@ use super::jobs::{push_tag_filters, JobRow, JOB_COLUMNS};
 use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
-use balsam_types::change::kind;
 use balsam_types::{
     Id, Job, JobState, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId,
 };
@@ -110,7 +109,7 @@ impl SessionStore for PostgresStore {
         .await?;
         let created = session(row);
         let mut out = Outbox::new();
-        out.single(kind::SESSION, "create", &created);
+        out.created(&created);
         self.commit_with(tx, owner, out).await?;
         Ok(created)
     }
@@ -146,7 +145,7 @@ impl SessionStore for PostgresStore {
         owned_session(&mut tx, owner, id).await?;
         let updated = beat(&mut tx, id, balsam_types::time::now()).await?;
         let mut out = Outbox::new();
-        out.single(kind::SESSION, "update", &updated);
+        out.updated(&updated);
         self.commit_with(tx, owner, out).await
     }
 
@@ -190,8 +189,8 @@ impl SessionStore for PostgresStore {
         acquired.sort_by_key(|r| r.rn);
         let jobs: Vec<Job> = acquired.into_iter().map(|r| Job::from(r.job)).collect();
         let mut out = Outbox::new();
-        out.list(kind::JOB, "bulk-update", &jobs);
-        out.single(kind::SESSION, "update", &updated);
+        out.bulk_updated(&jobs);
+        out.updated(&updated);
         self.commit_with(tx, owner, out).await?;
         Ok(jobs)
     }

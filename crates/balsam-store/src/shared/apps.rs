@@ -43,7 +43,6 @@ macro_rules! app_store {
         use crate::shared::apps::{AppRow, COLUMNS};
         use crate::shared::{push_id_list, Dialect};
         use crate::{AppStore, StoreError};
-        use balsam_types::change::kind;
         use balsam_types::{
             App, AppCreate, AppQuery, AppUpdate, Id, Outbox, Page, Paginated, UserId,
         };
@@ -111,7 +110,7 @@ macro_rules! app_store {
                 .await?;
                 let app = App::from(row);
                 let mut out = Outbox::new();
-                out.single(kind::APP, "create", &app);
+                out.created(&app);
                 self.commit_with(tx, owner, out).await?;
                 Ok(app)
             }
@@ -203,7 +202,7 @@ macro_rules! app_store {
                 let row: AppRow = b.build_query_as().fetch_one(&mut *tx).await?;
                 let app = App::from(row);
                 let mut out = Outbox::new();
-                out.single(kind::APP, "update", &app);
+                out.updated(&app);
                 if u.site_id.is_some() {
                     out.mark_state_counts_changed(); // its jobs' counts moved with it
                 }

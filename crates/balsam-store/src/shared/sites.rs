@@ -13,7 +13,6 @@ macro_rules! site_store {
         use crate::shared::sites::COLUMNS;
         use crate::shared::{push_id_list, Dialect};
         use crate::{SiteStore, StoreError};
-        use balsam_types::change::kind;
         use balsam_types::{
             time, Id, Outbox, Page, Paginated, Site, SiteCreate, SiteQuery, SiteUpdate, UserId,
         };
@@ -103,7 +102,7 @@ macro_rules! site_store {
                 .await?;
                 let site = Site::from(row);
                 let mut out = Outbox::new();
-                out.single(kind::SITE, "create", &site);
+                out.created(&site);
                 self.commit_with(tx, owner, out).await?;
                 Ok(site)
             }
@@ -188,7 +187,7 @@ macro_rules! site_store {
                 let row: SiteRow = b.build_query_as().fetch_one(&mut *tx).await?;
                 let site = Site::from(row);
                 let mut out = Outbox::new();
-                out.single(kind::SITE, "update", &site);
+                out.updated(&site);
                 self.commit_with(tx, owner, out).await?;
                 Ok(site)
             }

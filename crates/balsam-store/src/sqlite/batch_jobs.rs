@@ -4,7 +4,6 @@ use super::jobs::push_tag_filters;
 use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
 use crate::{BatchJobStore, StoreError};
-use balsam_types::change::kind;
 use balsam_types::Outbox;
 use balsam_types::{
     BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, Id, Page, Paginated, UserId,
@@ -137,7 +136,7 @@ impl BatchJobStore for SqliteStore {
         .await?;
         let job = BatchJob::from(row);
         let mut out = Outbox::new();
-        out.single(kind::BATCH_JOB, "create", &job);
+        out.created(&job);
         self.commit_with(tx, owner, out).await?;
         Ok(job)
     }
@@ -232,7 +231,7 @@ impl BatchJobStore for SqliteStore {
         let jobs: Vec<BatchJob> = rows.into_iter().map(BatchJob::from).collect();
         let mut out = Outbox::new();
         for job in &jobs {
-            out.single(kind::BATCH_JOB, "update", job);
+            out.updated(job);
         }
         self.commit_with(tx, owner, out).await?;
         Ok(jobs)

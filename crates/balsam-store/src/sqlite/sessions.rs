@@ -5,7 +5,6 @@ use super::jobs::{push_tag_filters, JobRow, JOB_COLUMNS};
 use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
-use balsam_types::change::kind;
 use balsam_types::{Id, Job, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -111,7 +110,7 @@ impl SessionStore for SqliteStore {
         .await?;
         let created = session(row);
         let mut out = Outbox::new();
-        out.single(kind::SESSION, "create", &created);
+        out.created(&created);
         self.commit_with(tx, owner, out).await?;
         Ok(created)
     }
@@ -147,7 +146,7 @@ impl SessionStore for SqliteStore {
         owned_session(&mut tx, owner, id).await?;
         let updated = beat(&mut tx, id, balsam_types::time::now()).await?;
         let mut out = Outbox::new();
-        out.single(kind::SESSION, "update", &updated);
+        out.updated(&updated);
         self.commit_with(tx, owner, out).await
     }
 
@@ -186,8 +185,8 @@ impl SessionStore for SqliteStore {
         .await?;
         let jobs = lifecycle::in_order_of(&ids, rows.into_iter().map(Job::from).collect());
         let mut out = Outbox::new();
-        out.list(kind::JOB, "bulk-update", &jobs);
-        out.single(kind::SESSION, "update", &updated);
+        out.bulk_updated(&jobs);
+        out.updated(&updated);
         self.commit_with(tx, owner, out).await?;
         Ok(jobs)
     }

@@ -6,7 +6,6 @@ use crate::lifecycle;
 use crate::shared::transfers::TRANSFER_COLUMNS;
 pub(crate) use crate::shared::transfers::{TransferRow, TRANSFER_RETURNING};
 use crate::{StoreError, TransferStore};
-use balsam_types::change::kind;
 use balsam_types::Outbox;
 use balsam_types::{Id, Page, Paginated, TransferItem, TransferPatch, TransferQuery, UserId};
 use serde_json::{Map, Value};
@@ -138,7 +137,7 @@ impl TransferStore for SqliteStore {
         .await?;
         let items: Vec<TransferItem> = rows.into_iter().map(TransferItem::from).collect();
         let mut out = Outbox::new();
-        out.list(kind::TRANSFER_ITEM, "bulk-update", &items);
+        out.bulk_updated(&items);
         let job_ids = lifecycle::distinct(owned.iter().map(|(_, job)| *job));
         let now = balsam_types::time::now();
         lifecycle::advance_after_transfers(&mut *tx, owner, &job_ids, now, &mut out).await?;
