@@ -1,11 +1,9 @@
-//! BatchJobs and Sessions (the launcher locks, acquire, expiry).
+//! BatchJobs: scheduler allocations at a Site.
 
 use crate::StoreError;
 use balsam_types::{
-    BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, Id, Job, Page, Paginated, Session,
-    SessionAcquire, SessionCreate, UserId,
+    BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, Id, Page, Paginated, UserId,
 };
-use chrono::{DateTime, Utc};
 
 #[async_trait::async_trait]
 pub trait BatchJobStore {
@@ -30,36 +28,4 @@ pub trait BatchJobStore {
         patches: &[(Id, BatchJobPatch)],
     ) -> Result<Vec<BatchJob>, StoreError>;
     async fn delete_batch_job(&self, owner: UserId, id: Id) -> Result<(), StoreError>;
-}
-
-#[async_trait::async_trait]
-pub trait SessionStore {
-    async fn create_session(
-        &self,
-        owner: UserId,
-        session: &SessionCreate,
-    ) -> Result<Session, StoreError>;
-    async fn list_sessions(
-        &self,
-        owner: UserId,
-        ids: &[Id],
-    ) -> Result<Paginated<Session>, StoreError>;
-    /// Refreshes the heartbeat (`NotFound` when missing or swept).
-    async fn tick_session(&self, owner: UserId, id: Id) -> Result<(), StoreError>;
-    /// Locks up to `max_num_jobs` eligible jobs for the session, never one held by another.
-    async fn acquire_jobs(
-        &self,
-        owner: UserId,
-        id: Id,
-        spec: &SessionAcquire,
-    ) -> Result<Vec<Job>, StoreError>;
-    /// Times out the session's RUNNING jobs, unlocks the rest, deletes it.
-    async fn delete_session(&self, owner: UserId, id: Id) -> Result<(), StoreError>;
-    /// Deletes (as above) sessions whose heartbeat is older than `stale_before` or whose
-    /// BatchJob is finished; of one owner, or of everyone. Returns how many.
-    async fn sweep_sessions(
-        &self,
-        owner: Option<UserId>,
-        stale_before: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
 }

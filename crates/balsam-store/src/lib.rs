@@ -5,14 +5,16 @@
 mod aggregates;
 mod apps;
 mod batch_jobs;
+mod change_log;
 mod error;
-mod event_log;
 mod export;
 mod jobs;
 mod lifecycle;
+mod log_events;
 #[cfg(test)]
 mod plan_shapes;
 pub mod postgres;
+mod sessions;
 mod shared;
 mod sites;
 pub mod sqlite;
@@ -23,13 +25,15 @@ use std::sync::Arc;
 
 pub use aggregates::AggregateStore;
 pub use apps::AppStore;
-pub use batch_jobs::{BatchJobStore, SessionStore};
+pub use batch_jobs::BatchJobStore;
+pub use change_log::{ChangeLogPage, ChangeLogStore, CommitListener};
 pub use error::StoreError;
-pub use event_log::{CommitListener, EventLogPage, EventLogStore};
 pub use export::JobExportStore;
 pub use jobs::{JobStore, JobUpdate};
+pub use log_events::LogEventStore;
+pub use sessions::SessionStore;
 pub use sites::SiteStore;
-pub use transfers::{EventStore, TransferStore};
+pub use transfers::TransferStore;
 pub use users::{UserCredentials, UserStore};
 
 /// Everything the server persists. Implemented by [`sqlite::SqliteStore`] and
@@ -43,10 +47,10 @@ pub trait Store:
     + AppStore
     + JobStore
     + TransferStore
-    + EventStore
+    + LogEventStore
     + BatchJobStore
     + SessionStore
-    + EventLogStore
+    + ChangeLogStore
     + Send
     + Sync
     + 'static

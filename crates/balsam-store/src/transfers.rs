@@ -1,9 +1,7 @@
-//! TransferItems and the LogEvent history.
+//! TransferItems: the files a job stages in and out.
 
 use crate::StoreError;
-use balsam_types::{
-    EventQuery, Id, LogEvent, Page, Paginated, TransferItem, TransferPatch, TransferQuery, UserId,
-};
+use balsam_types::{Id, Page, Paginated, TransferItem, TransferPatch, TransferQuery, UserId};
 
 #[async_trait::async_trait]
 pub trait TransferStore {
@@ -21,14 +19,4 @@ pub trait TransferStore {
         owner: UserId,
         patches: &[(Id, TransferPatch)],
     ) -> Result<Vec<TransferItem>, StoreError>;
-}
-
-#[async_trait::async_trait]
-pub trait EventStore {
-    async fn list_events(
-        &self,
-        owner: UserId,
-        query: &EventQuery,
-        page: Page,
-    ) -> Result<Paginated<LogEvent>, StoreError>;
 }

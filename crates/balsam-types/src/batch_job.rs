@@ -189,6 +189,15 @@ impl BatchJobPatch {
     }
 }
 
+/// The stored state a BatchJob patch leads to: a BatchJob in `pending_deletion` only
+/// moves on to `finished`; any other requested state is ignored (upstream rule).
+pub fn batch_job_state_after(stored: &str, requested: Option<&str>) -> Option<String> {
+    match requested {
+        Some(r) if stored != "pending_deletion" || r == "finished" => Some(r.to_owned()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +234,22 @@ mod tests {
             ids,
             vec![(2, "running".to_string()), (1, "finished".to_string())]
         );
+    }
+
+    #[test]
+    fn pending_deletion_only_moves_to_finished() {
+        assert_eq!(
+            batch_job_state_after("pending_deletion", Some("running")),
+            None
+        );
+        assert_eq!(
+            batch_job_state_after("pending_deletion", Some("finished")).as_deref(),
+            Some("finished")
+        );
+        assert_eq!(
+            batch_job_state_after("queued", Some("running")).as_deref(),
+            Some("running")
+        );
+        assert_eq!(batch_job_state_after("queued", None), None);
     }
 }

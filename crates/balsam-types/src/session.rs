@@ -117,6 +117,24 @@ impl SessionAcquire {
     }
 }
 
+/// Which candidates an acquire takes: all of them without `max_aggregate_nodes`, else the
+/// longest prefix whose summed footprint (`num_nodes / node_packing_count`) fits.
+pub fn acquire_prefix(candidates: &[(Id, i64, i64)], max_aggregate_nodes: Option<f64>) -> Vec<Id> {
+    let Some(limit) = max_aggregate_nodes else {
+        return candidates.iter().map(|c| c.0).collect();
+    };
+    let mut total = 0.0;
+    let mut out = Vec::new();
+    for &(id, num_nodes, packing) in candidates {
+        total += num_nodes as f64 / packing.max(1) as f64;
+        if total > limit {
+            break;
+        }
+        out.push(id);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +156,16 @@ mod tests {
         let err = SessionAcquire::from_json(&json!({"max_num_jobs": 0})).unwrap_err();
         assert_eq!(err.0[0].msg, "max_num_jobs must be between 1 and 2048");
         assert_eq!(err.0[1].loc, vec!["body".into(), "filter_tags".into()]);
+    }
+
+    #[test]
+    fn acquire_takes_the_fitting_prefix_only() {
+        // 8 small jobs (1 node, packing 8) then 4 large ones (2 nodes), limit 5 nodes:
+        // 8 × 0.125 + 2 × 2 = 5 → ten jobs, as the spec's example.
+        let mut c: Vec<(Id, i64, i64)> = (1..=8).map(|i| (i, 1, 8)).collect();
+        c.extend((9..=12).map(|i| (i, 2, 1)));
+        assert_eq!(acquire_prefix(&c, Some(5.0)).len(), 10);
+        assert_eq!(acquire_prefix(&c, None).len(), 12);
+        assert!(acquire_prefix(&c, Some(0.0)).is_empty());
     }
 }

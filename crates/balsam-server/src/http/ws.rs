@@ -419,7 +419,7 @@ impl Session {
         after: i64,
         limit: i64,
         max_bytes: usize,
-    ) -> impl std::future::Future<Output = Result<balsam_store::EventLogPage, End>> + Send + 'static
+    ) -> impl std::future::Future<Output = Result<balsam_store::ChangeLogPage, End>> + Send + 'static
     {
         read_log(self.app.clone(), self.user, after, limit, max_bytes)
     }
@@ -475,7 +475,7 @@ async fn read_log(
     after: i64,
     limit: i64,
     max_bytes: usize,
-) -> Result<balsam_store::EventLogPage, End> {
+) -> Result<balsam_store::ChangeLogPage, End> {
     app.store
         .events_after(user, after, limit, max_bytes)
         .await

@@ -1,7 +1,7 @@
 //! BatchJobs on PostgreSQL.
 
-use super::jobs::pg_timestamp;
-use super::jobs::push_tag_filters;
+use super::job_queries::pg_timestamp;
+use super::job_queries::push_tag_filters;
 use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
 use crate::{BatchJobStore, StoreError};

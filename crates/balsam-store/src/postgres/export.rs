@@ -1,7 +1,7 @@
 //! Job export pages on Postgres: the job list's own filters (`jobs::push_job_filters`) plus
 //! `id > after ORDER BY id`, which the owner-led `(…, id)` indexes read in order.
 
-use super::jobs::{push_job_filters, JobRow, JOB_COLUMNS};
+use super::job_queries::{push_job_filters, JobRow, JOB_COLUMNS};
 use super::PostgresStore;
 use crate::{JobExportStore, StoreError};
 use balsam_types::{Id, Job, JobQuery, UserId};

@@ -4,8 +4,8 @@
 //! and again after `ANALYZE`. Every plan must read the intended index, never scan `jobs`
 //! or `log_events` sequentially, and sort no more rows than the shape's limit.
 
-use super::events::push_event_page;
-use super::jobs::{push_job_count, push_job_page};
+use super::job_queries::{push_job_count, push_job_page};
+use super::log_events::push_event_page;
 use super::sessions::push_acquire;
 use crate::plan_shapes::{cases, PlanCase, Shape, JOBS};
 use balsam_types::Session;
@@ -99,8 +99,8 @@ async fn check(conn: &mut PgConnection, case: &PlanCase, when: &str) -> Result<(
     // The settings the store runs each shape with.
     let sort_off = "SET LOCAL enable_sort = off";
     let settings = match &case.shape {
-        Shape::JobPage(q, _) => Some(super::jobs::page_settings(q)),
-        Shape::EventPage(q, _) if super::events::page_in_index_order(q) => Some(sort_off),
+        Shape::JobPage(q, _) => Some(super::job_queries::page_settings(q)),
+        Shape::EventPage(q, _) if super::log_events::page_in_index_order(q) => Some(sort_off),
         Shape::Acquire(_) => Some(sort_off),
         Shape::EventPage(..) | Shape::JobCount(_) => None,
     };
@@ -159,8 +159,8 @@ async fn check(conn: &mut PgConnection, case: &PlanCase, when: &str) -> Result<(
 async fn check_id_lists(conn: &mut PgConnection, jobs: i64, when: &str) -> Result<(), String> {
     let ids: Vec<i64> = (0..1000).map(|k| 1 + k * (jobs / 1000)).collect();
     for (name, sql) in [
-        ("bulk update targets", super::jobs::JOB_HEADS_SQL),
-        ("bulk create parents", super::jobs::JOB_STATES_SQL),
+        ("bulk update targets", super::job_queries::JOB_HEADS_SQL),
+        ("bulk create parents", super::job_queries::JOB_STATES_SQL),
     ] {
         let mut tx = conn
             .begin_with(super::WRITE_BEGIN)
@@ -200,7 +200,7 @@ async fn check_rare_tag(conn: &mut PgConnection, when: &str) -> Result<(), Strin
         ..Default::default()
     };
     let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
-    sqlx::query(super::jobs::page_settings(&q))
+    sqlx::query(super::job_queries::page_settings(&q))
         .execute(&mut *tx)
         .await
         .map_err(|e| e.to_string())?;

@@ -1,7 +1,7 @@
 //! Sessions on PostgreSQL: creation, heartbeats, acquire (candidates locked with
 //! `FOR UPDATE SKIP LOCKED`, so concurrent launchers never take the same job), expiry.
 
-use super::jobs::{push_tag_filters, JobRow, JOB_COLUMNS};
+use super::job_queries::{push_tag_filters, JobRow, JOB_COLUMNS};
 use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
@@ -264,7 +264,7 @@ struct AcquiredRow {
 /// `max_num_jobs` unlocked rows (`FOR UPDATE SKIP LOCKED`: concurrent launchers never take
 /// the same job). The branches are merged in the same order and cut to `max_num_jobs`;
 /// with `max_aggregate_nodes` a running sum keeps the prefix that fits (as
-/// `lifecycle::acquire_prefix` does). Rows a branch locked but the cut dropped stay
+/// `balsam_types::session::acquire_prefix` does). Rows a branch locked but the cut dropped stay
 /// locked only until this transaction commits, a few milliseconds.
 pub(crate) fn push_acquire(
     b: &mut QueryBuilder<'_, Postgres>,
@@ -273,9 +273,9 @@ pub(crate) fn push_acquire(
     spec: &SessionAcquire,
     now: DateTime<Utc>,
 ) {
-    let order = lifecycle::acquire_order(spec);
-    let states = lifecycle::acquire_states(spec);
-    let tags = lifecycle::acquire_tags(spec);
+    let order = crate::shared::acquire::acquire_order(spec);
+    let states = crate::shared::acquire::acquire_states(spec);
+    let tags = crate::shared::acquire::acquire_tags(spec);
     b.push("WITH cand AS (SELECT * FROM (");
     for (i, state) in states.iter().enumerate() {
         if i > 0 {

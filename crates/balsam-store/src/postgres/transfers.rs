@@ -1,6 +1,6 @@
 //! TransferItems on PostgreSQL.
 
-use super::jobs::push_tag_filters;
+use super::job_queries::push_tag_filters;
 use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
 use crate::shared::transfers::TRANSFER_COLUMNS;

@@ -37,6 +37,23 @@ pub(crate) fn answered_by_state_counts(q: &JobQuery) -> bool {
         && !pending_file_cleanup
 }
 
+/// Groups `(site, state, count)` rows, ordered by site, into one entry per Site.
+pub(crate) fn group_counts(rows: Vec<(i64, String, i64)>) -> Vec<balsam_types::SiteStateCounts> {
+    let mut out: Vec<balsam_types::SiteStateCounts> = Vec::new();
+    for (site_id, state, count) in rows {
+        match out.last_mut() {
+            Some(last) if last.site_id == site_id => {
+                last.counts.insert(state, count);
+            }
+            _ => out.push(balsam_types::SiteStateCounts {
+                site_id,
+                counts: std::collections::BTreeMap::from([(state, count)]),
+            }),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

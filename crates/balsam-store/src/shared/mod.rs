@@ -9,10 +9,13 @@
 //! does not imply them from a trait's where-clauses), which would outweigh the SQL it
 //! shares. The expanded code is concrete, exactly what each backend had before.
 
+pub(crate) mod acquire;
 pub(crate) mod aggregates;
 pub(crate) mod apps;
+pub(crate) mod cascade;
 pub(crate) mod counts;
-pub(crate) mod events;
+pub(crate) mod jobs;
+pub(crate) mod log_events;
 pub(crate) mod sites;
 pub(crate) mod transfers;
 pub(crate) mod users;

@@ -1,6 +1,6 @@
 //! BatchJobs on SQLite.
 
-use super::jobs::push_tag_filters;
+use super::job_queries::push_tag_filters;
 use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
 use crate::{BatchJobStore, StoreError};

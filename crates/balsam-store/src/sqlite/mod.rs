@@ -5,9 +5,12 @@
 mod aggregates;
 mod apps;
 mod batch_jobs;
-mod events;
+mod change_log;
 mod export;
+mod job_queries;
+mod job_tx;
 mod jobs;
+mod log_events;
 #[cfg(test)]
 mod plan_tests;
 mod sessions;
@@ -15,12 +18,11 @@ mod sites;
 mod transfers;
 mod users;
 
-use crate::event_log::{CommitListener, EventLogPage, EventLogStore, Notifier};
-use crate::lifecycle::JobTx;
+use crate::change_log::Notifier;
 pub(crate) use crate::shared::push_id_list;
 use crate::shared::Dialect;
 use crate::{Store, StoreError};
-use balsam_types::{LoggedEvent, Outbox, UserId};
+use balsam_types::{Outbox, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -84,8 +86,7 @@ impl SqliteStore {
         let logged = if out.is_empty() {
             Vec::new()
         } else {
-            tx.append_events(owner, &out, balsam_types::time::now())
-                .await?
+            change_log::append_events(&mut tx, owner, &out, balsam_types::time::now()).await?
         };
         tx.commit().await?;
         self.notifier.notify(owner, logged);
@@ -169,97 +170,6 @@ pub(crate) async fn head_seq(
     .bind(owner)
     .fetch_one(conn)
     .await?)
-}
-
-#[async_trait::async_trait]
-impl EventLogStore for SqliteStore {
-    async fn events_after(
-        &self,
-        user: UserId,
-        after: i64,
-        limit: i64,
-        max_bytes: usize,
-    ) -> Result<EventLogPage, StoreError> {
-        let mut tx = self.read().await?;
-        let head = head_seq(&mut tx, user).await?;
-        let first: Option<i64> =
-            sqlx::query_scalar("SELECT min(seq) FROM event_log WHERE user_id = $1")
-                .bind(user)
-                .fetch_one(&mut *tx)
-                .await?;
-        // Sizes first (octet_length reads the stored length, not the payload), then only
-        // the payloads that fit in max_bytes.
-        let sizes: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT seq, octet_length(payload) FROM event_log \
-             WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(user)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let end = crate::event_log::page_end(after, &sizes, max_bytes);
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, payload FROM event_log WHERE user_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-        )
-        .bind(user)
-        .bind(after)
-        .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(EventLogPage {
-            events: rows
-                .into_iter()
-                .map(|(seq, p)| LoggedEvent {
-                    seq,
-                    payload: p.into(),
-                })
-                .collect(),
-            head,
-            first_available: first.unwrap_or(head + 1),
-        })
-    }
-
-    async fn prune_event_log(
-        &self,
-        older_than: DateTime<Utc>,
-        keep_per_user: i64,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.write().await?;
-        let by_age = sqlx::query("DELETE FROM event_log WHERE created_at < $1")
-            .bind(to_micros(&older_than))
-            .execute(&mut *tx)
-            .await?;
-        let by_count = sqlx::query(
-            "DELETE FROM event_log WHERE seq <= (SELECT s.seq FROM user_event_seq s              WHERE s.user_id = event_log.user_id) - $1",
-        )
-        .bind(keep_per_user)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(by_age.rows_affected() + by_count.rows_affected())
-    }
-
-    async fn log_epoch(&self) -> Result<String, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT epoch FROM log_epoch WHERE id = 1")
-                .fetch_one(&self.reader)
-                .await?,
-        )
-    }
-
-    async fn new_log_epoch(&self) -> Result<String, StoreError> {
-        Ok(sqlx::query_scalar(
-            "UPDATE log_epoch SET epoch = lower(hex(randomblob(16))) WHERE id = 1 RETURNING epoch",
-        )
-        .fetch_one(&self.writer)
-        .await?)
-    }
-
-    fn on_commit(&self, listener: CommitListener) {
-        self.notifier.set(listener);
-    }
 }
 
 /// Timestamps are stored as integer microseconds since the epoch.

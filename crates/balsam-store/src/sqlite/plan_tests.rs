@@ -5,8 +5,8 @@
 //! and sort (`USE TEMP B-TREE FOR ORDER BY`) only where the shape allows a bounded sort
 //! (the acquire's merge of its per-state branches, an id list).
 
-use super::events::push_event_page;
-use super::jobs::{push_job_count, push_job_page};
+use super::job_queries::{push_job_count, push_job_page};
+use super::log_events::push_event_page;
 use super::sessions::push_acquire_candidates;
 use crate::plan_shapes::{cases, PlanCase, Shape, JOBS};
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};

@@ -1,7 +1,7 @@
 //! Sessions on SQLite: creation, heartbeats, acquire (serialised by the single writer,
 //! so two launchers can never take the same job), expiry.
 
-use super::jobs::{push_tag_filters, JobRow, JOB_COLUMNS};
+use super::job_queries::{push_tag_filters, JobRow, JOB_COLUMNS};
 use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
 use crate::{SessionStore, StoreError};
@@ -167,7 +167,7 @@ impl SessionStore for SqliteStore {
         let mut b = QueryBuilder::<Sqlite>::new("");
         push_acquire_candidates(&mut b, owner, current.site_id, spec);
         let candidates: Vec<(i64, i64, i64)> = b.build_query_as().fetch_all(&mut *tx).await?;
-        let ids = lifecycle::acquire_prefix(&candidates, spec.max_aggregate_nodes);
+        let ids = balsam_types::session::acquire_prefix(&candidates, spec.max_aggregate_nodes);
         if ids.is_empty() {
             // An idle acquire only refreshes the heartbeat: not worth an event per second.
             tx.commit().await?;
@@ -183,7 +183,8 @@ impl SessionStore for SqliteStore {
         .bind(ids_json(&ids))
         .fetch_all(&mut *tx)
         .await?;
-        let jobs = lifecycle::in_order_of(&ids, rows.into_iter().map(Job::from).collect());
+        let jobs =
+            crate::shared::jobs::in_order_of(&ids, rows.into_iter().map(Job::from).collect());
         let mut out = Outbox::new();
         out.bulk_updated(&jobs);
         out.updated(&updated);
@@ -240,10 +241,10 @@ pub(crate) fn push_acquire_candidates(
     site_id: Id,
     spec: &SessionAcquire,
 ) {
-    let order = lifecycle::acquire_order(spec);
+    let order = crate::shared::acquire::acquire_order(spec);
     let by_id = spec.max_aggregate_nodes.is_none();
-    let states = lifecycle::acquire_states(spec);
-    let tags = lifecycle::acquire_tags(spec);
+    let states = crate::shared::acquire::acquire_states(spec);
+    let tags = crate::shared::acquire::acquire_tags(spec);
     // One branch per state, each reading `jobs_acquire_idx (site_id, state)` (rowid
     // order) or `jobs_acquire_packing_idx` in acquire order and stopping at the limit;
     // SQLite merges the branches (`MERGE (UNION ALL)`). The unary `+` keeps its

@@ -1,6 +1,6 @@
 //! TransferItems on SQLite.
 
-use super::jobs::push_tag_filters;
+use super::job_queries::push_tag_filters;
 use super::{head_seq, ids_json, push_id_list, SqliteStore};
 use crate::lifecycle;
 use crate::shared::transfers::TRANSFER_COLUMNS;

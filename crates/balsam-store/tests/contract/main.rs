@@ -6,7 +6,7 @@
 
 mod aggregates;
 mod apps;
-mod event_log;
+mod change_log;
 mod jobs;
 mod sessions;
 mod sites;
@@ -68,9 +68,9 @@ contract!(
     sessions::ending_a_session_times_out_running_jobs_and_unlocks_the_rest,
     sessions::stale_sessions_and_finished_batch_jobs_are_swept,
     sessions::batch_jobs_follow_upstreams_update_rules,
-    event_log::every_change_is_logged_in_order_with_full_instances,
-    event_log::pruning_moves_the_first_available_sequence,
-    event_log::replay_pages_are_cut_by_bytes,
+    change_log::every_change_is_logged_in_order_with_full_instances,
+    change_log::pruning_moves_the_first_available_sequence,
+    change_log::replay_pages_are_cut_by_bytes,
 );
 
 /// Stories that need the store shared between tasks.
@@ -94,7 +94,7 @@ mod concurrency {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn pushed_counts_follow_concurrent_writers_on_sqlite() {
         let db = crate::support::sqlite().await;
-        crate::event_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
+        crate::change_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
         db.cleanup().await;
     }
 
@@ -103,7 +103,7 @@ mod concurrency {
         let Some(db) = crate::support::postgres().await else {
             return;
         };
-        crate::event_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
+        crate::change_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
         db.cleanup().await;
     }
 

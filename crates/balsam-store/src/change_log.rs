@@ -12,7 +12,7 @@ pub type CommitListener = Arc<dyn Fn(UserId, Vec<LoggedEvent>) + Send + Sync>;
 
 /// A slice of one user's log.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EventLogPage {
+pub struct ChangeLogPage {
     /// Entries with `seq > after`, in order, at most `limit`.
     pub events: Vec<LoggedEvent>,
     /// The user's latest sequence number (0 before any change).
@@ -23,7 +23,7 @@ pub struct EventLogPage {
 }
 
 #[async_trait::async_trait]
-pub trait EventLogStore {
+pub trait ChangeLogStore {
     /// Up to `limit` of the user's entries after `after`, with the log's bounds, cut
     /// before the entry that would take the page's payloads past `max_bytes` (the first
     /// entry always comes, whatever its size): replay memory is bounded by bytes, not by
@@ -34,7 +34,7 @@ pub trait EventLogStore {
         after: i64,
         limit: i64,
         max_bytes: usize,
-    ) -> Result<EventLogPage, StoreError>;
+    ) -> Result<ChangeLogPage, StoreError>;
     /// Deletes entries older than `older_than`, and beyond the newest `keep_per_user` of
     /// each user; returns how many went.
     async fn prune_event_log(

@@ -30,16 +30,16 @@ pub(crate) fn log_event<DB: Dialect>(row: EventRow<DB>) -> LogEvent {
     }
 }
 
-/// `impl EventStore for $store`, where `$db` is the store's `sqlx::Database`. Expanded in
+/// `impl LogEventStore for $store`, where `$db` is the store's `sqlx::Database`. Expanded in
 /// the backend's `events` module, whose parent provides `head_seq` and
 /// `jobs::push_tag_filters`.
-macro_rules! event_store {
+macro_rules! log_event_store {
     ($store:ty, $db:ty) => {
-        use super::jobs::push_tag_filters;
+        use super::job_queries::push_tag_filters;
         use super::{head_seq, push_id_list};
-        use crate::shared::events::{log_event, EventRow};
+        use crate::shared::log_events::{log_event, EventRow};
         use crate::shared::Dialect;
-        use crate::{EventStore, StoreError};
+        use crate::{LogEventStore, StoreError};
         use balsam_types::{EventQuery, LogEvent, Page, Paginated, UserId};
         use sqlx::QueryBuilder;
 
@@ -130,7 +130,7 @@ macro_rules! event_store {
         }
 
         #[async_trait::async_trait]
-        impl EventStore for $store {
+        impl LogEventStore for $store {
             async fn list_events(
                 &self,
                 owner: UserId,
@@ -160,4 +160,4 @@ macro_rules! event_store {
         }
     };
 }
-pub(crate) use event_store;
+pub(crate) use log_event_store;

@@ -1,0 +1,485 @@
+//! The lifecycle primitives ([`JobTx`]) on PostgreSQL.
+
+use super::job_queries::*;
+use super::transfers::{TransferRow, TRANSFER_RETURNING};
+use crate::lifecycle::Dependents;
+use crate::lifecycle::{
+    self, AppInfo, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer, TransferHead,
+};
+use crate::StoreError;
+use balsam_types::{Id, Job, JobQuery, JobState, LogEvent, Session, TransferItem, UserId};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{PgConnection, QueryBuilder};
+
+#[async_trait::async_trait]
+impl JobTx for PgConnection {
+    async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Locked in id order, so concurrent bulk updates cannot deadlock on each other.
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(JOB_HEADS_SQL)
+            .bind(owner)
+            .bind(ids)
+            .fetch_all(&mut *self)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, state, session_id)| JobHead {
+                id,
+                state: JobState::parse(&state).unwrap_or(JobState::Created),
+                session_id,
+            })
+            .collect())
+    }
+
+    async fn matching_job_ids(
+        &mut self,
+        owner: UserId,
+        q: &JobQuery,
+        limit: i64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
+        push_job_filters(&mut b, owner, q);
+        b.push(" ORDER BY jobs.id LIMIT ").push_bind(limit);
+        Ok(b.build_query_scalar().fetch_all(&mut *self).await?)
+    }
+
+    async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, bool, bool)> = sqlx::query_as(
+            "SELECT job_id, direction = 'in', state = 'done' FROM transfer_items WHERE job_id = ANY($1)",
+        )
+        .bind(job_ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(job_id, is_stage_in, done)| TransferHead {
+                job_id,
+                is_stage_in,
+                done,
+            })
+            .collect())
+    }
+
+    async fn write_jobs(
+        &mut self,
+        writes: &[JobWrite],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sets: Vec<String> = lifecycle::PATCH_COLUMNS
+            .iter()
+            .map(|(c, k)| set_expression(c, *k))
+            .collect();
+        let sql = format!(
+            "UPDATE jobs SET {}, \
+             session_id = CASE WHEN (p->>'__release')::boolean THEN NULL ELSE jobs.session_id END, \
+             last_update = $2 \
+             FROM jsonb_array_elements($1) AS p WHERE jobs.id = (p->>'__id')::bigint \
+             RETURNING {JOB_COLUMNS}",
+            sets.join(", ")
+        );
+        let rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(Json(lifecycle::writes_document(writes)))
+            .bind(now.naive_utc())
+            .fetch_all(&mut *self)
+            .await?;
+        let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
+        Ok(crate::shared::jobs::in_order_of(
+            &ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
+    }
+
+    async fn insert_log_events(
+        &mut self,
+        owner: UserId,
+        events: &[NewLogEvent],
+    ) -> Result<Vec<LogEvent>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Typed arrays, not one JSON document: PostgreSQL decodes binary arrays instead of
+        // parsing and walking a 1 000-object jsonb (docs/store-performance.md, cost table).
+        // Only the id and the stored timestamp come back; the rest is what was sent.
+        let n = events.len();
+        let (mut job_ids, mut times, mut froms, mut tos, mut data) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for e in events {
+            job_ids.push(e.job_id);
+            times.push(e.timestamp.naive_utc());
+            froms.push(e.from_state.as_str());
+            tos.push(e.to_state.as_str());
+            data.push(Json(&e.data));
+        }
+        let rows: Vec<(Id, Id, NaiveDateTime)> = sqlx::query_as(
+            "INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data) \
+             SELECT x.j, $1, x.t, x.f, x.s, x.d \
+             FROM unnest($2::int8[], $3::timestamp[], $4::text[], $5::text[], $6::jsonb[]) \
+                AS x(j, t, f, s, d) \
+             RETURNING id, job_id, timestamp",
+        )
+        .bind(owner)
+        .bind(&job_ids)
+        .bind(&times)
+        .bind(&froms)
+        .bind(&tos)
+        .bind(&data)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(lifecycle::logged_events(events, rows, |t| t.and_utc()))
+    }
+
+    async fn activate_stage_outs(
+        &mut self,
+        job_ids: &[Id],
+    ) -> Result<Vec<TransferItem>, StoreError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
+            "UPDATE transfer_items SET state = 'pending' WHERE direction = 'out' \
+             AND state = 'awaiting_job' AND job_id = ANY($1) RETURNING {TRANSFER_RETURNING}"
+        ))
+        .bind(job_ids)
+        .fetch_all(&mut *self)
+        .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
+    }
+
+    async fn releasable_children(
+        &mut self,
+        owner: UserId,
+        parents: &[Id],
+    ) -> Result<Vec<Id>, StoreError> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Lock the waiting children first (in id order), then look at their parents in a
+        // new statement, hence a new snapshot. Two transactions finishing the two parents
+        // of one child at once would otherwise each see the other's parent unfinished and
+        // neither release it; with the lock, the second waits for the first's commit and
+        // then sees both parents finished.
+        let waiting: Vec<Id> = sqlx::query_scalar(
+            "SELECT c.id FROM jobs c WHERE c.owner_id = $1 AND c.state = 'AWAITING_PARENTS' \
+             AND c.id IN (SELECT job_id FROM job_parents WHERE parent_id = ANY($2)) \
+             ORDER BY c.id FOR UPDATE",
+        )
+        .bind(owner)
+        .bind(parents)
+        .fetch_all(&mut *self)
+        .await?;
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM jobs c WHERE c.id = ANY($1) AND c.state = 'AWAITING_PARENTS' \
+             AND NOT EXISTS (SELECT 1 FROM job_parents jp LEFT JOIN jobs p ON p.id = jp.parent_id \
+                             WHERE jp.job_id = c.id AND (p.id IS NULL OR p.state <> 'JOB_FINISHED')) \
+             ORDER BY c.id",
+        )
+        .bind(&waiting)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn owned_batch_jobs(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<Id>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT b.id FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
+             WHERE s.owner_id = $1 AND b.id = ANY($2)",
+        )
+        .bind(owner)
+        .bind(ids)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn apps_for_create(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<AppInfo>, StoreError> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            Json<Map<String, Value>>,
+            Json<Map<String, Value>>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.id, a.site_id, a.name, a.transfers, s.transfer_locations \
+             FROM apps a JOIN sites s ON s.id = a.site_id WHERE s.owner_id = $1 AND a.id = ANY($2)",
+        )
+        .bind(owner)
+        .bind(ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, site_id, name, transfers, locations)| AppInfo {
+                id,
+                site_id,
+                name,
+                transfers: transfers.0,
+                transfer_locations: locations.0,
+            })
+            .collect())
+    }
+
+    async fn job_states(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, JobState)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String)> = sqlx::query_as(JOB_STATES_SQL)
+            .bind(owner)
+            .bind(ids)
+            .fetch_all(&mut *self)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, s)| (id, JobState::parse(&s).unwrap_or(JobState::Created)))
+            .collect())
+    }
+
+    async fn allocate_job_ids(&mut self, n: usize) -> Result<Vec<Id>, StoreError> {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        Ok(sqlx::query_scalar(
+            "SELECT nextval('jobs_id_seq') AS id FROM generate_series(1, $1) ORDER BY 1",
+        )
+        .bind(n)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn insert_jobs(
+        &mut self,
+        owner: UserId,
+        jobs: &[NewJob<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        // One typed array per column (binary-decoded, no 1 000-object jsonb to parse and
+        // walk) and nothing read back: every column of a new job is known here.
+        let n = jobs.len();
+        let mut c = InsertColumns::with_capacity(n);
+        for j in jobs {
+            let s = j.spec;
+            c.id.push(j.id);
+            c.site_id.push(j.site_id);
+            c.app_id.push(s.app_id);
+            c.workdir.push(s.workdir.as_str());
+            c.tags.push(Json(&s.tags));
+            c.serialized_parameters
+                .push(s.serialized_parameters.as_str());
+            c.state.push(j.state.as_str());
+            c.data.push(Json(&s.data));
+            c.return_code.push(s.return_code);
+            c.parent_ids.push(Json(&s.parent_ids));
+            c.num_nodes.push(s.num_nodes);
+            c.ranks_per_node.push(s.ranks_per_node);
+            c.threads_per_rank.push(s.threads_per_rank);
+            c.threads_per_core.push(s.threads_per_core);
+            c.launch_params.push(Json(&s.launch_params));
+            c.gpus_per_rank.push(s.gpus_per_rank);
+            c.node_packing_count.push(s.node_packing_count);
+            c.wall_time_min.push(s.wall_time_min);
+        }
+        sqlx::query(
+            "INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, \
+                state, last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
+                threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
+                node_packing_count, wall_time_min) \
+             SELECT id, $1, site_id, app_id, workdir, tags, sp, state, $2, data, rc, pids, nn, rpn, \
+                tpr, tpc, lp, gpr, npc, wtm \
+             FROM unnest($3::int8[], $4::int8[], $5::int8[], $6::text[], $7::jsonb[], $8::text[], \
+                $9::text[], $10::jsonb[], $11::int8[], $12::jsonb[], $13::int8[], $14::int8[], \
+                $15::int8[], $16::int8[], $17::jsonb[], $18::float8[], $19::int8[], $20::int8[]) \
+                AS x(id, site_id, app_id, workdir, tags, sp, state, data, rc, pids, nn, rpn, tpr, \
+                     tpc, lp, gpr, npc, wtm)",
+        )
+        .bind(owner)
+        .bind(now.naive_utc())
+        .bind(&c.id)
+        .bind(&c.site_id)
+        .bind(&c.app_id)
+        .bind(&c.workdir)
+        .bind(&c.tags)
+        .bind(&c.serialized_parameters)
+        .bind(&c.state)
+        .bind(&c.data)
+        .bind(&c.return_code)
+        .bind(&c.parent_ids)
+        .bind(&c.num_nodes)
+        .bind(&c.ranks_per_node)
+        .bind(&c.threads_per_rank)
+        .bind(&c.threads_per_core)
+        .bind(&c.launch_params)
+        .bind(&c.gpus_per_rank)
+        .bind(&c.node_packing_count)
+        .bind(&c.wall_time_min)
+        .execute(&mut *self)
+        .await?;
+        Ok(jobs.iter().map(|j| lifecycle::new_job(j, now)).collect())
+    }
+
+    async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let (children, parents): (Vec<Id>, Vec<Id>) = pairs.iter().copied().unzip();
+        sqlx::query("INSERT INTO job_parents (job_id, parent_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])")
+            .bind(children)
+            .bind(parents)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_transfers(
+        &mut self,
+        items: &[NewTransfer],
+    ) -> Result<Vec<TransferItem>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
+            "INSERT INTO transfer_items (job_id, direction, local_path, remote_path, recursive, \
+                location_alias, state) \
+             SELECT job_id, direction, local_path, remote_path, recursive, location_alias, state \
+             FROM jsonb_to_recordset($1) AS x(job_id bigint, direction text, local_path text, \
+                remote_path text, recursive boolean, location_alias text, state text) \
+             RETURNING {TRANSFER_RETURNING}"
+        ))
+        .bind(Json(lifecycle::transfers_document(items)))
+        .fetch_all(&mut *self)
+        .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
+    }
+
+    async fn dependents(&mut self, which: Dependents, parent: Id) -> Result<Vec<Id>, StoreError> {
+        Ok(sqlx::query_scalar(which.sql())
+            .bind(parent)
+            .fetch_all(&mut *self)
+            .await?)
+    }
+
+    async fn delete_batch_job_row(&mut self, id: Id) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM batch_jobs WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session_row(&mut self, id: Id) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn fetch_sessions(&mut self, ids: &[Id]) -> Result<Vec<Session>, StoreError> {
+        super::sessions::fetch_sessions(self, ids).await
+    }
+
+    async fn dependent_ids(&mut self, job_ids: &[Id]) -> Result<(Vec<Id>, Vec<Id>), StoreError> {
+        let transfers =
+            sqlx::query_scalar("SELECT id FROM transfer_items WHERE job_id = ANY($1) ORDER BY id")
+                .bind(job_ids)
+                .fetch_all(&mut *self)
+                .await?;
+        let events =
+            sqlx::query_scalar("SELECT id FROM log_events WHERE job_id = ANY($1) ORDER BY id")
+                .bind(job_ids)
+                .fetch_all(&mut *self)
+                .await?;
+        Ok((transfers, events))
+    }
+
+    async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM jobs WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = ANY($1)"
+        ))
+        .bind(ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(crate::shared::jobs::in_order_of(
+            ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
+    }
+}
+
+/// `insert_jobs`' bound arrays, one per column.
+struct InsertColumns<'a> {
+    id: Vec<Id>,
+    site_id: Vec<Id>,
+    app_id: Vec<Id>,
+    workdir: Vec<&'a str>,
+    tags: Vec<Json<&'a Map<String, Value>>>,
+    serialized_parameters: Vec<&'a str>,
+    state: Vec<&'static str>,
+    data: Vec<Json<&'a Map<String, Value>>>,
+    return_code: Vec<Option<i64>>,
+    parent_ids: Vec<Json<&'a Vec<Id>>>,
+    num_nodes: Vec<i64>,
+    ranks_per_node: Vec<i64>,
+    threads_per_rank: Vec<i64>,
+    threads_per_core: Vec<i64>,
+    launch_params: Vec<Json<&'a Map<String, Value>>>,
+    gpus_per_rank: Vec<f64>,
+    node_packing_count: Vec<i64>,
+    wall_time_min: Vec<i64>,
+}
+
+impl InsertColumns<'_> {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            id: Vec::with_capacity(n),
+            site_id: Vec::with_capacity(n),
+            app_id: Vec::with_capacity(n),
+            workdir: Vec::with_capacity(n),
+            tags: Vec::with_capacity(n),
+            serialized_parameters: Vec::with_capacity(n),
+            state: Vec::with_capacity(n),
+            data: Vec::with_capacity(n),
+            return_code: Vec::with_capacity(n),
+            parent_ids: Vec::with_capacity(n),
+            num_nodes: Vec::with_capacity(n),
+            ranks_per_node: Vec::with_capacity(n),
+            threads_per_rank: Vec::with_capacity(n),
+            threads_per_core: Vec::with_capacity(n),
+            launch_params: Vec::with_capacity(n),
+            gpus_per_rank: Vec::with_capacity(n),
+            node_packing_count: Vec::with_capacity(n),
+            wall_time_min: Vec::with_capacity(n),
+        }
+    }
+}

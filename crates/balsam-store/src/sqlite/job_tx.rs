@@ -1,0 +1,386 @@
+//! The lifecycle primitives ([`JobTx`]) on SQLite.
+
+use super::job_queries::*;
+use super::transfers::{TransferRow, TRANSFER_RETURNING};
+use super::{ids_json, to_micros};
+use crate::lifecycle::Dependents;
+use crate::lifecycle::{
+    self, AppInfo, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer, TransferHead,
+};
+use crate::shared::log_events::{log_event, EventRow};
+use crate::StoreError;
+use balsam_types::{Id, Job, JobQuery, JobState, LogEvent, Session, TransferItem, UserId};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+#[async_trait::async_trait]
+impl JobTx for SqliteConnection {
+    async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, state, session_id FROM jobs WHERE owner_id = $1 \
+             AND id IN (SELECT value FROM json_each($2)) ORDER BY id",
+        )
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, state, session_id)| JobHead {
+                id,
+                state: JobState::parse(&state).unwrap_or(JobState::Created),
+                session_id,
+            })
+            .collect())
+    }
+
+    async fn matching_job_ids(
+        &mut self,
+        owner: UserId,
+        q: &JobQuery,
+        limit: i64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
+        push_job_filters(&mut b, owner, q);
+        b.push(" ORDER BY jobs.id LIMIT ").push_bind(limit);
+        Ok(b.build_query_scalar().fetch_all(&mut *self).await?)
+    }
+
+    async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, bool, bool)> = sqlx::query_as(
+            "SELECT job_id, direction = 'in', state = 'done' FROM transfer_items \
+             WHERE job_id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(ids_json(job_ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(job_id, is_stage_in, done)| TransferHead {
+                job_id,
+                is_stage_in,
+                done,
+            })
+            .collect())
+    }
+
+    async fn write_jobs(
+        &mut self,
+        writes: &[JobWrite],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sets: Vec<String> = lifecycle::PATCH_COLUMNS
+            .iter()
+            .map(|(c, k)| set_expression(c, *k))
+            .collect();
+        let sql = format!(
+            "UPDATE jobs SET {}, \
+             session_id = CASE WHEN json_extract(p.value, '$.__release') THEN NULL ELSE jobs.session_id END, \
+             last_update = $2 \
+             FROM json_each($1) AS p WHERE jobs.id = json_extract(p.value, '$.__id') \
+             RETURNING {JOB_COLUMNS}",
+            sets.join(", ")
+        );
+        let rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(lifecycle::writes_document(writes).to_string())
+            .bind(to_micros(&now))
+            .fetch_all(&mut *self)
+            .await?;
+        let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
+        Ok(crate::shared::jobs::in_order_of(
+            &ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
+    }
+
+    async fn insert_log_events(
+        &mut self,
+        owner: UserId,
+        events: &[NewLogEvent],
+    ) -> Result<Vec<LogEvent>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let doc = lifecycle::events_document(events, |t| to_micros(t).into());
+        let mut rows: Vec<EventRow<Sqlite>> = sqlx::query_as(
+            "INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data) \
+             SELECT json_extract(value, '$.job_id'), $2, json_extract(value, '$.timestamp'), \
+                    json_extract(value, '$.from_state'), json_extract(value, '$.to_state'), \
+                    json(json_extract(value, '$.data')) \
+             FROM json_each($1) \
+             RETURNING id, job_id, timestamp, from_state, to_state, data",
+        )
+        .bind(doc.to_string())
+        .bind(owner)
+        .fetch_all(&mut *self)
+        .await?;
+        rows.sort_by_key(|r| r.0);
+        Ok(rows.into_iter().map(log_event::<Sqlite>).collect())
+    }
+
+    async fn activate_stage_outs(
+        &mut self,
+        job_ids: &[Id],
+    ) -> Result<Vec<TransferItem>, StoreError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
+            "UPDATE transfer_items SET state = 'pending' WHERE direction = 'out' \
+             AND state = 'awaiting_job' AND job_id IN (SELECT value FROM json_each($1)) \
+             RETURNING {TRANSFER_RETURNING}"
+        ))
+        .bind(ids_json(job_ids))
+        .fetch_all(&mut *self)
+        .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
+    }
+
+    async fn releasable_children(
+        &mut self,
+        owner: UserId,
+        parents: &[Id],
+    ) -> Result<Vec<Id>, StoreError> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM jobs c WHERE c.owner_id = $1 AND c.state = 'AWAITING_PARENTS' \
+             AND c.id IN (SELECT job_id FROM job_parents \
+                          WHERE parent_id IN (SELECT value FROM json_each($2))) \
+             AND NOT EXISTS (SELECT 1 FROM job_parents jp LEFT JOIN jobs p ON p.id = jp.parent_id \
+                             WHERE jp.job_id = c.id AND (p.id IS NULL OR p.state <> 'JOB_FINISHED')) \
+             ORDER BY c.id",
+        )
+        .bind(owner)
+        .bind(ids_json(parents))
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn owned_batch_jobs(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<Id>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT b.id FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
+             WHERE s.owner_id = $1 AND b.id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn apps_for_create(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<AppInfo>, StoreError> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            Json<Map<String, Value>>,
+            Json<Map<String, Value>>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.id, a.site_id, a.name, a.transfers, s.transfer_locations \
+             FROM apps a JOIN sites s ON s.id = a.site_id \
+             WHERE s.owner_id = $1 AND a.id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, site_id, name, transfers, locations)| AppInfo {
+                id,
+                site_id,
+                name,
+                transfers: transfers.0,
+                transfer_locations: locations.0,
+            })
+            .collect())
+    }
+
+    async fn job_states(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, JobState)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, state FROM jobs WHERE owner_id = $1 AND id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, s)| (id, JobState::parse(&s).unwrap_or(JobState::Created)))
+            .collect())
+    }
+
+    async fn allocate_job_ids(&mut self, n: usize) -> Result<Vec<Id>, StoreError> {
+        // The write lock is held (BEGIN IMMEDIATE), so nobody else can take these ids;
+        // inserting them explicitly advances sqlite_sequence past them.
+        let last: i64 = sqlx::query_scalar(
+            "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0), \
+                        COALESCE((SELECT max(id) FROM jobs), 0))",
+        )
+        .fetch_one(&mut *self)
+        .await?;
+        Ok((1..=n as i64).map(|i| last + i).collect())
+    }
+
+    async fn insert_jobs(
+        &mut self,
+        owner: UserId,
+        jobs: &[NewJob<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        let doc = lifecycle::jobs_document(owner, jobs, to_micros(&now).into());
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, tags, serialized_parameters, \
+                state, last_update, data, return_code, parent_ids, num_nodes, ranks_per_node, \
+                threads_per_rank, threads_per_core, launch_params, gpus_per_rank, \
+                node_packing_count, wall_time_min) \
+             SELECT json_extract(value, '$.id'), json_extract(value, '$.owner_id'), \
+                json_extract(value, '$.site_id'), json_extract(value, '$.app_id'), \
+                json_extract(value, '$.workdir'), json(json_extract(value, '$.tags')), \
+                json_extract(value, '$.serialized_parameters'), json_extract(value, '$.state'), \
+                json_extract(value, '$.last_update'), json(json_extract(value, '$.data')), \
+                json_extract(value, '$.return_code'), json(json_extract(value, '$.parent_ids')), \
+                json_extract(value, '$.num_nodes'), json_extract(value, '$.ranks_per_node'), \
+                json_extract(value, '$.threads_per_rank'), json_extract(value, '$.threads_per_core'), \
+                json(json_extract(value, '$.launch_params')), json_extract(value, '$.gpus_per_rank'), \
+                json_extract(value, '$.node_packing_count'), json_extract(value, '$.wall_time_min') \
+             FROM json_each($1) RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(doc.to_string())
+        .fetch_all(&mut *self)
+        .await?;
+        let ids: Vec<Id> = jobs.iter().map(|j| j.id).collect();
+        Ok(crate::shared::jobs::in_order_of(
+            &ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
+    }
+
+    async fn insert_job_parents(&mut self, pairs: &[(Id, Id)]) -> Result<(), StoreError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let doc = serde_json::to_string(pairs).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO job_parents (job_id, parent_id) \
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1)",
+        )
+        .bind(doc)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_transfers(
+        &mut self,
+        items: &[NewTransfer],
+    ) -> Result<Vec<TransferItem>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
+            "INSERT INTO transfer_items (job_id, direction, local_path, remote_path, recursive, \
+                location_alias, state) \
+             SELECT json_extract(value, '$.job_id'), json_extract(value, '$.direction'), \
+                json_extract(value, '$.local_path'), json_extract(value, '$.remote_path'), \
+                json_extract(value, '$.recursive'), json_extract(value, '$.location_alias'), \
+                json_extract(value, '$.state') \
+             FROM json_each($1) RETURNING {TRANSFER_RETURNING}"
+        ))
+        .bind(lifecycle::transfers_document(items).to_string())
+        .fetch_all(&mut *self)
+        .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows.into_iter().map(TransferItem::from).collect())
+    }
+
+    async fn dependents(&mut self, which: Dependents, parent: Id) -> Result<Vec<Id>, StoreError> {
+        Ok(sqlx::query_scalar(which.sql())
+            .bind(parent)
+            .fetch_all(&mut *self)
+            .await?)
+    }
+
+    async fn delete_batch_job_row(&mut self, id: Id) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM batch_jobs WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session_row(&mut self, id: Id) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn fetch_sessions(&mut self, ids: &[Id]) -> Result<Vec<Session>, StoreError> {
+        super::sessions::fetch_sessions(self, ids).await
+    }
+
+    async fn dependent_ids(&mut self, job_ids: &[Id]) -> Result<(Vec<Id>, Vec<Id>), StoreError> {
+        let ids = ids_json(job_ids);
+        let transfers = sqlx::query_scalar(
+            "SELECT id FROM transfer_items WHERE job_id IN (SELECT value FROM json_each($1)) ORDER BY id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *self)
+        .await?;
+        let events = sqlx::query_scalar(
+            "SELECT id FROM log_events WHERE job_id IN (SELECT value FROM json_each($1)) ORDER BY id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok((transfers, events))
+    }
+
+    async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM jobs WHERE id IN (SELECT value FROM json_each($1))")
+            .bind(ids_json(ids))
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id IN (SELECT value FROM json_each($1))"
+        ))
+        .bind(ids_json(ids))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(crate::shared::jobs::in_order_of(
+            ids,
+            rows.into_iter().map(Job::from).collect(),
+        ))
+    }
+}
