@@ -4,6 +4,7 @@ use super::job_queries::pg_timestamp;
 use super::job_queries::push_tag_filters;
 use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
+use crate::shared::Backend as _;
 use crate::{BatchJobStore, StoreError};
 use balsam_types::Outbox;
 use balsam_types::{

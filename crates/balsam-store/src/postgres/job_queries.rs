@@ -4,6 +4,7 @@
 
 use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;
+use crate::shared::jobs::JobSql;
 use balsam_types::job::JobOrdering;
 use balsam_types::{Job, JobQuery, JobState, Page, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -276,4 +277,27 @@ pub(crate) fn set_expression(column: &str, kind: ColumnKind) -> String {
         ColumnKind::Bool => format!("(p->>'{column}')::boolean"),
     };
     format!("{column} = CASE WHEN p ? '{column}' THEN {value} ELSE jobs.{column} END")
+}
+
+impl JobSql for Postgres {
+    const JOB_COLUMNS: &'static str = JOB_COLUMNS;
+    const STATE_COUNTS: &'static str = STATE_COUNTS_SQL;
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    type JobRow = JobRow;
+
+    fn push_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
+        push_job_filters(b, owner, q);
+    }
+
+    fn push_count(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
+        push_job_count(b, owner, q);
+    }
+
+    fn push_page(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery, page: Page) {
+        push_job_page(b, owner, q, page);
+    }
+
+    fn page_settings(q: &JobQuery) -> Option<&'static str> {
+        Some(page_settings(q))
+    }
 }

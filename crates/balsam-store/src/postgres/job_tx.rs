@@ -1,11 +1,11 @@
 //! The lifecycle primitives ([`JobTx`]) on PostgreSQL.
 
 use super::job_queries::*;
-use super::transfers::{TransferRow, TRANSFER_RETURNING};
 use crate::lifecycle::Dependents;
 use crate::lifecycle::{
     self, AppInfo, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer, TransferHead,
 };
+use crate::shared::transfers::{TransferRow, TRANSFER_RETURNING};
 use crate::StoreError;
 use balsam_types::{Id, Job, JobQuery, JobState, LogEvent, Session, TransferItem, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};

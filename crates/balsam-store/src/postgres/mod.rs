@@ -4,7 +4,6 @@ mod aggregates;
 mod apps;
 mod batch_jobs;
 mod change_log;
-mod export;
 mod job_queries;
 mod job_tx;
 mod jobs;
@@ -18,7 +17,7 @@ mod users;
 
 use crate::change_log::Notifier;
 pub(crate) use crate::shared::push_id_list;
-use crate::shared::Dialect;
+use crate::shared::{Backend, Dialect};
 use crate::{Store, StoreError};
 use balsam_types::{Outbox, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -66,15 +65,20 @@ impl PostgresStore {
             notifier: Notifier::default(),
         })
     }
+}
 
-    pub(crate) async fn write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+#[async_trait::async_trait]
+impl Backend for PostgresStore {
+    type Db = Postgres;
+
+    async fn write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin_with(WRITE_BEGIN).await?)
     }
 
     /// Appends `out` to the owner's event log (last, so the owner's counter row is held
     /// only until the commit right after), commits, then hands the numbered entries to the
     /// commit listener.
-    pub(crate) async fn commit_with(
+    async fn commit_with(
         &self,
         mut tx: Transaction<'static, Postgres>,
         owner: UserId,
@@ -91,7 +95,7 @@ impl PostgresStore {
     }
 
     /// A read transaction: one consistent snapshot for a count and its page.
-    pub(crate) async fn read(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+    async fn read(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -99,7 +103,7 @@ impl PostgresStore {
     }
 
     /// The pool for single-statement reads outside a transaction.
-    pub(crate) fn read_pool(&self) -> &PgPool {
+    fn read_pool(&self) -> &PgPool {
         &self.pool
     }
 }
@@ -126,6 +130,34 @@ impl Dialect for Postgres {
 
     fn from_uuid(u: uuid::Uuid) -> Option<uuid::Uuid> {
         Some(u)
+    }
+
+    type Ids = Vec<i64>;
+
+    fn ids(ids: &[i64]) -> Vec<i64> {
+        ids.to_vec()
+    }
+
+    fn in_ids(param: &str) -> String {
+        format!("= ANY({param})")
+    }
+
+    fn lock_rows_of(alias: &str) -> String {
+        format!(" FOR UPDATE OF {alias}")
+    }
+
+    type Doc = sqlx::types::Json<serde_json::Value>;
+
+    fn doc(v: serde_json::Value) -> Self::Doc {
+        sqlx::types::Json(v)
+    }
+
+    fn push_tag_filters(
+        b: &mut sqlx::QueryBuilder<'_, Self>,
+        column: &str,
+        tags: &[(String, String)],
+    ) {
+        job_queries::push_tag_filters(b, column, tags);
     }
 }
 

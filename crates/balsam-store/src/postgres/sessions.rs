@@ -4,6 +4,7 @@
 use super::job_queries::{push_tag_filters, JobRow, JOB_COLUMNS};
 use super::{head_seq, push_id_list, PostgresStore};
 use crate::lifecycle;
+use crate::shared::Backend as _;
 use crate::{SessionStore, StoreError};
 use balsam_types::{
     Id, Job, JobState, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId,

@@ -41,7 +41,7 @@ macro_rules! app_store {
         use super::head_seq;
         use crate::lifecycle;
         use crate::shared::apps::{AppRow, COLUMNS};
-        use crate::shared::{push_id_list, Dialect};
+        use crate::shared::{push_id_list, Backend as _, Dialect};
         use crate::{AppStore, StoreError};
         use balsam_types::{
             App, AppCreate, AppQuery, AppUpdate, Id, Outbox, Page, Paginated, UserId,

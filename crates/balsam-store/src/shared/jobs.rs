@@ -1,7 +1,12 @@
-//! Job-query helpers both backends use.
+//! Jobs on both backends: [`JobStore`](crate::JobStore) (each use case opens its
+//! transaction and runs the lifecycle or a job query) and
+//! [`JobExportStore`](crate::JobExportStore), written once; what each dialect spells
+//! differently is [`JobSql`], implemented in the backend's `job_queries.rs`.
 
+use super::Dialect;
 use balsam_types::job::JobOrdering;
-use balsam_types::{Id, Job};
+use balsam_types::{Id, Job, JobQuery, Page, UserId};
+use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
 /// The `ORDER BY` list of a job page: the requested key, then ascending id, as the spec
@@ -28,3 +33,199 @@ pub(crate) fn in_order_of(ids: &[Id], rows: Vec<Job>) -> Vec<Job> {
     let mut by_id: HashMap<Id, Job> = rows.into_iter().map(|j| (j.id, j)).collect();
     ids.iter().filter_map(|id| by_id.remove(id)).collect()
 }
+
+/// The job queries as each dialect writes them.
+pub(crate) trait JobSql: Dialect {
+    /// The columns [`JobSql::JobRow`] reads, qualified by `jobs.`.
+    const JOB_COLUMNS: &'static str;
+    /// The owner's per-(Site, state) job counts (`$1` = owner), ordered by Site.
+    const STATE_COUNTS: &'static str;
+    /// Appended to a `SELECT` in a write transaction: rows another transaction holds are
+    /// skipped, like upstream (`FOR UPDATE SKIP LOCKED`; nothing on SQLite, where the
+    /// write lock is the database's).
+    const SKIP_LOCKED: &'static str;
+    /// A job as a `SELECT` of [`JobSql::JOB_COLUMNS`] reads it.
+    type JobRow: Into<Job>;
+    /// ` FROM jobs WHERE …` for the owner's jobs matching `q`.
+    fn push_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery);
+    /// A statement giving the number of the owner's jobs matching `q`.
+    fn push_count(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery);
+    /// A statement giving one page of the owner's jobs matching `q`, in its order.
+    fn push_page(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery, page: Page);
+    /// Run in a page's read transaction before the page, if the dialect needs it.
+    fn page_settings(q: &JobQuery) -> Option<&'static str>;
+}
+
+/// `impl JobStore + JobExportStore for $store`, where `$db` is the store's
+/// `sqlx::Database`.
+macro_rules! job_store {
+    ($store:ty, $db:ty) => {
+        use crate::jobs::{JobStore, JobUpdate};
+        use crate::lifecycle;
+        use crate::shared::jobs::JobSql;
+        use crate::shared::{Backend as _, Dialect};
+        use crate::{JobExportStore, StoreError};
+        use balsam_types::{
+            Id, Job, JobCreate, JobQuery, Outbox, Page, Paginated, SiteStateCounts, UserId,
+        };
+        use sqlx::QueryBuilder;
+
+        type Db = $db;
+
+        #[async_trait::async_trait]
+        impl JobStore for $store {
+            async fn create_jobs(
+                &self,
+                owner: UserId,
+                jobs: &[JobCreate],
+            ) -> Result<Vec<Job>, StoreError> {
+                let mut tx = self.write().await?;
+                let mut out = Outbox::new();
+                let now = balsam_types::time::now();
+                let created = lifecycle::create_jobs(&mut *tx, owner, jobs, now, &mut out).await?;
+                self.commit_with(tx, owner, out).await?;
+                Ok(created)
+            }
+
+            async fn list_jobs(
+                &self,
+                owner: UserId,
+                q: &JobQuery,
+                page: Page,
+            ) -> Result<Paginated<Job>, StoreError> {
+                // The log head and the count in one statement (one snapshot). A count alone
+                // (`limit=0`: the CLI's per-state counts, the Site agent's polls) is that one
+                // round trip, with no transaction around it.
+                let mut head = QueryBuilder::new(
+                    "SELECT COALESCE((SELECT seq FROM user_event_seq WHERE user_id = ",
+                );
+                head.push_bind(owner).push("), 0), (");
+                <Db as JobSql>::push_count(&mut head, owner, q);
+                head.push(")");
+                if page.limit == 0 {
+                    let (seq, count): (i64, i64) =
+                        head.build_query_as().fetch_one(self.read_pool()).await?;
+                    return Ok(Paginated {
+                        count,
+                        results: Vec::new(),
+                        seq,
+                    });
+                }
+                let mut tx = self.read().await?;
+                let (seq, count): (i64, i64) = head.build_query_as().fetch_one(&mut *tx).await?;
+                let results: Vec<<Db as JobSql>::JobRow> = if page.offset >= count {
+                    Vec::new() // a count (`limit=0`), or a page past the end: no rows to read
+                } else {
+                    if let Some(settings) = <Db as JobSql>::page_settings(q) {
+                        sqlx::query(settings).execute(&mut *tx).await?;
+                    }
+                    let mut rows = QueryBuilder::new("");
+                    <Db as JobSql>::push_page(&mut rows, owner, q, page);
+                    rows.build_query_as().fetch_all(&mut *tx).await?
+                };
+                tx.commit().await?;
+                Ok(Paginated {
+                    count,
+                    results: results.into_iter().map(Job::from).collect(),
+                    seq,
+                })
+            }
+
+            async fn get_job(&self, owner: UserId, id: Id) -> Result<Job, StoreError> {
+                let row: <Db as JobSql>::JobRow = sqlx::query_as(&format!(
+                    "SELECT {} FROM jobs WHERE jobs.id = $1 AND jobs.owner_id = $2",
+                    <Db as JobSql>::JOB_COLUMNS
+                ))
+                .bind(id)
+                .bind(owner)
+                .fetch_one(self.read_pool())
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn update_jobs(
+                &self,
+                owner: UserId,
+                update: JobUpdate<'_>,
+            ) -> Result<u64, StoreError> {
+                let mut tx = self.write().await?;
+                let mut out = Outbox::new();
+                let now = balsam_types::time::now();
+                let n = lifecycle::update_jobs(&mut *tx, owner, update, now, &mut out).await?;
+                self.commit_with(tx, owner, out).await?;
+                Ok(n)
+            }
+
+            async fn delete_jobs(&self, owner: UserId, q: &JobQuery) -> Result<u64, StoreError> {
+                // Rows locked by a concurrent transaction are skipped, like upstream.
+                let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
+                <Db as JobSql>::push_filters(&mut b, owner, q);
+                b.push(" AND jobs.session_id IS NULL ORDER BY jobs.id");
+                b.push(<Db as JobSql>::SKIP_LOCKED);
+                let mut tx = self.write().await?;
+                let ids: Vec<Id> = b.build_query_scalar().fetch_all(&mut *tx).await?;
+                let mut out = Outbox::new();
+                lifecycle::delete_jobs_by_ids(&mut *tx, &ids, &mut out).await?;
+                self.commit_with(tx, owner, out).await?;
+                Ok(ids.len() as u64)
+            }
+
+            async fn delete_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
+                let mut tx = self.write().await?;
+                let locked: Option<Option<i64>> = sqlx::query_scalar(&format!(
+                    "SELECT session_id FROM jobs WHERE id = $1 AND owner_id = $2{}",
+                    <Db as Dialect>::FOR_UPDATE
+                ))
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match locked {
+                    None => return Err(StoreError::NotFound),
+                    Some(Some(_)) => {} // held by a Session: skipped silently, as upstream
+                    Some(None) => {
+                        let mut out = Outbox::new();
+                        lifecycle::delete_jobs_by_ids(&mut *tx, &[id], &mut out).await?;
+                        return self.commit_with(tx, owner, out).await;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn job_state_counts(
+                &self,
+                owner: UserId,
+            ) -> Result<Vec<SiteStateCounts>, StoreError> {
+                let rows: Vec<(i64, String, i64)> = sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
+                    .bind(owner)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                Ok(crate::shared::counts::group_counts(rows))
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl JobExportStore for $store {
+            async fn export_jobs_after(
+                &self,
+                owner: UserId,
+                query: &JobQuery,
+                after: Id,
+                limit: i64,
+            ) -> Result<Vec<Job>, StoreError> {
+                let mut b: QueryBuilder<'_, Db> =
+                    QueryBuilder::new(format!("SELECT {} FROM jobs", <Db as JobSql>::JOB_COLUMNS));
+                <Db as JobSql>::push_filters(&mut b, owner, query);
+                b.push(" AND jobs.id > ")
+                    .push_bind(after)
+                    .push(" ORDER BY jobs.id LIMIT ")
+                    .push_bind(limit);
+                let rows: Vec<<Db as JobSql>::JobRow> =
+                    b.build_query_as().fetch_all(self.read_pool()).await?;
+                Ok(rows.into_iter().map(Job::from).collect())
+            }
+        }
+    };
+}
+pub(crate) use job_store;

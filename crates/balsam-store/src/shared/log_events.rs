@@ -38,7 +38,7 @@ macro_rules! log_event_store {
         use super::job_queries::push_tag_filters;
         use super::{head_seq, push_id_list};
         use crate::shared::log_events::{log_event, EventRow};
-        use crate::shared::Dialect;
+        use crate::shared::{Backend as _, Dialect};
         use crate::{LogEventStore, StoreError};
         use balsam_types::{EventQuery, LogEvent, Page, Paginated, UserId};
         use sqlx::QueryBuilder;

@@ -1,8 +1,14 @@
 //! Store code the two backends share. Most store methods are the same SQL on SQLite and
 //! PostgreSQL; such a method is written once here and stamped out for each backend by a
-//! `macro_rules!` (one per resource, expanded in the backend's module of that resource),
-//! reaching what differs through [`Dialect`], which each backend implements in its
-//! `mod.rs`. Methods whose SQL really differs stay in the backend modules.
+//! `macro_rules!` (one per resource, expanded in the backend's module of that resource).
+//! A macro names nothing at its expansion site: it takes the store type and the
+//! `sqlx::Database` type, and reaches what differs through traits the compiler checks —
+//! [`Dialect`] (SQL spelling and bound types, implemented on the database type in each
+//! backend's `mod.rs`), [`Backend`] (the store's transactions and commit) and, where a
+//! statement is written twice because the dialects differ (the JSON documents a bulk
+//! write expands), a per-resource trait such as [`transfers::TransferSql`] that the
+//! backend's file of that resource implements. What differs more than that (acquire's
+//! locking, the lifecycle primitives, triggers) stays in the backend modules.
 //!
 //! Why macros rather than functions generic over `sqlx::Database`: such a function needs
 //! its own copy of the executor, argument and per-type `Encode`/`Decode` bounds (Rust
@@ -20,6 +26,8 @@ pub(crate) mod sites;
 pub(crate) mod transfers;
 pub(crate) mod users;
 
+use crate::StoreError;
+use balsam_types::{Outbox, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
@@ -48,7 +56,48 @@ pub(crate) trait Dialect: Database {
     type Uuid;
     fn uuid(u: Uuid) -> Self::Uuid;
     fn from_uuid(u: Self::Uuid) -> Option<Uuid>;
+    /// A list of ids bound as one parameter: an `int8[]` on PostgreSQL, a JSON array
+    /// text on SQLite. See [`Dialect::in_ids`].
+    type Ids: Send;
+    fn ids(ids: &[i64]) -> Self::Ids;
+    /// The right-hand side of "`column` is one of the ids bound at `param`":
+    /// `= ANY($n)` on PostgreSQL, `IN (SELECT value FROM json_each($n))` on SQLite.
+    fn in_ids(param: &str) -> String;
+    /// Appended to a `SELECT` in a write transaction whose rows of table `alias` must
+    /// stay locked until commit (`FOR UPDATE OF alias`; nothing on SQLite).
+    fn lock_rows_of(alias: &str) -> String;
+    /// A JSON document bound as one parameter (`jsonb` on PostgreSQL, text on SQLite).
+    type Doc: Send;
+    fn doc(v: serde_json::Value) -> Self::Doc;
+    /// `AND` one containment test per `key:value` tag on the JSON object `column`.
+    fn push_tag_filters(b: &mut QueryBuilder<'_, Self>, column: &str, tags: &[(String, String)]);
 }
+
+/// What each backend's store gives the code written once: its transactions, and the
+/// commit that appends the change log and tells the commit listener.
+#[async_trait::async_trait]
+pub(crate) trait Backend: Send + Sync {
+    type Db: Dialect;
+    /// A write transaction (PostgreSQL: `SET LOCAL enable_seqscan = off`; SQLite:
+    /// `BEGIN IMMEDIATE`, the database's write lock from the first statement).
+    async fn write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, StoreError>;
+    /// A read transaction: one consistent snapshot for a count and its page.
+    async fn read(&self) -> Result<sqlx::Transaction<'static, Self::Db>, StoreError>;
+    /// The pool for single-statement reads outside a transaction.
+    fn read_pool(&self) -> &sqlx::Pool<Self::Db>;
+    /// Appends `out` to the owner's change log, commits, then hands the numbered entries
+    /// to the commit listener (publish after commit, never before).
+    async fn commit_with(
+        &self,
+        tx: sqlx::Transaction<'static, Self::Db>,
+        owner: UserId,
+        out: Outbox,
+    ) -> Result<(), StoreError>;
+}
+
+/// The owner's latest change-log sequence number (0 before any change), `$1` = owner.
+pub(crate) const HEAD_SEQ_SQL: &str =
+    "SELECT COALESCE((SELECT seq FROM user_event_seq WHERE user_id = $1), 0)";
 
 /// Binds a list of ids as a SQL `IN (…)` list (the caller has pushed `IN (`).
 pub(crate) fn push_id_list<'a, DB: Database>(b: &mut QueryBuilder<'a, DB>, ids: &[i64])
@@ -61,3 +110,15 @@ where
     }
     b.push(")");
 }
+
+/// The owner's latest change-log sequence number, read on `$conn` (a `&mut` connection).
+macro_rules! head_seq {
+    ($conn:expr, $owner:expr) => {{
+        let seq: i64 = sqlx::query_scalar($crate::shared::HEAD_SEQ_SQL)
+            .bind($owner)
+            .fetch_one($conn)
+            .await?;
+        seq
+    }};
+}
+pub(crate) use head_seq;

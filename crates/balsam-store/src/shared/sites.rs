@@ -11,7 +11,7 @@ macro_rules! site_store {
         use super::head_seq;
         use crate::lifecycle;
         use crate::shared::sites::COLUMNS;
-        use crate::shared::{push_id_list, Dialect};
+        use crate::shared::{push_id_list, Backend as _, Dialect};
         use crate::{SiteStore, StoreError};
         use balsam_types::{
             time, Id, Outbox, Page, Paginated, Site, SiteCreate, SiteQuery, SiteUpdate, UserId,

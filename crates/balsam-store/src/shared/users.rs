@@ -3,7 +3,7 @@
 /// `impl UserStore for $store`, where `$db` is the store's `sqlx::Database`.
 macro_rules! user_store {
     ($store:ty, $db:ty) => {
-        use crate::shared::Dialect;
+        use crate::shared::{Backend as _, Dialect};
         use crate::{StoreError, UserCredentials, UserStore};
         use balsam_types::{User, UserId};
 

@@ -3,6 +3,7 @@
 
 use super::{head_seq, SqliteStore};
 use crate::shared::aggregates::{self, MovesRow};
+use crate::shared::Backend as _;
 use crate::shared::Dialect;
 use crate::{AggregateStore, StoreError};
 use balsam_types::aggregates::{AggregateWindow, Throughput, Utilization};

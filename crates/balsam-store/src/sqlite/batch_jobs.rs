@@ -3,6 +3,7 @@
 use super::job_queries::push_tag_filters;
 use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
+use crate::shared::Backend as _;
 use crate::{BatchJobStore, StoreError};
 use balsam_types::Outbox;
 use balsam_types::{

@@ -4,6 +4,7 @@ use super::job_queries::STATE_COUNTS_SQL;
 use super::{head_seq, to_micros, SqliteStore};
 use crate::change_log::{ChangeLogPage, ChangeLogStore, CommitListener};
 use crate::shared::counts::group_counts;
+use crate::shared::Backend as _;
 use crate::StoreError;
 use balsam_types::{LoggedEvent, Outbox, UserId};
 use chrono::{DateTime, Utc};

@@ -5,6 +5,7 @@
 use super::{from_micros, ids_json, push_id_list, to_micros};
 use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;
+use crate::shared::jobs::JobSql;
 use balsam_types::{Job, JobQuery, JobState, Page, UserId};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -211,4 +212,28 @@ pub(crate) fn set_expression(column: &str, kind: ColumnKind) -> String {
         _ => format!("json_extract(p.value, '$.{column}')"),
     };
     format!("{column} = CASE WHEN {present} THEN {value} ELSE jobs.{column} END")
+}
+
+impl JobSql for Sqlite {
+    const JOB_COLUMNS: &'static str = JOB_COLUMNS;
+    const STATE_COUNTS: &'static str = STATE_COUNTS_SQL;
+    const SKIP_LOCKED: &'static str = "";
+    type JobRow = JobRow;
+
+    fn push_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
+        push_job_filters(b, owner, q);
+    }
+
+    fn push_count(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
+        push_job_count(b, owner, q);
+    }
+
+    fn push_page(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery, page: Page) {
+        push_job_page(b, owner, q, page);
+    }
+
+    /// SQLite's plans are pinned by the queries themselves.
+    fn page_settings(_q: &JobQuery) -> Option<&'static str> {
+        None
+    }
 }

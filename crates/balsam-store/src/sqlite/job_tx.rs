@@ -1,13 +1,13 @@
 //! The lifecycle primitives ([`JobTx`]) on SQLite.
 
 use super::job_queries::*;
-use super::transfers::{TransferRow, TRANSFER_RETURNING};
 use super::{ids_json, to_micros};
 use crate::lifecycle::Dependents;
 use crate::lifecycle::{
     self, AppInfo, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer, TransferHead,
 };
 use crate::shared::log_events::{log_event, EventRow};
+use crate::shared::transfers::{TransferRow, TRANSFER_RETURNING};
 use crate::StoreError;
 use balsam_types::{Id, Job, JobQuery, JobState, LogEvent, Session, TransferItem, UserId};
 use chrono::{DateTime, Utc};

@@ -6,7 +6,6 @@ mod aggregates;
 mod apps;
 mod batch_jobs;
 mod change_log;
-mod export;
 mod job_queries;
 mod job_tx;
 mod jobs;
@@ -20,7 +19,7 @@ mod users;
 
 use crate::change_log::Notifier;
 pub(crate) use crate::shared::push_id_list;
-use crate::shared::Dialect;
+use crate::shared::{Backend, Dialect};
 use crate::{Store, StoreError};
 use balsam_types::{Outbox, UserId};
 use chrono::{DateTime, Utc};
@@ -69,15 +68,19 @@ impl SqliteStore {
             notifier: Notifier::default(),
         })
     }
+}
 
-    /// A write transaction holding SQLite's write lock from its first statement.
-    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+#[async_trait::async_trait]
+impl Backend for SqliteStore {
+    type Db = Sqlite;
+
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Appends `out` to the owner's event log, commits, then hands the numbered entries
     /// to the commit listener (publish after commit, never before).
-    pub(crate) async fn commit_with(
+    async fn commit_with(
         &self,
         mut tx: Transaction<'static, Sqlite>,
         owner: UserId,
@@ -94,12 +97,12 @@ impl SqliteStore {
     }
 
     /// A read transaction: one consistent snapshot for a count and its page.
-    pub(crate) async fn read(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    async fn read(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.reader.begin().await?)
     }
 
     /// The pool for single-statement reads outside a transaction.
-    pub(crate) fn read_pool(&self) -> &SqlitePool {
+    fn read_pool(&self) -> &SqlitePool {
         &self.reader
     }
 }
@@ -126,6 +129,34 @@ impl Dialect for Sqlite {
 
     fn from_uuid(u: String) -> Option<uuid::Uuid> {
         u.parse().ok()
+    }
+
+    type Ids = String;
+
+    fn ids(ids: &[i64]) -> String {
+        ids_json(ids)
+    }
+
+    fn in_ids(param: &str) -> String {
+        format!("IN (SELECT value FROM json_each({param}))")
+    }
+
+    fn lock_rows_of(_alias: &str) -> String {
+        String::new()
+    }
+
+    type Doc = String;
+
+    fn doc(v: serde_json::Value) -> String {
+        v.to_string()
+    }
+
+    fn push_tag_filters(
+        b: &mut sqlx::QueryBuilder<'_, Self>,
+        column: &str,
+        tags: &[(String, String)],
+    ) {
+        job_queries::push_tag_filters(b, column, tags);
     }
 }
 

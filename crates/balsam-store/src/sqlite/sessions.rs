@@ -4,6 +4,7 @@
 use super::job_queries::{push_tag_filters, JobRow, JOB_COLUMNS};
 use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
 use crate::lifecycle;
+use crate::shared::Backend as _;
 use crate::{SessionStore, StoreError};
 use balsam_types::{Id, Job, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId};
 use chrono::{DateTime, Utc};
