@@ -34,11 +34,9 @@ impl From<AppRow> for App {
     }
 }
 
-/// `impl AppStore for $store`, where `$db` is the store's `sqlx::Database`. Expanded in
-/// the backend's `apps` module, whose parent provides `head_seq`.
+/// `impl AppStore for $store`, where `$db` is the store's `sqlx::Database`.
 macro_rules! app_store {
     ($store:ty, $db:ty) => {
-        use super::head_seq;
         use crate::lifecycle;
         use crate::shared::apps::{AppRow, COLUMNS};
         use crate::shared::{push_id_list, Backend as _, Dialect};
@@ -122,7 +120,7 @@ macro_rules! app_store {
                 page: Page,
             ) -> Result<Paginated<App>, StoreError> {
                 let mut tx = self.read().await?;
-                let seq = head_seq(&mut tx, owner).await?;
+                let seq = crate::shared::head_seq!(&mut *tx, owner);
                 let mut count = QueryBuilder::new("SELECT count(*)");
                 push_filters(&mut count, owner, q);
                 let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;

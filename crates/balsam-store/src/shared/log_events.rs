@@ -1,5 +1,5 @@
 //! LogEvent listing, on both backends: the SQL differs only in how timestamps are bound
-//! and in the tag filters (each backend's `jobs::push_tag_filters`).
+//! and in the tag filters ([`Dialect::push_tag_filters`]).
 
 use super::Dialect;
 use balsam_types::LogEvent;
@@ -30,14 +30,11 @@ pub(crate) fn log_event<DB: Dialect>(row: EventRow<DB>) -> LogEvent {
     }
 }
 
-/// `impl LogEventStore for $store`, where `$db` is the store's `sqlx::Database`. Expanded in
-/// the backend's `events` module, whose parent provides `head_seq` and
-/// `jobs::push_tag_filters`.
+/// `impl LogEventStore for $store`, where `$db` is the store's `sqlx::Database`.
 macro_rules! log_event_store {
     ($store:ty, $db:ty) => {
-        use super::job_queries::push_tag_filters;
-        use super::{head_seq, push_id_list};
         use crate::shared::log_events::{log_event, EventRow};
+        use crate::shared::push_id_list;
         use crate::shared::{Backend as _, Dialect};
         use crate::{LogEventStore, StoreError};
         use balsam_types::{EventQuery, LogEvent, Page, Paginated, UserId};
@@ -78,8 +75,8 @@ macro_rules! log_event_store {
                 .push_bind(sched)
                 .push(")");
             }
-            push_tag_filters(b, "jobs.tags", &q.tags);
-            push_tag_filters(b, "e.data", &q.data);
+            <Db as Dialect>::push_tag_filters(b, "jobs.tags", &q.tags);
+            <Db as Dialect>::push_tag_filters(b, "e.data", &q.data);
             if let Some(t) = &q.timestamp_before {
                 b.push(" AND e.timestamp <= ").push_bind(Db::time(t));
             }
@@ -138,7 +135,7 @@ macro_rules! log_event_store {
                 page: Page,
             ) -> Result<Paginated<LogEvent>, StoreError> {
                 let mut tx = self.read().await?;
-                let seq = head_seq(&mut tx, owner).await?;
+                let seq = crate::shared::head_seq!(&mut *tx, owner);
                 let mut count = QueryBuilder::new("SELECT count(*)");
                 push_event_filters(&mut count, owner, q);
                 let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;

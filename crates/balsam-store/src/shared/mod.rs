@@ -18,6 +18,7 @@
 pub(crate) mod acquire;
 pub(crate) mod aggregates;
 pub(crate) mod apps;
+pub(crate) mod batch_jobs;
 pub(crate) mod cascade;
 pub(crate) mod counts;
 pub(crate) mod jobs;

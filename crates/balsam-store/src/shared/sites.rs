@@ -4,11 +4,9 @@ pub(crate) const COLUMNS: &str = "id, name, path, globus_endpoint_id, backfill_w
     queued_jobs, optional_batch_job_params, allowed_projects, allowed_queues, \
     transfer_locations, last_refresh, creation_date";
 
-/// `impl SiteStore for $store`, where `$db` is the store's `sqlx::Database`. Expanded in
-/// the backend's `sites` module, whose parent provides `head_seq`.
+/// `impl SiteStore for $store`, where `$db` is the store's `sqlx::Database`.
 macro_rules! site_store {
     ($store:ty, $db:ty) => {
-        use super::head_seq;
         use crate::lifecycle;
         use crate::shared::sites::COLUMNS;
         use crate::shared::{push_id_list, Backend as _, Dialect};
@@ -114,7 +112,7 @@ macro_rules! site_store {
                 page: Page,
             ) -> Result<Paginated<Site>, StoreError> {
                 let mut tx = self.read().await?;
-                let seq = head_seq(&mut tx, owner).await?;
+                let seq = crate::shared::head_seq!(&mut *tx, owner);
                 let mut count = QueryBuilder::new("SELECT count(*) FROM sites");
                 push_filters(&mut count, owner, q);
                 let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;

@@ -1,257 +1,27 @@
-//! BatchJobs on SQLite.
+//! BatchJobs on SQLite: written once in [`crate::shared::batch_jobs`] but for the SQL
+//! below.
 
-use super::job_queries::push_tag_filters;
-use super::{from_micros, head_seq, ids_json, push_id_list, to_micros, SqliteStore};
-use crate::lifecycle;
-use crate::shared::Backend as _;
-use crate::{BatchJobStore, StoreError};
-use balsam_types::Outbox;
-use balsam_types::{
-    BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, Id, Page, Paginated, UserId,
-};
-use serde_json::{Map, Value};
-use sqlx::types::Json;
-use sqlx::{QueryBuilder, Sqlite};
-use std::collections::HashMap;
+crate::shared::batch_jobs::batch_job_store!(super::SqliteStore, sqlx::Sqlite);
 
-const COLUMNS: &str = "b.id, b.site_id, b.scheduler_id, b.project, b.queue, b.optional_params, \
+impl BatchJobSql for sqlx::Sqlite {
+    const COLUMNS: &'static str =
+        "b.id, b.site_id, b.scheduler_id, b.project, b.queue, b.optional_params, \
     b.num_nodes, b.wall_time_min, b.job_mode, b.filter_tags, b.partitions, b.state, \
     b.status_info, b.start_time, b.end_time";
+    const PATCH: &'static str = "UPDATE batch_jobs SET \
+        scheduler_id = CASE WHEN json_type(p.value, '$.scheduler_id') IS NULL THEN batch_jobs.scheduler_id \
+            ELSE json_extract(p.value, '$.scheduler_id') END, \
+        state = CASE WHEN json_type(p.value, '$.state') IS NULL THEN batch_jobs.state \
+            ELSE json_extract(p.value, '$.state') END, \
+        start_time = CASE WHEN json_type(p.value, '$.start_time') IS NULL THEN batch_jobs.start_time \
+            ELSE json_extract(p.value, '$.start_time') END, \
+        end_time = CASE WHEN json_type(p.value, '$.end_time') IS NULL THEN batch_jobs.end_time \
+            ELSE json_extract(p.value, '$.end_time') END, \
+        status_info = CASE WHEN json_type(p.value, '$.status_info') IS NULL THEN batch_jobs.status_info \
+            ELSE json(json_extract(p.value, '$.status_info')) END \
+        FROM json_each($1) AS p WHERE batch_jobs.id = json_extract(p.value, '$.__id')";
 
-#[derive(sqlx::FromRow)]
-struct BatchJobRow {
-    id: i64,
-    site_id: i64,
-    scheduler_id: Option<i64>,
-    project: String,
-    queue: String,
-    optional_params: Json<Map<String, Value>>,
-    num_nodes: i64,
-    wall_time_min: i64,
-    job_mode: String,
-    filter_tags: Json<Map<String, Value>>,
-    partitions: Option<Json<Value>>,
-    state: String,
-    status_info: Json<Map<String, Value>>,
-    start_time: Option<i64>,
-    end_time: Option<i64>,
-}
-
-impl From<BatchJobRow> for BatchJob {
-    fn from(r: BatchJobRow) -> Self {
-        BatchJob {
-            id: r.id,
-            site_id: r.site_id,
-            scheduler_id: r.scheduler_id,
-            project: r.project,
-            queue: r.queue,
-            optional_params: r.optional_params.0,
-            num_nodes: r.num_nodes,
-            wall_time_min: r.wall_time_min,
-            job_mode: r.job_mode,
-            filter_tags: r.filter_tags.0,
-            partitions: r.partitions.map(|p| p.0),
-            state: r.state,
-            status_info: r.status_info.0,
-            start_time: r.start_time.map(from_micros),
-            end_time: r.end_time.map(from_micros),
-        }
-    }
-}
-
-fn push_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &BatchJobQuery) {
-    b.push(" FROM batch_jobs b JOIN sites s ON s.id = b.site_id WHERE s.owner_id = ")
-        .push_bind(owner);
-    if !q.ids.is_empty() {
-        b.push(" AND b.id IN (");
-        push_id_list(b, &q.ids);
-    }
-    if !q.site_ids.is_empty() {
-        b.push(" AND b.site_id IN (");
-        push_id_list(b, &q.site_ids);
-    }
-    if !q.states.is_empty() {
-        b.push(" AND b.state IN (");
-        let mut sep = b.separated(", ");
-        for s in &q.states {
-            sep.push_bind(s.clone());
-        }
-        b.push(")");
-    }
-    if let Some(sched) = q.scheduler_id.filter(|&s| s != 0) {
-        b.push(" AND b.scheduler_id = ").push_bind(sched);
-    }
-    if let Some(queue) = &q.queue {
-        b.push(" AND b.queue = ").push_bind(queue.clone());
-    }
-    for (op, value, column) in [
-        ("<=", &q.start_time_before, "b.start_time"),
-        (">=", &q.start_time_after, "b.start_time"),
-        ("<=", &q.end_time_before, "b.end_time"),
-        (">=", &q.end_time_after, "b.end_time"),
-    ] {
-        if let Some(t) = value {
-            b.push(format!(" AND {column} {op} "))
-                .push_bind(to_micros(t));
-        }
-    }
-    push_tag_filters(b, "b.filter_tags", &q.filter_tags);
-}
-
-#[async_trait::async_trait]
-impl BatchJobStore for SqliteStore {
-    async fn create_batch_job(
-        &self,
-        owner: UserId,
-        j: &BatchJobCreate,
-    ) -> Result<BatchJob, StoreError> {
-        let mut tx = self.write().await?;
-        let site: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM sites WHERE id = $1 AND owner_id = $2")
-                .bind(j.site_id)
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if site.is_none() {
-            return Err(StoreError::Invalid(format!(
-                "No site with ID {}",
-                j.site_id
-            )));
-        }
-        let row: BatchJobRow = sqlx::query_as(&format!(
-            "INSERT INTO batch_jobs (site_id, project, queue, optional_params, num_nodes, \
-               wall_time_min, job_mode, filter_tags, partitions) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {}",
-            COLUMNS.replace("b.", "")
-        ))
-        .bind(j.site_id)
-        .bind(&j.project)
-        .bind(&j.queue)
-        .bind(Json(&j.optional_params))
-        .bind(j.num_nodes)
-        .bind(j.wall_time_min)
-        .bind(&j.job_mode)
-        .bind(Json(&j.filter_tags))
-        .bind(j.partitions.as_ref().map(Json))
-        .fetch_one(&mut *tx)
-        .await?;
-        let job = BatchJob::from(row);
-        let mut out = Outbox::new();
-        out.created(&job);
-        self.commit_with(tx, owner, out).await?;
-        Ok(job)
-    }
-
-    async fn list_batch_jobs(
-        &self,
-        owner: UserId,
-        q: &BatchJobQuery,
-        page: Page,
-    ) -> Result<Paginated<BatchJob>, StoreError> {
-        let mut tx = self.read().await?;
-        let seq = head_seq(&mut tx, owner).await?;
-        let mut count = QueryBuilder::new("SELECT count(*)");
-        push_filters(&mut count, owner, q);
-        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-        let mut rows = QueryBuilder::new(format!("SELECT {COLUMNS}"));
-        push_filters(&mut rows, owner, q);
-        match q.order_by_start_time {
-            Some(false) => rows.push(" ORDER BY b.start_time IS NULL, b.start_time ASC, b.id"),
-            Some(true) => rows.push(" ORDER BY b.start_time IS NOT NULL, b.start_time DESC, b.id"),
-            None => rows.push(" ORDER BY b.id"),
-        };
-        rows.push(" LIMIT ")
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let results: Vec<BatchJobRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(Paginated {
-            count,
-            results: results.into_iter().map(BatchJob::from).collect(),
-            seq,
-        })
-    }
-
-    async fn get_batch_job(&self, owner: UserId, id: Id) -> Result<BatchJob, StoreError> {
-        let row: BatchJobRow = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
-             WHERE b.id = $1 AND s.owner_id = $2"
-        ))
-        .bind(id)
-        .bind(owner)
-        .fetch_one(&self.reader)
-        .await?;
-        Ok(row.into())
-    }
-
-    async fn update_batch_jobs(
-        &self,
-        owner: UserId,
-        patches: &[(Id, BatchJobPatch)],
-    ) -> Result<Vec<BatchJob>, StoreError> {
-        let ids: Vec<Id> = patches.iter().map(|(id, _)| *id).collect();
-        let ids_json = ids_json(&ids);
-        let mut tx = self.write().await?;
-        let stored: HashMap<Id, String> = sqlx::query_as::<_, (i64, String)>(
-            "SELECT b.id, b.state FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
-             WHERE s.owner_id = $1 AND b.id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(owner)
-        .bind(&ids_json)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        if stored.len() != ids.len() {
-            return Err(StoreError::NotFound);
-        }
-        let doc = lifecycle::batch_job_writes(patches, &stored, |t| to_micros(t).into());
-        let set = |c: &str| {
-            format!("{c} = CASE WHEN json_type(p.value, '$.{c}') IS NULL THEN batch_jobs.{c} ELSE json_extract(p.value, '$.{c}') END")
-        };
-        sqlx::query(&format!(
-            "UPDATE batch_jobs SET {}, {}, {}, {}, \
-               status_info = CASE WHEN json_type(p.value, '$.status_info') IS NULL THEN batch_jobs.status_info \
-                   ELSE json(json_extract(p.value, '$.status_info')) END \
-             FROM json_each($1) AS p WHERE batch_jobs.id = json_extract(p.value, '$.__id')",
-            set("scheduler_id"),
-            set("state"),
-            set("start_time"),
-            set("end_time"),
-        ))
-        .bind(doc.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let rows: Vec<BatchJobRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM batch_jobs b WHERE b.id IN (SELECT value FROM json_each($1)) ORDER BY b.id"
-        ))
-        .bind(&ids_json)
-        .fetch_all(&mut *tx)
-        .await?;
-        let jobs: Vec<BatchJob> = rows.into_iter().map(BatchJob::from).collect();
-        let mut out = Outbox::new();
-        for job in &jobs {
-            out.updated(job);
-        }
-        self.commit_with(tx, owner, out).await?;
-        Ok(jobs)
-    }
-
-    async fn delete_batch_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM batch_jobs WHERE id = $1 AND site_id IN (SELECT id FROM sites WHERE owner_id = $2)",
-        )
-        .bind(id)
-        .bind(owner)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if found.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        let mut out = Outbox::new();
-        lifecycle::delete_batch_job(&mut *tx, id, &mut out).await?;
-        self.commit_with(tx, owner, out).await
+    fn time_value(t: &chrono::DateTime<chrono::Utc>) -> Value {
+        super::to_micros(t).into()
     }
 }
