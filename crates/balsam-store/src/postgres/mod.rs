@@ -94,6 +94,10 @@ impl Backend for PostgresStore {
         Ok(())
     }
 
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
     /// A read transaction: one consistent snapshot for a count and its page.
     async fn read(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self

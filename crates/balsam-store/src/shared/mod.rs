@@ -20,6 +20,7 @@ pub(crate) mod aggregates;
 pub(crate) mod apps;
 pub(crate) mod batch_jobs;
 pub(crate) mod cascade;
+pub(crate) mod change_log;
 pub(crate) mod counts;
 pub(crate) mod jobs;
 pub(crate) mod log_events;
@@ -94,6 +95,8 @@ pub(crate) trait Backend: Send + Sync {
         owner: UserId,
         out: Outbox,
     ) -> Result<(), StoreError>;
+    /// Where [`Backend::commit_with`] hands committed entries.
+    fn notifier(&self) -> &crate::change_log::Notifier;
 }
 
 /// The owner's latest change-log sequence number (0 before any change), `$1` = owner.

@@ -96,6 +96,10 @@ impl Backend for SqliteStore {
         Ok(())
     }
 
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
     /// A read transaction: one consistent snapshot for a count and its page.
     async fn read(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.reader.begin().await?)
