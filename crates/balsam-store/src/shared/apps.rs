@@ -119,24 +119,8 @@ macro_rules! app_store {
                 q: &AppQuery,
                 page: Page,
             ) -> Result<Paginated<App>, StoreError> {
-                let mut tx = self.read().await?;
-                let seq = crate::shared::head_seq!(&mut *tx, owner);
-                let mut count = QueryBuilder::new("SELECT count(*)");
-                push_filters(&mut count, owner, q);
-                let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                let mut rows = QueryBuilder::new(format!("SELECT {COLUMNS}"));
-                push_filters(&mut rows, owner, q);
-                rows.push(" ORDER BY apps.id LIMIT ")
-                    .push_bind(page.limit)
-                    .push(" OFFSET ")
-                    .push_bind(page.offset);
-                let results: Vec<AppRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(Paginated {
-                    count,
-                    results: results.into_iter().map(App::from).collect(),
-                    seq,
-                })
+                crate::shared::paged!(self, owner, page, AppRow,
+                    select COLUMNS, from "", filters push_filters(owner, q), order "apps.id")
             }
 
             async fn get_app(&self, owner: UserId, id: Id) -> Result<App, StoreError> {

@@ -165,29 +165,14 @@ macro_rules! batch_job_store {
                 q: &BatchJobQuery,
                 page: Page,
             ) -> Result<Paginated<BatchJob>, StoreError> {
-                let mut tx = self.read().await?;
-                let seq = crate::shared::head_seq!(&mut *tx, owner);
-                let mut count = QueryBuilder::new("SELECT count(*)");
-                push_filters(&mut count, owner, q);
-                let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                let mut rows = QueryBuilder::new(format!("SELECT {}", <Db as BatchJobSql>::COLUMNS));
-                push_filters(&mut rows, owner, q);
-                match q.order_by_start_time {
-                    Some(false) => rows.push(" ORDER BY b.start_time IS NULL, b.start_time ASC, b.id"),
-                    Some(true) => rows.push(" ORDER BY b.start_time IS NOT NULL, b.start_time DESC, b.id"),
-                    None => rows.push(" ORDER BY b.id"),
+                let order = match q.order_by_start_time {
+                    Some(false) => "b.start_time IS NULL, b.start_time ASC, b.id",
+                    Some(true) => "b.start_time IS NOT NULL, b.start_time DESC, b.id",
+                    None => "b.id",
                 };
-                rows.push(" LIMIT ")
-                    .push_bind(page.limit)
-                    .push(" OFFSET ")
-                    .push_bind(page.offset);
-                let results: Vec<BatchJobRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(Paginated {
-                    count,
-                    results: results.into_iter().map(BatchJob::from).collect(),
-                    seq,
-                })
+                crate::shared::paged!(self, owner, page, BatchJobRow,
+                    select <Db as BatchJobSql>::COLUMNS, from "", filters push_filters(owner, q),
+                    order order)
             }
 
             async fn get_batch_job(&self, owner: UserId, id: Id) -> Result<BatchJob, StoreError> {

@@ -126,3 +126,35 @@ macro_rules! head_seq {
     }};
 }
 pub(crate) use head_seq;
+
+/// Answers a listing: the total and one page of `$row`s (converted with `Into`), read in
+/// one snapshot with the owner's change-log head. `$push(&mut builder, args…)` pushes
+/// the listing's `FROM … WHERE …` (after `$from`, pushed first); `$order` is its
+/// `ORDER BY` list. Expands to an `Ok(Paginated)` in a function returning
+/// `Result<_, StoreError>`.
+macro_rules! paged {
+    ($store:expr, $owner:expr, $page:expr, $row:ty,
+     select $columns:expr, from $from:expr, filters $push:ident($($arg:expr),*), order $order:expr) => {{
+        let mut tx = $store.read().await?;
+        let seq = $crate::shared::head_seq!(&mut *tx, $owner);
+        let mut count = sqlx::QueryBuilder::new(format!("SELECT count(*){}", $from));
+        $push(&mut count, $($arg),*);
+        let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut rows = sqlx::QueryBuilder::new(format!("SELECT {}{}", $columns, $from));
+        $push(&mut rows, $($arg),*);
+        rows.push(" ORDER BY ")
+            .push($order)
+            .push(" LIMIT ")
+            .push_bind($page.limit)
+            .push(" OFFSET ")
+            .push_bind($page.offset);
+        let results: Vec<$row> = rows.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(balsam_types::Paginated {
+            count,
+            results: results.into_iter().map(Into::into).collect(),
+            seq,
+        })
+    }};
+}
+pub(crate) use paged;

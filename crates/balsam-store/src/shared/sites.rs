@@ -111,24 +111,8 @@ macro_rules! site_store {
                 q: &SiteQuery,
                 page: Page,
             ) -> Result<Paginated<Site>, StoreError> {
-                let mut tx = self.read().await?;
-                let seq = crate::shared::head_seq!(&mut *tx, owner);
-                let mut count = QueryBuilder::new("SELECT count(*) FROM sites");
-                push_filters(&mut count, owner, q);
-                let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                let mut rows = QueryBuilder::new(format!("SELECT {COLUMNS} FROM sites"));
-                push_filters(&mut rows, owner, q);
-                rows.push(" ORDER BY id LIMIT ")
-                    .push_bind(page.limit)
-                    .push(" OFFSET ")
-                    .push_bind(page.offset);
-                let results: Vec<SiteRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(Paginated {
-                    count,
-                    results: results.into_iter().map(Site::from).collect(),
-                    seq,
-                })
+                crate::shared::paged!(self, owner, page, SiteRow,
+                    select COLUMNS, from " FROM sites", filters push_filters(owner, q), order "id")
             }
 
             async fn get_site(&self, owner: UserId, id: Id) -> Result<Site, StoreError> {

@@ -110,24 +110,9 @@ macro_rules! transfer_store {
                 q: &TransferQuery,
                 page: Page,
             ) -> Result<Paginated<TransferItem>, StoreError> {
-                let mut tx = self.read().await?;
-                let seq = crate::shared::head_seq!(&mut *tx, owner);
-                let mut count = QueryBuilder::new("SELECT count(*)");
-                push_transfer_filters(&mut count, owner, q);
-                let count: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                let mut rows = QueryBuilder::new(format!("SELECT {TRANSFER_COLUMNS}"));
-                push_transfer_filters(&mut rows, owner, q);
-                rows.push(" ORDER BY t.id LIMIT ")
-                    .push_bind(page.limit)
-                    .push(" OFFSET ")
-                    .push_bind(page.offset);
-                let results: Vec<TransferRow> = rows.build_query_as().fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(Paginated {
-                    count,
-                    results: results.into_iter().map(TransferItem::from).collect(),
-                    seq,
-                })
+                crate::shared::paged!(self, owner, page, TransferRow,
+                    select TRANSFER_COLUMNS, from "", filters push_transfer_filters(owner, q),
+                    order "t.id")
             }
 
             async fn get_transfer(&self, owner: UserId, id: Id) -> Result<TransferItem, StoreError> {
