@@ -16,7 +16,6 @@ mod transfers;
 mod users;
 
 use crate::change_log::Notifier;
-pub(crate) use crate::shared::push_id_list;
 use crate::shared::{Backend, Dialect};
 use crate::{Store, StoreError};
 use balsam_types::{Outbox, UserId};

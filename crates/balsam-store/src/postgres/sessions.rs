@@ -1,240 +1,48 @@
-//! Sessions on PostgreSQL: creation, heartbeats, acquire (candidates locked with
-//! `FOR UPDATE SKIP LOCKED`, so concurrent launchers never take the same job), expiry.
+//! Sessions on PostgreSQL: written once in [`crate::shared::sessions`] but for the
+//! acquire, one statement whose candidates are locked with `FOR UPDATE SKIP LOCKED`, so
+//! concurrent launchers never take the same job.
 
-use super::job_queries::{push_tag_filters, JobRow, JOB_COLUMNS};
-use super::{head_seq, push_id_list, PostgresStore};
-use crate::lifecycle;
-use crate::shared::Backend as _;
-use crate::{SessionStore, StoreError};
-use balsam_types::{
-    Id, Job, JobState, Outbox, Paginated, Session, SessionAcquire, SessionCreate, UserId,
-};
-use chrono::NaiveDateTime;
-use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use super::job_queries::{JobRow, JOB_COLUMNS};
+use balsam_types::JobState;
+use sqlx::Postgres;
 
-const COLUMNS: &str = "x.id, x.site_id, x.batch_job_id, x.heartbeat";
-type SessionRow = (i64, i64, Option<i64>, NaiveDateTime);
-
-fn session(r: SessionRow) -> Session {
-    Session {
-        id: r.0,
-        site_id: r.1,
-        batch_job_id: r.2,
-        heartbeat: r.3.and_utc(),
-    }
-}
-
-/// Full Session rows by id (for change records).
-pub(crate) async fn fetch_sessions(
-    conn: &mut PgConnection,
-    ids: &[Id],
-) -> Result<Vec<Session>, StoreError> {
-    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sessions x WHERE x.id = ANY($1) ORDER BY x.id"
-    ))
-    .bind(ids)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(session).collect())
-}
-
-/// The owner's session `id`, or `NotFound`.
-async fn owned_session(
-    conn: &mut PgConnection,
-    owner: UserId,
-    id: Id,
-) -> Result<Session, StoreError> {
-    let row: Option<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sessions x JOIN sites s ON s.id = x.site_id \
-         WHERE x.id = $1 AND s.owner_id = $2 FOR UPDATE OF x"
-    ))
-    .bind(id)
-    .bind(owner)
-    .fetch_optional(conn)
-    .await?;
-    row.map(session).ok_or(StoreError::NotFound)
-}
-
-/// Sets the heartbeat and returns the updated session.
-async fn beat(conn: &mut PgConnection, id: Id, now: DateTime<Utc>) -> Result<Session, StoreError> {
-    let row: SessionRow = sqlx::query_as(
-        "UPDATE sessions SET heartbeat = $1 WHERE id = $2 RETURNING id, site_id, batch_job_id, heartbeat",
-    )
-    .bind(naive(&now))
-    .bind(id)
-    .fetch_one(conn)
-    .await?;
-    Ok(session(row))
-}
+crate::shared::sessions::session_store!(super::PostgresStore, sqlx::Postgres);
 
 #[async_trait::async_trait]
-impl SessionStore for PostgresStore {
-    async fn create_session(
-        &self,
-        owner: UserId,
-        s: &SessionCreate,
-    ) -> Result<Session, StoreError> {
-        let mut tx = self.write().await?;
-        let site: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM sites WHERE id = $1 AND owner_id = $2")
-                .bind(s.site_id)
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if site.is_none() {
-            return Err(StoreError::Invalid(format!(
-                "No site with ID {}",
-                s.site_id
-            )));
-        }
-        if let Some(bj) = s.batch_job_id {
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM batch_jobs WHERE id = $1 AND site_id = $2")
-                    .bind(bj)
-                    .bind(s.site_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if found.is_none() {
-                return Err(StoreError::Invalid(format!("No batch_job with id {bj}")));
-            }
-        }
-        let row: SessionRow = sqlx::query_as(
-            "INSERT INTO sessions (site_id, batch_job_id, heartbeat) VALUES ($1, $2, $3) \
-             RETURNING id, site_id, batch_job_id, heartbeat",
-        )
-        .bind(s.site_id)
-        .bind(s.batch_job_id)
-        .bind(naive(&balsam_types::time::now()))
-        .fetch_one(&mut *tx)
-        .await?;
-        let created = session(row);
-        let mut out = Outbox::new();
-        out.created(&created);
-        self.commit_with(tx, owner, out).await?;
-        Ok(created)
-    }
-
-    async fn list_sessions(
-        &self,
-        owner: UserId,
-        ids: &[Id],
-    ) -> Result<Paginated<Session>, StoreError> {
-        let mut tx = self.read().await?;
-        let seq = head_seq(&mut tx, owner).await?;
-        let mut b = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {COLUMNS} FROM sessions x JOIN sites s ON s.id = x.site_id WHERE s.owner_id = "
-        ));
-        b.push_bind(owner);
-        if !ids.is_empty() {
-            b.push(" AND x.id IN (");
-            push_id_list(&mut b, ids);
-        }
-        b.push(" ORDER BY x.id");
-        let rows: Vec<SessionRow> = b.build_query_as().fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        let results: Vec<Session> = rows.into_iter().map(session).collect();
-        Ok(Paginated {
-            count: results.len() as i64,
-            results,
-            seq,
-        })
-    }
-
-    async fn tick_session(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        owned_session(&mut tx, owner, id).await?;
-        let updated = beat(&mut tx, id, balsam_types::time::now()).await?;
-        let mut out = Outbox::new();
-        out.updated(&updated);
-        self.commit_with(tx, owner, out).await
-    }
-
-    async fn acquire_jobs(
-        &self,
+impl AcquireSql for Postgres {
+    async fn acquire(
+        conn: &mut sqlx::PgConnection,
         owner: UserId,
         id: Id,
         spec: &SessionAcquire,
-    ) -> Result<Vec<Job>, StoreError> {
-        let now = balsam_types::time::now();
-        let mut tx = self.write().await?;
+        now: DateTime<Utc>,
+    ) -> Result<(Session, Vec<Job>), StoreError> {
         // The ownership check and the heartbeat in one statement (it locks the session).
         let updated: Option<SessionRow> = sqlx::query_as(
             "UPDATE sessions x SET heartbeat = $1 FROM sites s \
              WHERE x.id = $2 AND s.id = x.site_id AND s.owner_id = $3 \
              RETURNING x.id, x.site_id, x.batch_job_id, x.heartbeat",
         )
-        .bind(naive(&now))
+        .bind(now.naive_utc())
         .bind(id)
         .bind(owner)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         let updated = session(updated.ok_or(StoreError::NotFound)?);
         if spec.states.is_empty() || spec.max_num_jobs <= 0 {
-            tx.commit().await?;
-            return Ok(Vec::new());
+            return Ok((updated, Vec::new()));
         }
         // The branches' indexes give the acquire orders; without statistics on a small
         // table the planner would rather sort "a few" candidates of the by-id index.
         sqlx::query("SET LOCAL enable_sort = off")
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         let mut b = QueryBuilder::<Postgres>::new("");
         push_acquire(&mut b, owner, &updated, spec, now);
-        let mut acquired: Vec<AcquiredRow> = b.build_query_as().fetch_all(&mut *tx).await?;
-        if acquired.is_empty() {
-            // An idle acquire only refreshes the heartbeat: not worth an event per second.
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
+        let mut acquired: Vec<AcquiredRow> = b.build_query_as().fetch_all(&mut *conn).await?;
         acquired.sort_by_key(|r| r.rn);
-        let jobs: Vec<Job> = acquired.into_iter().map(|r| Job::from(r.job)).collect();
-        let mut out = Outbox::new();
-        out.bulk_updated(&jobs);
-        out.updated(&updated);
-        self.commit_with(tx, owner, out).await?;
-        Ok(jobs)
-    }
-
-    async fn delete_session(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        owned_session(&mut tx, owner, id).await?;
-        let mut out = Outbox::new();
-        lifecycle::end_session(&mut *tx, owner, id, balsam_types::time::now(), &mut out).await?;
-        self.commit_with(tx, owner, out).await
-    }
-
-    async fn sweep_sessions(
-        &self,
-        owner: Option<UserId>,
-        stale_before: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        let mut b = QueryBuilder::<Postgres>::new(
-            "SELECT s.owner_id, x.id FROM sessions x JOIN sites s ON s.id = x.site_id \
-             LEFT JOIN batch_jobs b ON b.id = x.batch_job_id \
-             WHERE (x.heartbeat <= ",
-        );
-        b.push_bind(naive(&stale_before))
-            .push(" OR b.state = 'finished')");
-        if let Some(owner) = owner {
-            b.push(" AND s.owner_id = ").push_bind(owner);
-        }
-        b.push(" ORDER BY s.owner_id, x.id");
-        let expired: Vec<(i64, i64)> = b.build_query_as().fetch_all(&self.pool).await?;
-        // One transaction per session: each owner's events are numbered in its own log.
-        let mut ended = 0;
-        for (owner, id) in expired {
-            let mut tx = self.write().await?;
-            if owned_session(&mut tx, owner, id).await.is_err() {
-                continue; // ended meanwhile
-            }
-            let mut out = Outbox::new();
-            lifecycle::end_session(&mut *tx, owner, id, balsam_types::time::now(), &mut out)
-                .await?;
-            self.commit_with(tx, owner, out).await?;
-            ended += 1;
-        }
-        Ok(ended)
+        let jobs = acquired.into_iter().map(|r| Job::from(r.job)).collect();
+        Ok((updated, jobs))
     }
 }
 
@@ -301,7 +109,7 @@ pub(crate) fn push_acquire(
             // Implied by the equality above; spelled out so the proof is trivial.
             b.push(format!(" AND jobs.state IN ({})", list.join(", ")));
         }
-        push_tag_filters(b, "jobs.tags", &tags);
+        Postgres::push_tag_filters(b, "jobs.tags", &tags);
         if !spec.app_ids.is_empty() {
             b.push(" AND jobs.app_id = ANY(")
                 .push_bind(spec.app_ids.clone())
@@ -336,14 +144,10 @@ pub(crate) fn push_acquire(
         .push(", batch_job_id = COALESCE(")
         .push_bind(session.batch_job_id)
         .push(", jobs.batch_job_id), last_update = ")
-        .push_bind(naive(&now))
+        .push_bind(now.naive_utc())
         .push(" FROM pick WHERE jobs.id = pick.id");
     if let Some(max) = spec.max_aggregate_nodes {
         b.push(" AND pick.total <= ").push_bind(max);
     }
     b.push(format!(" RETURNING pick.rn, {JOB_COLUMNS}"));
-}
-
-fn naive(t: &DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc()
 }

@@ -24,6 +24,7 @@ pub(crate) mod change_log;
 pub(crate) mod counts;
 pub(crate) mod jobs;
 pub(crate) mod log_events;
+pub(crate) mod sessions;
 pub(crate) mod sites;
 pub(crate) mod transfers;
 pub(crate) mod users;

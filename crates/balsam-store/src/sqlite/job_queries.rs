@@ -2,10 +2,11 @@
 //! (filters, counts, pages), shared by the JobStore, the lifecycle primitives, Sessions
 //! and TransferItems.
 
-use super::{from_micros, ids_json, push_id_list, to_micros};
+use super::{from_micros, ids_json, to_micros};
 use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;
 use crate::shared::jobs::JobSql;
+use crate::shared::push_id_list;
 use balsam_types::{Job, JobQuery, JobState, Page, UserId};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
