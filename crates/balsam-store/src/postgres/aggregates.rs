@@ -2,15 +2,9 @@
 //! layout is [`crate::shared::aggregates`]. Read in one REPEATABLE READ snapshot, so the
 //! jobs RUNNING now and the moves since the window's start agree.
 
-use super::{head_seq, PostgresStore};
-use crate::shared::aggregates::{self, MovesRow};
-use crate::shared::Backend as _;
-use crate::shared::Dialect;
-use crate::{AggregateStore, StoreError};
-use balsam_types::aggregates::{AggregateWindow, Throughput, Utilization};
-use balsam_types::{Id, UserId};
-use chrono::{DateTime, Utc};
 use sqlx::Postgres;
+
+crate::shared::aggregates::aggregate_store!(super::PostgresStore, sqlx::Postgres);
 
 /// Finishes per (bucket, Site): the `(owner_id, to_state, timestamp, id)` index range of
 /// the window, each event joined to its job by primary key for the Site.
@@ -44,48 +38,13 @@ pub(crate) const BUSY_NOW_SQL: &str =
     "SELECT COALESCE(sum(num_nodes::float8 / greatest(1, node_packing_count)), 0)::float8 \
      FROM jobs WHERE owner_id = $1 AND state = 'RUNNING'";
 
-#[async_trait::async_trait]
-impl AggregateStore for PostgresStore {
-    async fn throughput(
-        &self,
-        owner: UserId,
-        window: AggregateWindow,
-        now: DateTime<Utc>,
-    ) -> Result<Throughput, StoreError> {
-        let span = window.span(now);
-        let mut tx = self.read().await?;
-        let seq = head_seq(&mut tx, owner).await?;
-        let rows: Vec<(i64, Id, i64)> = sqlx::query_as(THROUGHPUT_SQL)
-            .bind(<Postgres as Dialect>::time(&span.start))
-            .bind(span.bucket_seconds as f64)
-            .bind(owner)
-            .bind(<Postgres as Dialect>::time(&span.end))
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(aggregates::throughput(window, span, rows, seq))
-    }
+impl AggregateSql for Postgres {
+    const THROUGHPUT: &'static str = THROUGHPUT_SQL;
+    const MOVES: &'static str = MOVES_SQL;
+    const BUSY_NOW: &'static str = BUSY_NOW_SQL;
+    type Bucket = f64;
 
-    async fn utilization(
-        &self,
-        owner: UserId,
-        window: AggregateWindow,
-        now: DateTime<Utc>,
-    ) -> Result<Utilization, StoreError> {
-        let span = window.span(now);
-        let mut tx = self.read().await?;
-        let seq = head_seq(&mut tx, owner).await?;
-        let busy_now: f64 = sqlx::query_scalar(BUSY_NOW_SQL)
-            .bind(owner)
-            .fetch_one(&mut *tx)
-            .await?;
-        let rows: Vec<MovesRow> = sqlx::query_as(MOVES_SQL)
-            .bind(<Postgres as Dialect>::time(&span.start))
-            .bind(span.bucket_seconds as f64)
-            .bind(owner)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(aggregates::utilization(window, span, busy_now, rows, seq))
+    fn bucket(seconds: i64) -> f64 {
+        seconds as f64
     }
 }

@@ -191,16 +191,3 @@ impl Store for PostgresStore {
         self.pool.close().await;
     }
 }
-
-/// The owner's latest event-log sequence number (0 before any change).
-pub(crate) async fn head_seq(
-    conn: &mut sqlx::PgConnection,
-    owner: UserId,
-) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE((SELECT seq FROM user_event_seq WHERE user_id = $1), 0)",
-    )
-    .bind(owner)
-    .fetch_one(conn)
-    .await?)
-}

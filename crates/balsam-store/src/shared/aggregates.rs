@@ -94,6 +94,82 @@ fn round(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
+/// The aggregate SQL each dialect writes its own way (`$1` window start, `$2` bucket
+/// width as [`AggregateSql::bucket`] binds it, `$3` owner, `$4` window end).
+pub(crate) trait AggregateSql: super::Dialect {
+    /// Finishes per (bucket, Site): `(bucket, site_id, count)`.
+    const THROUGHPUT: &'static str;
+    /// Node moves per bucket (`MovesRow`).
+    const MOVES: &'static str;
+    /// Nodes busy now (`$1` owner).
+    const BUSY_NOW: &'static str;
+    /// The bucket width as the statements divide by it.
+    type Bucket: Send;
+    fn bucket(seconds: i64) -> Self::Bucket;
+}
+
+/// `impl AggregateStore for $store`, where `$db` is the store's `sqlx::Database`. Read in
+/// one snapshot, so the jobs RUNNING now and the moves since the window's start agree.
+macro_rules! aggregate_store {
+    ($store:ty, $db:ty) => {
+        use crate::shared::aggregates::{self, AggregateSql, MovesRow};
+        use crate::shared::{Backend as _, Dialect};
+        use crate::{AggregateStore, StoreError};
+        use balsam_types::aggregates::{AggregateWindow, Throughput, Utilization};
+        use balsam_types::{Id, UserId};
+        use chrono::{DateTime, Utc};
+
+        type Db = $db;
+
+        #[async_trait::async_trait]
+        impl AggregateStore for $store {
+            async fn throughput(
+                &self,
+                owner: UserId,
+                window: AggregateWindow,
+                now: DateTime<Utc>,
+            ) -> Result<Throughput, StoreError> {
+                let span = window.span(now);
+                let mut tx = self.read().await?;
+                let seq = crate::shared::head_seq!(&mut *tx, owner);
+                let rows: Vec<(i64, Id, i64)> = sqlx::query_as(<Db as AggregateSql>::THROUGHPUT)
+                    .bind(<Db as Dialect>::time(&span.start))
+                    .bind(<Db as AggregateSql>::bucket(span.bucket_seconds))
+                    .bind(owner)
+                    .bind(<Db as Dialect>::time(&span.end))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(aggregates::throughput(window, span, rows, seq))
+            }
+
+            async fn utilization(
+                &self,
+                owner: UserId,
+                window: AggregateWindow,
+                now: DateTime<Utc>,
+            ) -> Result<Utilization, StoreError> {
+                let span = window.span(now);
+                let mut tx = self.read().await?;
+                let seq = crate::shared::head_seq!(&mut *tx, owner);
+                let busy_now: f64 = sqlx::query_scalar(<Db as AggregateSql>::BUSY_NOW)
+                    .bind(owner)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let rows: Vec<MovesRow> = sqlx::query_as(<Db as AggregateSql>::MOVES)
+                    .bind(<Db as Dialect>::time(&span.start))
+                    .bind(<Db as AggregateSql>::bucket(span.bucket_seconds))
+                    .bind(owner)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(aggregates::utilization(window, span, busy_now, rows, seq))
+            }
+        }
+    };
+}
+pub(crate) use aggregate_store;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,15 +1,9 @@
 //! Chart aggregates on SQLite (timestamps are integer microseconds): the SQL that groups a
 //! window's LogEvents by bucket; the layout is [`crate::shared::aggregates`].
 
-use super::{head_seq, SqliteStore};
-use crate::shared::aggregates::{self, MovesRow};
-use crate::shared::Backend as _;
-use crate::shared::Dialect;
-use crate::{AggregateStore, StoreError};
-use balsam_types::aggregates::{AggregateWindow, Throughput, Utilization};
-use balsam_types::{Id, UserId};
-use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
+
+crate::shared::aggregates::aggregate_store!(super::SqliteStore, sqlx::Sqlite);
 
 /// Finishes per (bucket, Site): the `(owner_id, to_state, timestamp)` index range of the
 /// window, each event joined to its job by primary key for the Site.
@@ -40,49 +34,14 @@ pub(crate) const BUSY_NOW_SQL: &str =
     "SELECT COALESCE(sum(CAST(num_nodes AS REAL) / max(1, node_packing_count)), 0.0) \
      FROM jobs WHERE owner_id = $1 AND state = 'RUNNING'";
 
-#[async_trait::async_trait]
-impl AggregateStore for SqliteStore {
-    async fn throughput(
-        &self,
-        owner: UserId,
-        window: AggregateWindow,
-        now: DateTime<Utc>,
-    ) -> Result<Throughput, StoreError> {
-        let span = window.span(now);
-        let mut tx = self.read().await?;
-        let seq = head_seq(&mut tx, owner).await?;
-        let rows: Vec<(i64, Id, i64)> = sqlx::query_as(THROUGHPUT_SQL)
-            .bind(<Sqlite as Dialect>::time(&span.start))
-            .bind(span.bucket_seconds * 1_000_000)
-            .bind(owner)
-            .bind(<Sqlite as Dialect>::time(&span.end))
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(aggregates::throughput(window, span, rows, seq))
-    }
+impl AggregateSql for Sqlite {
+    const THROUGHPUT: &'static str = THROUGHPUT_SQL;
+    const MOVES: &'static str = MOVES_SQL;
+    const BUSY_NOW: &'static str = BUSY_NOW_SQL;
+    type Bucket = i64;
 
-    async fn utilization(
-        &self,
-        owner: UserId,
-        window: AggregateWindow,
-        now: DateTime<Utc>,
-    ) -> Result<Utilization, StoreError> {
-        let span = window.span(now);
-        let mut tx = self.read().await?;
-        let seq = head_seq(&mut tx, owner).await?;
-        let busy_now: f64 = sqlx::query_scalar(BUSY_NOW_SQL)
-            .bind(owner)
-            .fetch_one(&mut *tx)
-            .await?;
-        let rows: Vec<MovesRow> = sqlx::query_as(MOVES_SQL)
-            .bind(<Sqlite as Dialect>::time(&span.start))
-            .bind(span.bucket_seconds * 1_000_000)
-            .bind(owner)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(aggregates::utilization(window, span, busy_now, rows, seq))
+    fn bucket(seconds: i64) -> i64 {
+        seconds * 1_000_000
     }
 }
 
@@ -125,7 +84,9 @@ INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
     async fn aggregates_read_index_ranges_with_and_without_statistics() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("plans.db").display());
-        let store = super::SqliteStore::connect(&url, 2).await.expect("open");
+        let store = crate::sqlite::SqliteStore::connect(&url, 2)
+            .await
+            .expect("open");
         crate::Store::migrate(&store).await.expect("migrate");
         let mut conn = SqliteConnection::connect(&url).await.expect("connect");
         sqlx::raw_sql(LOAD).execute(&mut conn).await.expect("load");

@@ -193,19 +193,6 @@ impl Store for SqliteStore {
     }
 }
 
-/// The owner's latest event-log sequence number (0 before any change).
-pub(crate) async fn head_seq(
-    conn: &mut sqlx::SqliteConnection,
-    owner: UserId,
-) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE((SELECT seq FROM user_event_seq WHERE user_id = $1), 0)",
-    )
-    .bind(owner)
-    .fetch_one(conn)
-    .await?)
-}
-
 /// Timestamps are stored as integer microseconds since the epoch.
 pub(crate) fn to_micros(t: &DateTime<Utc>) -> i64 {
     t.timestamp_micros()
