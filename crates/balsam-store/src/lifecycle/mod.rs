@@ -23,7 +23,8 @@ pub(crate) use documents::{
     ColumnKind, PATCH_COLUMNS,
 };
 pub(crate) use tx::{
-    AppInfo, Dependents, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer, TransferHead,
+    AppInfo, Dependents, IdListTx, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
+    TransferHead,
 };
 pub(crate) use update::{advance_after_transfers, update_jobs};
 

@@ -83,9 +83,40 @@ pub(crate) enum Dependents {
     SessionRunningJobs,
 }
 
-/// Set-based primitives over one open write transaction.
+/// The primitives that read, update or delete rows by id lists: the same SQL on both
+/// backends, written once ([`crate::shared::job_tx`]).
 #[async_trait::async_trait]
-pub(crate) trait JobTx: Send {
+pub(crate) trait IdListTx: Send {
+    async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError>;
+    /// Stage-out items of these jobs in `awaiting_job` become `pending`; returns them.
+    async fn activate_stage_outs(
+        &mut self,
+        job_ids: &[Id],
+    ) -> Result<Vec<TransferItem>, StoreError>;
+    /// Of `ids`, the owner's BatchJobs.
+    async fn owned_batch_jobs(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<Id>, StoreError>;
+    async fn apps_for_create(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<AppInfo>, StoreError>;
+    /// Ids of the rows `which` names under `parent`, in id order.
+    async fn dependents(&mut self, which: Dependents, parent: Id) -> Result<Vec<Id>, StoreError>;
+    /// Deletes one BatchJob row; its jobs and sessions lose the link (`ON DELETE SET NULL`).
+    async fn delete_batch_job_row(&mut self, id: Id) -> Result<(), StoreError>;
+    /// Deletes one Session row; its jobs lose their lock (`ON DELETE SET NULL`).
+    async fn delete_session_row(&mut self, id: Id) -> Result<(), StoreError>;
+    /// Ids of the TransferItems and LogEvents of these jobs (they go with them).
+    async fn dependent_ids(&mut self, job_ids: &[Id]) -> Result<(Vec<Id>, Vec<Id>), StoreError>;
+    /// Deletes job rows (their TransferItems, LogEvents and parent links cascade).
+    async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError>;
+    /// Full job rows, in the order of `ids`.
+    async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError>;
+}
+
+/// Set-based primitives over one open write transaction; each backend writes its own.
+#[async_trait::async_trait]
+pub(crate) trait JobTx: IdListTx + Send {
     /// The owner's jobs among `ids`, locked for the rest of the transaction.
     async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError>;
     /// Ids of the owner's jobs matching `query`, at most `limit`.
@@ -95,7 +126,6 @@ pub(crate) trait JobTx: Send {
         query: &JobQuery,
         limit: i64,
     ) -> Result<Vec<Id>, StoreError>;
-    async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError>;
     /// Applies the writes and returns the written jobs, full rows in the order of
     /// `writes` (`RETURNING`: no second read for the change records).
     async fn write_jobs(
@@ -109,11 +139,6 @@ pub(crate) trait JobTx: Send {
         owner: UserId,
         events: &[NewLogEvent],
     ) -> Result<Vec<LogEvent>, StoreError>;
-    /// Stage-out items of these jobs in `awaiting_job` become `pending`; returns them.
-    async fn activate_stage_outs(
-        &mut self,
-        job_ids: &[Id],
-    ) -> Result<Vec<TransferItem>, StoreError>;
     /// The owner's AWAITING_PARENTS children of `parents` whose parents are now all
     /// JOB_FINISHED (a deleted parent never is).
     async fn releasable_children(
@@ -121,13 +146,6 @@ pub(crate) trait JobTx: Send {
         owner: UserId,
         parents: &[Id],
     ) -> Result<Vec<Id>, StoreError>;
-    /// Of `ids`, the owner's BatchJobs.
-    async fn owned_batch_jobs(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<Id>, StoreError>;
-    async fn apps_for_create(
-        &mut self,
-        owner: UserId,
-        ids: &[Id],
-    ) -> Result<Vec<AppInfo>, StoreError>;
     /// States of the owner's jobs among `ids`.
     async fn job_states(
         &mut self,
@@ -148,18 +166,6 @@ pub(crate) trait JobTx: Send {
         &mut self,
         items: &[NewTransfer],
     ) -> Result<Vec<TransferItem>, StoreError>;
-    /// Ids of the rows `which` names under `parent`, in id order.
-    async fn dependents(&mut self, which: Dependents, parent: Id) -> Result<Vec<Id>, StoreError>;
-    /// Deletes one BatchJob row; its jobs and sessions lose the link (`ON DELETE SET NULL`).
-    async fn delete_batch_job_row(&mut self, id: Id) -> Result<(), StoreError>;
-    /// Deletes one Session row; its jobs lose their lock (`ON DELETE SET NULL`).
-    async fn delete_session_row(&mut self, id: Id) -> Result<(), StoreError>;
     /// Full Session rows, by id.
     async fn fetch_sessions(&mut self, ids: &[Id]) -> Result<Vec<Session>, StoreError>;
-    /// Ids of the TransferItems and LogEvents of these jobs (they go with them).
-    async fn dependent_ids(&mut self, job_ids: &[Id]) -> Result<(Vec<Id>, Vec<Id>), StoreError>;
-    /// Deletes job rows (their TransferItems, LogEvents and parent links cascade).
-    async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError>;
-    /// Full job rows, in the order of `ids`.
-    async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError>;
 }

@@ -22,6 +22,7 @@ pub(crate) mod batch_jobs;
 pub(crate) mod cascade;
 pub(crate) mod change_log;
 pub(crate) mod counts;
+pub(crate) mod job_tx;
 pub(crate) mod jobs;
 pub(crate) mod log_events;
 pub(crate) mod sessions;

@@ -2,18 +2,15 @@
 
 use super::job_queries::*;
 use super::{ids_json, to_micros};
-use crate::lifecycle::Dependents;
-use crate::lifecycle::{
-    self, AppInfo, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer, TransferHead,
-};
+use crate::lifecycle::{self, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer};
 use crate::shared::log_events::{log_event, EventRow};
 use crate::shared::transfers::{TransferRow, TRANSFER_RETURNING};
 use crate::StoreError;
 use balsam_types::{Id, Job, JobQuery, JobState, LogEvent, Session, TransferItem, UserId};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
-use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+crate::shared::job_tx::id_list_tx!(sqlx::Sqlite, sqlx::SqliteConnection);
 
 #[async_trait::async_trait]
 impl JobTx for SqliteConnection {
@@ -49,27 +46,6 @@ impl JobTx for SqliteConnection {
         push_job_filters(&mut b, owner, q);
         b.push(" ORDER BY jobs.id LIMIT ").push_bind(limit);
         Ok(b.build_query_scalar().fetch_all(&mut *self).await?)
-    }
-
-    async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError> {
-        if job_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<(i64, bool, bool)> = sqlx::query_as(
-            "SELECT job_id, direction = 'in', state = 'done' FROM transfer_items \
-             WHERE job_id IN (SELECT value FROM json_each($1))",
-        )
-        .bind(ids_json(job_ids))
-        .fetch_all(&mut *self)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(job_id, is_stage_in, done)| TransferHead {
-                job_id,
-                is_stage_in,
-                done,
-            })
-            .collect())
     }
 
     async fn write_jobs(
@@ -129,25 +105,6 @@ impl JobTx for SqliteConnection {
         Ok(rows.into_iter().map(log_event::<Sqlite>).collect())
     }
 
-    async fn activate_stage_outs(
-        &mut self,
-        job_ids: &[Id],
-    ) -> Result<Vec<TransferItem>, StoreError> {
-        if job_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut rows: Vec<TransferRow> = sqlx::query_as(&format!(
-            "UPDATE transfer_items SET state = 'pending' WHERE direction = 'out' \
-             AND state = 'awaiting_job' AND job_id IN (SELECT value FROM json_each($1)) \
-             RETURNING {TRANSFER_RETURNING}"
-        ))
-        .bind(ids_json(job_ids))
-        .fetch_all(&mut *self)
-        .await?;
-        rows.sort_by_key(|r| r.id);
-        Ok(rows.into_iter().map(TransferItem::from).collect())
-    }
-
     async fn releasable_children(
         &mut self,
         owner: UserId,
@@ -168,50 +125,6 @@ impl JobTx for SqliteConnection {
         .bind(ids_json(parents))
         .fetch_all(&mut *self)
         .await?)
-    }
-
-    async fn owned_batch_jobs(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<Id>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT b.id FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
-             WHERE s.owner_id = $1 AND b.id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(owner)
-        .bind(ids_json(ids))
-        .fetch_all(&mut *self)
-        .await?)
-    }
-
-    async fn apps_for_create(
-        &mut self,
-        owner: UserId,
-        ids: &[Id],
-    ) -> Result<Vec<AppInfo>, StoreError> {
-        type Row = (
-            i64,
-            i64,
-            String,
-            Json<Map<String, Value>>,
-            Json<Map<String, Value>>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT a.id, a.site_id, a.name, a.transfers, s.transfer_locations \
-             FROM apps a JOIN sites s ON s.id = a.site_id \
-             WHERE s.owner_id = $1 AND a.id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(owner)
-        .bind(ids_json(ids))
-        .fetch_all(&mut *self)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, site_id, name, transfers, locations)| AppInfo {
-                id,
-                site_id,
-                name,
-                transfers: transfers.0,
-                transfer_locations: locations.0,
-            })
-            .collect())
     }
 
     async fn job_states(
@@ -319,68 +232,7 @@ impl JobTx for SqliteConnection {
         Ok(rows.into_iter().map(TransferItem::from).collect())
     }
 
-    async fn dependents(&mut self, which: Dependents, parent: Id) -> Result<Vec<Id>, StoreError> {
-        Ok(sqlx::query_scalar(which.sql())
-            .bind(parent)
-            .fetch_all(&mut *self)
-            .await?)
-    }
-
-    async fn delete_batch_job_row(&mut self, id: Id) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM batch_jobs WHERE id = $1")
-            .bind(id)
-            .execute(&mut *self)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete_session_row(&mut self, id: Id) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id)
-            .execute(&mut *self)
-            .await?;
-        Ok(())
-    }
-
     async fn fetch_sessions(&mut self, ids: &[Id]) -> Result<Vec<Session>, StoreError> {
         super::sessions::fetch_sessions(self, ids).await
-    }
-
-    async fn dependent_ids(&mut self, job_ids: &[Id]) -> Result<(Vec<Id>, Vec<Id>), StoreError> {
-        let ids = ids_json(job_ids);
-        let transfers = sqlx::query_scalar(
-            "SELECT id FROM transfer_items WHERE job_id IN (SELECT value FROM json_each($1)) ORDER BY id",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *self)
-        .await?;
-        let events = sqlx::query_scalar(
-            "SELECT id FROM log_events WHERE job_id IN (SELECT value FROM json_each($1)) ORDER BY id",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *self)
-        .await?;
-        Ok((transfers, events))
-    }
-
-    async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM jobs WHERE id IN (SELECT value FROM json_each($1))")
-            .bind(ids_json(ids))
-            .execute(&mut *self)
-            .await?;
-        Ok(())
-    }
-
-    async fn fetch_jobs(&mut self, ids: &[Id]) -> Result<Vec<Job>, StoreError> {
-        let rows: Vec<JobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id IN (SELECT value FROM json_each($1))"
-        ))
-        .bind(ids_json(ids))
-        .fetch_all(&mut *self)
-        .await?;
-        Ok(crate::shared::jobs::in_order_of(
-            ids,
-            rows.into_iter().map(Job::from).collect(),
-        ))
     }
 }
