@@ -73,25 +73,13 @@ macro_rules! app_store {
             }
         }
 
-        async fn ensure_site_owned(
-            conn: &mut <Db as sqlx::Database>::Connection,
-            owner: UserId,
-            site_id: Id,
-        ) -> Result<(), StoreError> {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM sites WHERE id = $1 AND owner_id = $2")
-                .bind(site_id)
-                .bind(owner)
-                .fetch_optional(conn)
-                .await?
-                .map(|_| ())
-                .ok_or(StoreError::NotFound)
-        }
-
         #[async_trait::async_trait]
         impl AppStore for $store {
             async fn create_app(&self, owner: UserId, a: &AppCreate) -> Result<App, StoreError> {
                 let mut tx = self.write().await?;
-                ensure_site_owned(&mut tx, owner, a.site_id).await?;
+                if !crate::shared::site_owned!(&mut *tx, owner, a.site_id) {
+                    return Err(StoreError::NotFound);
+                }
                 let row: AppRow = sqlx::query_as(&format!(
                     "INSERT INTO apps (site_id, name, serialized_class, source_code, description, \
                      parameters, transfers) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
@@ -106,11 +94,7 @@ macro_rules! app_store {
                 .bind(Json(&a.transfers))
                 .fetch_one(&mut *tx)
                 .await?;
-                let app = App::from(row);
-                let mut out = Outbox::new();
-                out.created(&app);
-                self.commit_with(tx, owner, out).await?;
-                Ok(app)
+                self.commit_created(tx, owner, App::from(row)).await
             }
 
             async fn list_apps(
@@ -151,7 +135,9 @@ macro_rules! app_store {
                 .fetch_one(&mut *tx)
                 .await?;
                 if let Some(site_id) = u.site_id {
-                    ensure_site_owned(&mut tx, owner, site_id).await?;
+                    if !crate::shared::site_owned!(&mut *tx, owner, site_id) {
+                        return Err(StoreError::NotFound);
+                    }
                     sqlx::query("UPDATE jobs SET site_id = $1 WHERE app_id = $2")
                         .bind(site_id)
                         .bind(current)

@@ -123,13 +123,7 @@ macro_rules! batch_job_store {
                 j: &BatchJobCreate,
             ) -> Result<BatchJob, StoreError> {
                 let mut tx = self.write().await?;
-                let site: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM sites WHERE id = $1 AND owner_id = $2")
-                        .bind(j.site_id)
-                        .bind(owner)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if site.is_none() {
+                if !crate::shared::site_owned!(&mut *tx, owner, j.site_id) {
                     return Err(StoreError::Invalid(format!(
                         "No site with ID {}",
                         j.site_id
@@ -152,11 +146,7 @@ macro_rules! batch_job_store {
                 .bind(j.partitions.as_ref().map(Json))
                 .fetch_one(&mut *tx)
                 .await?;
-                let job = BatchJob::from(row);
-                let mut out = Outbox::new();
-                out.created(&job);
-                self.commit_with(tx, owner, out).await?;
-                Ok(job)
+                self.commit_created(tx, owner, BatchJob::from(row)).await
             }
 
             async fn list_batch_jobs(

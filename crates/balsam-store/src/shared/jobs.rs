@@ -229,3 +229,68 @@ macro_rules! job_store {
     };
 }
 pub(crate) use job_store;
+
+/// `JobRow`, a job as a `SELECT` of the backend's `JOB_COLUMNS` reads it (timestamps as
+/// the `sqlx::Database` `$db` stores them), and its conversion to a [`Job`].
+macro_rules! job_row {
+    ($db:ty) => {
+        #[derive(sqlx::FromRow)]
+        pub(crate) struct JobRow {
+            id: i64,
+            workdir: String,
+            tags: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
+            app_id: i64,
+            session_id: Option<i64>,
+            serialized_parameters: String,
+            serialized_return_value: String,
+            serialized_exception: String,
+            batch_job_id: Option<i64>,
+            state: String,
+            last_update: <$db as $crate::shared::Dialect>::Time,
+            data: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
+            return_code: Option<i64>,
+            pending_file_cleanup: bool,
+            parent_ids: sqlx::types::Json<Vec<i64>>,
+            num_nodes: i64,
+            ranks_per_node: i64,
+            threads_per_rank: i64,
+            threads_per_core: i64,
+            gpus_per_rank: f64,
+            node_packing_count: i64,
+            wall_time_min: i64,
+            launch_params: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
+        }
+
+        impl From<JobRow> for balsam_types::Job {
+            fn from(r: JobRow) -> Self {
+                balsam_types::Job {
+                    id: r.id,
+                    workdir: r.workdir,
+                    tags: r.tags.0,
+                    app_id: r.app_id,
+                    session_id: r.session_id,
+                    serialized_parameters: r.serialized_parameters,
+                    serialized_return_value: r.serialized_return_value,
+                    serialized_exception: r.serialized_exception,
+                    batch_job_id: r.batch_job_id,
+                    state: balsam_types::JobState::parse(&r.state)
+                        .unwrap_or(balsam_types::JobState::Created),
+                    last_update: <$db as $crate::shared::Dialect>::from_time(r.last_update),
+                    data: r.data.0,
+                    return_code: r.return_code,
+                    pending_file_cleanup: r.pending_file_cleanup,
+                    parent_ids: r.parent_ids.0,
+                    num_nodes: r.num_nodes,
+                    ranks_per_node: r.ranks_per_node,
+                    threads_per_rank: r.threads_per_rank,
+                    threads_per_core: r.threads_per_core,
+                    gpus_per_rank: r.gpus_per_rank,
+                    node_packing_count: r.node_packing_count,
+                    wall_time_min: r.wall_time_min,
+                    launch_params: r.launch_params.0,
+                }
+            }
+        }
+    };
+}
+pub(crate) use job_row;

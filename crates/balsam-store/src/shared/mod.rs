@@ -31,7 +31,7 @@ pub(crate) mod transfers;
 pub(crate) mod users;
 
 use crate::StoreError;
-use balsam_types::{Outbox, UserId};
+use balsam_types::{Outbox, Resource, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
@@ -99,6 +99,33 @@ pub(crate) trait Backend: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Where [`Backend::commit_with`] hands committed entries.
     fn notifier(&self) -> &crate::change_log::Notifier;
+
+    /// Commits a transaction that created one Site, App, BatchJob or Session, recording
+    /// the `create`; returns the instance.
+    async fn commit_created<T: Resource + Send + Sync + 'static>(
+        &self,
+        tx: sqlx::Transaction<'static, Self::Db>,
+        owner: UserId,
+        item: T,
+    ) -> Result<T, StoreError> {
+        let mut out = Outbox::new();
+        out.created(&item);
+        self.commit_with(tx, owner, out).await?;
+        Ok(item)
+    }
+
+    /// The same for an `update`.
+    async fn commit_updated<T: Resource + Send + Sync + 'static>(
+        &self,
+        tx: sqlx::Transaction<'static, Self::Db>,
+        owner: UserId,
+        item: T,
+    ) -> Result<T, StoreError> {
+        let mut out = Outbox::new();
+        out.updated(&item);
+        self.commit_with(tx, owner, out).await?;
+        Ok(item)
+    }
 }
 
 /// The owner's latest change-log sequence number (0 before any change), `$1` = owner.
@@ -160,3 +187,17 @@ macro_rules! paged {
     }};
 }
 pub(crate) use paged;
+
+/// Whether Site `$site` is `$owner`'s, read on `$conn` (a `&mut` connection).
+macro_rules! site_owned {
+    ($conn:expr, $owner:expr, $site:expr) => {{
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM sites WHERE id = $1 AND owner_id = $2")
+                .bind($site)
+                .bind($owner)
+                .fetch_optional($conn)
+                .await?;
+        found.is_some()
+    }};
+}
+pub(crate) use site_owned;

@@ -103,13 +103,7 @@ macro_rules! session_store {
                 s: &SessionCreate,
             ) -> Result<Session, StoreError> {
                 let mut tx = self.write().await?;
-                let site: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM sites WHERE id = $1 AND owner_id = $2")
-                        .bind(s.site_id)
-                        .bind(owner)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if site.is_none() {
+                if !crate::shared::site_owned!(&mut *tx, owner, s.site_id) {
                     return Err(StoreError::Invalid(format!(
                         "No site with ID {}",
                         s.site_id
@@ -135,11 +129,7 @@ macro_rules! session_store {
                 .bind(Db::time(&balsam_types::time::now()))
                 .fetch_one(&mut *tx)
                 .await?;
-                let created = session(row);
-                let mut out = Outbox::new();
-                out.created(&created);
-                self.commit_with(tx, owner, out).await?;
-                Ok(created)
+                self.commit_created(tx, owner, session(row)).await
             }
 
             async fn list_sessions(

@@ -98,11 +98,7 @@ macro_rules! site_store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-                let site = Site::from(row);
-                let mut out = Outbox::new();
-                out.created(&site);
-                self.commit_with(tx, owner, out).await?;
-                Ok(site)
+                self.commit_created(tx, owner, Site::from(row)).await
             }
 
             async fn list_sites(
@@ -167,11 +163,7 @@ macro_rules! site_store {
                     .push(format!(" RETURNING {COLUMNS}"));
                 let mut tx = self.write().await?;
                 let row: SiteRow = b.build_query_as().fetch_one(&mut *tx).await?;
-                let site = Site::from(row);
-                let mut out = Outbox::new();
-                out.updated(&site);
-                self.commit_with(tx, owner, out).await?;
-                Ok(site)
+                self.commit_updated(tx, owner, Site::from(row)).await
             }
 
             async fn delete_site(&self, owner: UserId, id: Id) -> Result<(), StoreError> {

@@ -2,14 +2,12 @@
 //! (filters, counts, pages), shared by the JobStore, the lifecycle primitives, Sessions
 //! and TransferItems.
 
-use super::{from_micros, ids_json, to_micros};
+use super::{ids_json, to_micros};
 use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;
 use crate::shared::jobs::JobSql;
 use crate::shared::push_id_list;
-use balsam_types::{Job, JobQuery, JobState, Page, UserId};
-use serde_json::{Map, Value};
-use sqlx::types::Json;
+use balsam_types::{JobQuery, Page, UserId};
 use sqlx::{QueryBuilder, Sqlite};
 
 pub(crate) const JOB_COLUMNS: &str = "jobs.id, jobs.workdir, jobs.tags, jobs.app_id, \
@@ -25,62 +23,7 @@ pub(super) const STATE_COUNTS_SQL: &str = "SELECT c.site_id, c.state, sum(c.coun
      FROM job_state_counts c JOIN sites s ON s.id = c.site_id WHERE s.owner_id = $1 \
      GROUP BY c.site_id, c.state HAVING sum(c.count) > 0 ORDER BY c.site_id, c.state";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct JobRow {
-    id: i64,
-    workdir: String,
-    tags: Json<Map<String, Value>>,
-    app_id: i64,
-    session_id: Option<i64>,
-    serialized_parameters: String,
-    serialized_return_value: String,
-    serialized_exception: String,
-    batch_job_id: Option<i64>,
-    state: String,
-    last_update: i64,
-    data: Json<Map<String, Value>>,
-    return_code: Option<i64>,
-    pending_file_cleanup: bool,
-    parent_ids: Json<Vec<i64>>,
-    num_nodes: i64,
-    ranks_per_node: i64,
-    threads_per_rank: i64,
-    threads_per_core: i64,
-    gpus_per_rank: f64,
-    node_packing_count: i64,
-    wall_time_min: i64,
-    launch_params: Json<Map<String, Value>>,
-}
-
-impl From<JobRow> for Job {
-    fn from(r: JobRow) -> Self {
-        Job {
-            id: r.id,
-            workdir: r.workdir,
-            tags: r.tags.0,
-            app_id: r.app_id,
-            session_id: r.session_id,
-            serialized_parameters: r.serialized_parameters,
-            serialized_return_value: r.serialized_return_value,
-            serialized_exception: r.serialized_exception,
-            batch_job_id: r.batch_job_id,
-            state: JobState::parse(&r.state).unwrap_or(JobState::Created),
-            last_update: from_micros(r.last_update),
-            data: r.data.0,
-            return_code: r.return_code,
-            pending_file_cleanup: r.pending_file_cleanup,
-            parent_ids: r.parent_ids.0,
-            num_nodes: r.num_nodes,
-            ranks_per_node: r.ranks_per_node,
-            threads_per_rank: r.threads_per_rank,
-            threads_per_core: r.threads_per_core,
-            gpus_per_rank: r.gpus_per_rank,
-            node_packing_count: r.node_packing_count,
-            wall_time_min: r.wall_time_min,
-            launch_params: r.launch_params.0,
-        }
-    }
-}
+crate::shared::jobs::job_row!(sqlx::Sqlite);
 
 /// `key:value` containment on a JSON text column.
 pub(crate) fn push_tag_filters(
