@@ -120,15 +120,16 @@ impl Outbox {
 
     /// `create` of one Site, App, BatchJob or Session.
     pub fn created<T: Resource>(&mut self, item: &T) {
-        self.single(Action::Create, item);
+        self.one(Action::Create, item);
     }
 
     /// `update` of one Site, App, BatchJob or Session.
     pub fn updated<T: Resource>(&mut self, item: &T) {
-        self.single(Action::Update, item);
+        self.one(Action::Update, item);
     }
 
-    fn single<T: Resource>(&mut self, action: Action, item: &T) {
+    /// `create` or `update` (as `action` says) of one Site, App, BatchJob or Session.
+    pub fn one<T: Resource>(&mut self, action: Action, item: &T) {
         self.push(
             action,
             T::KIND,

@@ -87,6 +87,21 @@ pub(crate) enum Dependents {
 /// backends, written once ([`crate::shared::job_tx`]).
 #[async_trait::async_trait]
 pub(crate) trait IdListTx: Send {
+    /// The owner's jobs among `ids`, locked for the rest of the transaction.
+    async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError>;
+    /// Ids of the owner's jobs matching `query`, at most `limit`.
+    async fn matching_job_ids(
+        &mut self,
+        owner: UserId,
+        query: &JobQuery,
+        limit: i64,
+    ) -> Result<Vec<Id>, StoreError>;
+    /// States of the owner's jobs among `ids`.
+    async fn job_states(
+        &mut self,
+        owner: UserId,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, JobState)>, StoreError>;
     async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError>;
     /// Stage-out items of these jobs in `awaiting_job` become `pending`; returns them.
     async fn activate_stage_outs(
@@ -117,15 +132,6 @@ pub(crate) trait IdListTx: Send {
 /// Set-based primitives over one open write transaction; each backend writes its own.
 #[async_trait::async_trait]
 pub(crate) trait JobTx: IdListTx + Send {
-    /// The owner's jobs among `ids`, locked for the rest of the transaction.
-    async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError>;
-    /// Ids of the owner's jobs matching `query`, at most `limit`.
-    async fn matching_job_ids(
-        &mut self,
-        owner: UserId,
-        query: &JobQuery,
-        limit: i64,
-    ) -> Result<Vec<Id>, StoreError>;
     /// Applies the writes and returns the written jobs, full rows in the order of
     /// `writes` (`RETURNING`: no second read for the change records).
     async fn write_jobs(
@@ -146,12 +152,6 @@ pub(crate) trait JobTx: IdListTx + Send {
         owner: UserId,
         parents: &[Id],
     ) -> Result<Vec<Id>, StoreError>;
-    /// States of the owner's jobs among `ids`.
-    async fn job_states(
-        &mut self,
-        owner: UserId,
-        ids: &[Id],
-    ) -> Result<Vec<(Id, JobState)>, StoreError>;
     /// Reserves `n` consecutive-or-not fresh job ids, in order.
     async fn allocate_job_ids(&mut self, n: usize) -> Result<Vec<Id>, StoreError>;
     /// Inserts the jobs and returns them as stored, in the order of `jobs`.

@@ -228,6 +228,8 @@ impl JobSql for Postgres {
     const JOB_COLUMNS: &'static str = JOB_COLUMNS;
     const STATE_COUNTS: &'static str = STATE_COUNTS_SQL;
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const JOB_HEADS: &'static str = JOB_HEADS_SQL;
+    const JOB_STATES: &'static str = JOB_STATES_SQL;
     type JobRow = JobRow;
 
     fn push_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {

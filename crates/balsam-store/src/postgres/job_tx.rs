@@ -1,51 +1,19 @@
 //! The lifecycle primitives ([`JobTx`]) on PostgreSQL.
 
 use super::job_queries::*;
-use crate::lifecycle::{self, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer};
+use crate::lifecycle::{self, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer};
 use crate::shared::transfers::{TransferRow, TRANSFER_RETURNING};
 use crate::StoreError;
-use balsam_types::{Id, Job, JobQuery, JobState, LogEvent, Session, TransferItem, UserId};
+use balsam_types::{Id, Job, LogEvent, Session, TransferItem, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::PgConnection;
 
 crate::shared::job_tx::id_list_tx!(sqlx::Postgres, sqlx::PgConnection);
 
 #[async_trait::async_trait]
 impl JobTx for PgConnection {
-    async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Locked in id order, so concurrent bulk updates cannot deadlock on each other.
-        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(JOB_HEADS_SQL)
-            .bind(owner)
-            .bind(ids)
-            .fetch_all(&mut *self)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, state, session_id)| JobHead {
-                id,
-                state: JobState::parse(&state).unwrap_or(JobState::Created),
-                session_id,
-            })
-            .collect())
-    }
-
-    async fn matching_job_ids(
-        &mut self,
-        owner: UserId,
-        q: &JobQuery,
-        limit: i64,
-    ) -> Result<Vec<Id>, StoreError> {
-        let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
-        push_job_filters(&mut b, owner, q);
-        b.push(" ORDER BY jobs.id LIMIT ").push_bind(limit);
-        Ok(b.build_query_scalar().fetch_all(&mut *self).await?)
-    }
-
     async fn write_jobs(
         &mut self,
         writes: &[JobWrite],
@@ -156,25 +124,6 @@ impl JobTx for PgConnection {
         .bind(&waiting)
         .fetch_all(&mut *self)
         .await?)
-    }
-
-    async fn job_states(
-        &mut self,
-        owner: UserId,
-        ids: &[Id],
-    ) -> Result<Vec<(Id, JobState)>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<(i64, String)> = sqlx::query_as(JOB_STATES_SQL)
-            .bind(owner)
-            .bind(ids)
-            .fetch_all(&mut *self)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, s)| (id, JobState::parse(&s).unwrap_or(JobState::Created)))
-            .collect())
     }
 
     async fn allocate_job_ids(&mut self, n: usize) -> Result<Vec<Id>, StoreError> {

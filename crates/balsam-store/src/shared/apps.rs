@@ -94,7 +94,7 @@ macro_rules! app_store {
                 .bind(Json(&a.transfers))
                 .fetch_one(&mut *tx)
                 .await?;
-                self.commit_created(tx, owner, App::from(row)).await
+                self.commit_one(tx, owner, balsam_types::Action::Create, App::from(row)).await
             }
 
             async fn list_apps(

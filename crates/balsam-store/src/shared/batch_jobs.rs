@@ -146,7 +146,7 @@ macro_rules! batch_job_store {
                 .bind(j.partitions.as_ref().map(Json))
                 .fetch_one(&mut *tx)
                 .await?;
-                self.commit_created(tx, owner, BatchJob::from(row)).await
+                self.commit_one(tx, owner, balsam_types::Action::Create, BatchJob::from(row)).await
             }
 
             async fn list_batch_jobs(

@@ -6,12 +6,13 @@
 macro_rules! id_list_tx {
     ($db:ty, $conn:ty) => {
         mod id_list_tx {
-            use crate::lifecycle::{AppInfo, Dependents, IdListTx, TransferHead};
+            use crate::lifecycle::{AppInfo, Dependents, IdListTx, JobHead, TransferHead};
             use crate::shared::jobs::JobSql;
             use crate::shared::transfers::{TransferRow, TRANSFER_RETURNING};
             use crate::shared::Dialect;
             use crate::StoreError;
-            use balsam_types::{Id, Job, TransferItem, UserId};
+            use balsam_types::{Id, Job, JobQuery, JobState, TransferItem, UserId};
+            use sqlx::QueryBuilder;
             use serde_json::{Map, Value};
             use sqlx::types::Json;
 
@@ -19,6 +20,57 @@ macro_rules! id_list_tx {
 
             #[async_trait::async_trait]
             impl IdListTx for $conn {
+                async fn job_heads(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<JobHead>, StoreError> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    // Locked in id order, so concurrent bulk updates cannot deadlock on each other.
+                    let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(<Db as JobSql>::JOB_HEADS)
+                        .bind(owner)
+                        .bind(<Db as Dialect>::ids(ids))
+                        .fetch_all(&mut *self)
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(id, state, session_id)| JobHead {
+                            id,
+                            state: JobState::parse(&state).unwrap_or(JobState::Created),
+                            session_id,
+                        })
+                        .collect())
+                }
+
+                async fn matching_job_ids(
+                    &mut self,
+                    owner: UserId,
+                    q: &JobQuery,
+                    limit: i64,
+                ) -> Result<Vec<Id>, StoreError> {
+                    let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
+                    <Db as JobSql>::push_filters(&mut b, owner, q);
+                    b.push(" ORDER BY jobs.id LIMIT ").push_bind(limit);
+                    Ok(b.build_query_scalar().fetch_all(&mut *self).await?)
+                }
+
+                async fn job_states(
+                    &mut self,
+                    owner: UserId,
+                    ids: &[Id],
+                ) -> Result<Vec<(Id, JobState)>, StoreError> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let rows: Vec<(i64, String)> = sqlx::query_as(<Db as JobSql>::JOB_STATES)
+                        .bind(owner)
+                        .bind(<Db as Dialect>::ids(ids))
+                        .fetch_all(&mut *self)
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(id, s)| (id, JobState::parse(&s).unwrap_or(JobState::Created)))
+                        .collect())
+                }
+
                 async fn transfer_heads(&mut self, job_ids: &[Id]) -> Result<Vec<TransferHead>, StoreError> {
                     if job_ids.is_empty() {
                         return Ok(Vec::new());

@@ -44,6 +44,12 @@ pub(crate) trait JobSql: Dialect {
     /// skipped, like upstream (`FOR UPDATE SKIP LOCKED`; nothing on SQLite, where the
     /// write lock is the database's).
     const SKIP_LOCKED: &'static str;
+    /// The targets of a bulk update, `(id, state, session_id)` of the owner's (`$1`)
+    /// jobs among the ids `$2`, locked in id order (concurrent bulk updates cannot
+    /// deadlock on each other).
+    const JOB_HEADS: &'static str;
+    /// `(id, state)` of the owner's (`$1`) jobs among the ids `$2` (a create's parents).
+    const JOB_STATES: &'static str;
     /// A job as a `SELECT` of [`JobSql::JOB_COLUMNS`] reads it.
     type JobRow: Into<Job>;
     /// ` FROM jobs WHERE …` for the owner's jobs matching `q`.

@@ -31,7 +31,7 @@ pub(crate) mod transfers;
 pub(crate) mod users;
 
 use crate::StoreError;
-use balsam_types::{Outbox, Resource, UserId};
+use balsam_types::{Action, Outbox, Resource, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
@@ -100,29 +100,17 @@ pub(crate) trait Backend: Send + Sync {
     /// Where [`Backend::commit_with`] hands committed entries.
     fn notifier(&self) -> &crate::change_log::Notifier;
 
-    /// Commits a transaction that created one Site, App, BatchJob or Session, recording
-    /// the `create`; returns the instance.
-    async fn commit_created<T: Resource + Send + Sync + 'static>(
+    /// Commits a transaction that created or updated one Site, App, BatchJob or Session,
+    /// recording the change (`Action::Create` or `Action::Update`); returns the instance.
+    async fn commit_one<T: Resource + Send + Sync + 'static>(
         &self,
         tx: sqlx::Transaction<'static, Self::Db>,
         owner: UserId,
+        action: Action,
         item: T,
     ) -> Result<T, StoreError> {
         let mut out = Outbox::new();
-        out.created(&item);
-        self.commit_with(tx, owner, out).await?;
-        Ok(item)
-    }
-
-    /// The same for an `update`.
-    async fn commit_updated<T: Resource + Send + Sync + 'static>(
-        &self,
-        tx: sqlx::Transaction<'static, Self::Db>,
-        owner: UserId,
-        item: T,
-    ) -> Result<T, StoreError> {
-        let mut out = Outbox::new();
-        out.updated(&item);
+        out.one(action, &item);
         self.commit_with(tx, owner, out).await?;
         Ok(item)
     }

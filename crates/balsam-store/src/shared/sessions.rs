@@ -129,7 +129,7 @@ macro_rules! session_store {
                 .bind(Db::time(&balsam_types::time::now()))
                 .fetch_one(&mut *tx)
                 .await?;
-                self.commit_created(tx, owner, session(row)).await
+                self.commit_one(tx, owner, balsam_types::Action::Create, session(row)).await
             }
 
             async fn list_sessions(

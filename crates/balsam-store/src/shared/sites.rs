@@ -98,7 +98,7 @@ macro_rules! site_store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-                self.commit_created(tx, owner, Site::from(row)).await
+                self.commit_one(tx, owner, balsam_types::Action::Create, Site::from(row)).await
             }
 
             async fn list_sites(
@@ -163,7 +163,7 @@ macro_rules! site_store {
                     .push(format!(" RETURNING {COLUMNS}"));
                 let mut tx = self.write().await?;
                 let row: SiteRow = b.build_query_as().fetch_one(&mut *tx).await?;
-                self.commit_updated(tx, owner, Site::from(row)).await
+                self.commit_one(tx, owner, balsam_types::Action::Update, Site::from(row)).await
             }
 
             async fn delete_site(&self, owner: UserId, id: Id) -> Result<(), StoreError> {

@@ -162,6 +162,10 @@ impl JobSql for Sqlite {
     const JOB_COLUMNS: &'static str = JOB_COLUMNS;
     const STATE_COUNTS: &'static str = STATE_COUNTS_SQL;
     const SKIP_LOCKED: &'static str = "";
+    const JOB_HEADS: &'static str = "SELECT id, state, session_id FROM jobs WHERE owner_id = $1 \
+             AND id IN (SELECT value FROM json_each($2)) ORDER BY id";
+    const JOB_STATES: &'static str =
+        "SELECT id, state FROM jobs WHERE owner_id = $1 AND id IN (SELECT value FROM json_each($2))";
     type JobRow = JobRow;
 
     fn push_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
