@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 /// Deletes jobs with everything hanging off them and records every deletion, so a
 /// client hears of each removed Job, TransferItem and LogEvent.
+#[tracing::instrument(level = "debug", skip_all, fields(n = ids.len()))]
 pub(crate) async fn delete_jobs_by_ids(
     tx: &mut dyn JobTx,
     ids: &[Id],
@@ -29,6 +30,7 @@ pub(crate) async fn delete_jobs_by_ids(
 /// Deletes a Site's jobs (recording every removed Job, TransferItem and LogEvent) and
 /// records the deletion of its Sessions, BatchJobs, Apps and itself; the caller then
 /// deletes the Site row and the database cascades the rest.
+#[tracing::instrument(level = "debug", skip_all, fields(site_id = site_id))]
 pub(crate) async fn delete_site_cascade(
     tx: &mut dyn JobTx,
     site_id: Id,
@@ -48,6 +50,7 @@ pub(crate) async fn delete_site_cascade(
 
 /// Deletes an App's jobs (recorded) and records the App's deletion; the caller deletes
 /// the row.
+#[tracing::instrument(level = "debug", skip_all, fields(app_id = app_id))]
 pub(crate) async fn delete_app_cascade(
     tx: &mut dyn JobTx,
     app_id: Id,
@@ -61,6 +64,7 @@ pub(crate) async fn delete_app_cascade(
 
 /// Deletes a BatchJob; the jobs and sessions that pointed at it lose the link, and the
 /// client hears of each of them.
+#[tracing::instrument(level = "debug", skip_all, fields(id = id))]
 pub(crate) async fn delete_batch_job(
     tx: &mut dyn JobTx,
     id: Id,
@@ -79,6 +83,7 @@ pub(crate) async fn delete_batch_job(
 
 /// Ends one of the owner's sessions: its RUNNING jobs time out through the state machine,
 /// the session row goes, and the jobs it still held are unlocked (all recorded).
+#[tracing::instrument(level = "debug", skip_all, fields(owner = owner, session_id = session_id))]
 pub(crate) async fn end_session(
     tx: &mut dyn JobTx,
     owner: UserId,

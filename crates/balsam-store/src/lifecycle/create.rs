@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 /// `POST /jobs/`: validates against Apps, parents and transfer slots, then inserts jobs,
 /// parents, TransferItems and creation LogEvents.
+#[tracing::instrument(level = "debug", skip_all, fields(owner = owner, n = jobs.len()))]
 pub(crate) async fn create_jobs(
     tx: &mut dyn JobTx,
     owner: UserId,

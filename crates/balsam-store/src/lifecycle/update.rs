@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 /// `PATCH /jobs/`, `PUT /jobs/{id}` and `PUT /jobs/`: resolves the targets, then applies
 /// each patch on its own. Returns the number of targeted jobs.
+#[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
 pub(crate) async fn update_jobs(
     tx: &mut dyn JobTx,
     owner: UserId,
@@ -103,6 +104,7 @@ async fn check_batch_jobs<'p>(
 
 /// Applies patches to locked jobs: fields as given, state through [`transition`], one
 /// LogEvent per actual change, then releases the children of jobs that finished.
+#[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
 pub(crate) async fn apply(
     tx: &mut dyn JobTx,
     owner: UserId,
@@ -205,6 +207,7 @@ async fn apply_once(
 /// After TransferItem updates: READY jobs whose stage-ins are all done become STAGED_IN,
 /// POSTPROCESSED jobs whose stage-outs are all done become JOB_FINISHED (and release
 /// their children, which upstream forgot).
+#[tracing::instrument(level = "debug", skip_all, fields(owner = owner, n = job_ids.len()))]
 pub(crate) async fn advance_after_transfers(
     tx: &mut dyn JobTx,
     owner: UserId,
@@ -294,6 +297,7 @@ fn summarize(transfers: Vec<TransferHead>) -> HashMap<Id, TransferSummary> {
 pub(crate) const SESSION_EXPIRED: &str = "Session expired: job was stuck in RUNNING state";
 
 /// Times out the RUNNING jobs of ending sessions (one owner's), through the state machine.
+#[tracing::instrument(level = "debug", skip_all, fields(owner = owner, n = job_ids.len()))]
 pub(crate) async fn time_out_running(
     tx: &mut dyn JobTx,
     owner: UserId,

@@ -123,6 +123,7 @@ macro_rules! aggregate_store {
 
         #[async_trait::async_trait]
         impl AggregateStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn throughput(
                 &self,
                 owner: UserId,
@@ -143,6 +144,7 @@ macro_rules! aggregate_store {
                 Ok(aggregates::throughput(window, span, rows, seq))
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn utilization(
                 &self,
                 owner: UserId,

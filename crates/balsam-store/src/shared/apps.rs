@@ -75,6 +75,7 @@ macro_rules! app_store {
 
         #[async_trait::async_trait]
         impl AppStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn create_app(&self, owner: UserId, a: &AppCreate) -> Result<App, StoreError> {
                 let mut tx = self.write().await?;
                 if !crate::shared::site_owned!(&mut *tx, owner, a.site_id) {
@@ -97,6 +98,7 @@ macro_rules! app_store {
                 self.commit_one(tx, owner, balsam_types::Action::Create, App::from(row)).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn list_apps(
                 &self,
                 owner: UserId,
@@ -107,6 +109,7 @@ macro_rules! app_store {
                     select COLUMNS, from "", filters push_filters(owner, q), order "apps.id")
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_app(&self, owner: UserId, id: Id) -> Result<App, StoreError> {
                 let row: AppRow = sqlx::query_as(&format!(
                     "SELECT {COLUMNS} FROM apps JOIN sites ON sites.id = apps.site_id \
@@ -119,6 +122,7 @@ macro_rules! app_store {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn update_app(
                 &self,
                 owner: UserId,
@@ -178,6 +182,7 @@ macro_rules! app_store {
                 Ok(app)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn delete_app(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
                 let found: Option<i64> = sqlx::query_scalar(&format!(

@@ -117,6 +117,7 @@ macro_rules! batch_job_store {
 
         #[async_trait::async_trait]
         impl BatchJobStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn create_batch_job(
                 &self,
                 owner: UserId,
@@ -149,6 +150,7 @@ macro_rules! batch_job_store {
                 self.commit_one(tx, owner, balsam_types::Action::Create, BatchJob::from(row)).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn list_batch_jobs(
                 &self,
                 owner: UserId,
@@ -165,6 +167,7 @@ macro_rules! batch_job_store {
                     order order)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_batch_job(&self, owner: UserId, id: Id) -> Result<BatchJob, StoreError> {
                 let row: BatchJobRow = sqlx::query_as(&format!(
                     "SELECT {} FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
@@ -178,6 +181,7 @@ macro_rules! batch_job_store {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn update_batch_jobs(
                 &self,
                 owner: UserId,
@@ -222,6 +226,7 @@ macro_rules! batch_job_store {
                 Ok(jobs)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn delete_batch_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
                 let found: Option<i64> = sqlx::query_scalar(&format!(

@@ -80,6 +80,7 @@ macro_rules! job_store {
 
         #[async_trait::async_trait]
         impl JobStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn create_jobs(
                 &self,
                 owner: UserId,
@@ -93,6 +94,7 @@ macro_rules! job_store {
                 Ok(created)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn list_jobs(
                 &self,
                 owner: UserId,
@@ -137,6 +139,7 @@ macro_rules! job_store {
                 })
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_job(&self, owner: UserId, id: Id) -> Result<Job, StoreError> {
                 let row: <Db as JobSql>::JobRow = sqlx::query_as(&format!(
                     "SELECT {} FROM jobs WHERE jobs.id = $1 AND jobs.owner_id = $2",
@@ -149,6 +152,7 @@ macro_rules! job_store {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn update_jobs(
                 &self,
                 owner: UserId,
@@ -162,6 +166,7 @@ macro_rules! job_store {
                 Ok(n)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn delete_jobs(&self, owner: UserId, q: &JobQuery) -> Result<u64, StoreError> {
                 // Rows locked by a concurrent transaction are skipped, like upstream.
                 let mut b = QueryBuilder::new("SELECT jobs.id FROM jobs");
@@ -176,6 +181,7 @@ macro_rules! job_store {
                 Ok(ids.len() as u64)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn delete_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
                 let locked: Option<Option<i64>> = sqlx::query_scalar(&format!(
@@ -199,6 +205,7 @@ macro_rules! job_store {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn job_state_counts(
                 &self,
                 owner: UserId,
@@ -213,6 +220,7 @@ macro_rules! job_store {
 
         #[async_trait::async_trait]
         impl JobExportStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn export_jobs_after(
                 &self,
                 owner: UserId,

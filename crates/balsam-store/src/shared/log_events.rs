@@ -128,6 +128,7 @@ macro_rules! log_event_store {
 
         #[async_trait::async_trait]
         impl LogEventStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn list_events(
                 &self,
                 owner: UserId,

@@ -97,6 +97,7 @@ macro_rules! session_store {
 
         #[async_trait::async_trait]
         impl SessionStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn create_session(
                 &self,
                 owner: UserId,
@@ -132,6 +133,7 @@ macro_rules! session_store {
                 self.commit_one(tx, owner, balsam_types::Action::Create, session(row)).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn list_sessions(
                 &self,
                 owner: UserId,
@@ -158,6 +160,7 @@ macro_rules! session_store {
                 })
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn tick_session(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
                 owned_session(&mut tx, owner, id).await?;
@@ -167,6 +170,7 @@ macro_rules! session_store {
                 self.commit_with(tx, owner, out).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn acquire_jobs(
                 &self,
                 owner: UserId,
@@ -188,6 +192,7 @@ macro_rules! session_store {
                 Ok(jobs)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn delete_session(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
                 owned_session(&mut tx, owner, id).await?;
@@ -196,6 +201,7 @@ macro_rules! session_store {
                 self.commit_with(tx, owner, out).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn sweep_sessions(
                 &self,
                 owner: Option<UserId>,

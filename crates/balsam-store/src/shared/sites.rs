@@ -76,6 +76,7 @@ macro_rules! site_store {
 
         #[async_trait::async_trait]
         impl SiteStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn create_site(&self, owner: UserId, s: &SiteCreate) -> Result<Site, StoreError> {
                 let now = Db::time(&time::now());
                 let mut tx = self.write().await?;
@@ -101,6 +102,7 @@ macro_rules! site_store {
                 self.commit_one(tx, owner, balsam_types::Action::Create, Site::from(row)).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn list_sites(
                 &self,
                 owner: UserId,
@@ -111,6 +113,7 @@ macro_rules! site_store {
                     select COLUMNS, from " FROM sites", filters push_filters(owner, q), order "id")
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_site(&self, owner: UserId, id: Id) -> Result<Site, StoreError> {
                 let row: SiteRow = sqlx::query_as(&format!(
                     "SELECT {COLUMNS} FROM sites WHERE id = $1 AND owner_id = $2"
@@ -122,6 +125,7 @@ macro_rules! site_store {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn update_site(
                 &self,
                 owner: UserId,
@@ -166,6 +170,7 @@ macro_rules! site_store {
                 self.commit_one(tx, owner, balsam_types::Action::Update, Site::from(row)).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn delete_site(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
                 let found: Option<i64> = sqlx::query_scalar(&format!(

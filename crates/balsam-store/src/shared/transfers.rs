@@ -104,6 +104,7 @@ macro_rules! transfer_store {
 
         #[async_trait::async_trait]
         impl TransferStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn list_transfers(
                 &self,
                 owner: UserId,
@@ -115,6 +116,7 @@ macro_rules! transfer_store {
                     order "t.id")
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_transfer(&self, owner: UserId, id: Id) -> Result<TransferItem, StoreError> {
                 let row: TransferRow = sqlx::query_as(&format!(
                     "SELECT {TRANSFER_COLUMNS} FROM transfer_items t JOIN jobs ON jobs.id = t.job_id \
@@ -127,6 +129,7 @@ macro_rules! transfer_store {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
             async fn update_transfers(
                 &self,
                 owner: UserId,

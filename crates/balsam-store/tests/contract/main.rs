@@ -2,7 +2,7 @@
 //! `BALSAM_TEST_POSTGRES_URL` points at a server (each test gets a throwaway database,
 //! dropped afterwards). `BALSAM_TEST_REQUIRE_POSTGRES=1` turns "unreachable" into a failure.
 
-#![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 
 mod aggregates;
 mod apps;
