@@ -6,7 +6,7 @@ use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;
 use crate::shared::jobs::JobSql;
 use balsam_types::job::JobOrdering;
-use balsam_types::{JobQuery, Page, UserId};
+use balsam_types::{JobQuery, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -191,27 +191,6 @@ pub(crate) fn page_settings(q: &JobQuery) -> &'static str {
     }
 }
 
-/// One page of a job list, in the requested order (the caller has pushed nothing).
-pub(crate) fn push_job_page(
-    b: &mut QueryBuilder<'_, Postgres>,
-    owner: UserId,
-    q: &JobQuery,
-    page: Page,
-) {
-    b.push(format!("SELECT {JOB_COLUMNS} FROM jobs"));
-    push_job_filters(b, owner, q);
-    push_job_ordering(b, q);
-    b.push(" LIMIT ")
-        .push_bind(page.limit)
-        .push(" OFFSET ")
-        .push_bind(page.offset);
-}
-
-pub(crate) fn push_job_ordering(b: &mut QueryBuilder<'_, Postgres>, q: &JobQuery) {
-    b.push(" ORDER BY ");
-    b.push(crate::shared::jobs::job_order_by(q.ordering));
-}
-
 pub(crate) fn set_expression(column: &str, kind: ColumnKind) -> String {
     let value = match kind {
         ColumnKind::Text => format!("p->>'{column}'"),
@@ -238,10 +217,6 @@ impl JobSql for Postgres {
 
     fn push_count(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
         push_job_count(b, owner, q);
-    }
-
-    fn push_page(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery, page: Page) {
-        push_job_page(b, owner, q, page);
     }
 
     fn page_settings(q: &JobQuery) -> Option<&'static str> {

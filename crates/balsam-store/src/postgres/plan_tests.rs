@@ -4,10 +4,11 @@
 //! and again after `ANALYZE`. Every plan must read the intended index, never scan `jobs`
 //! or `log_events` sequentially, and sort no more rows than the shape's limit.
 
-use super::job_queries::{push_job_count, push_job_page};
+use super::job_queries::push_job_count;
 use super::log_events::push_event_page;
 use super::sessions::push_acquire;
 use crate::plan_shapes::{cases, PlanCase, Shape, JOBS};
+use crate::shared::jobs::JobSql;
 use balsam_types::Session;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -38,7 +39,7 @@ INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
 fn explain(case: &PlanCase) -> QueryBuilder<'static, Postgres> {
     let mut b = QueryBuilder::new("EXPLAIN (ANALYZE, FORMAT JSON) ");
     match &case.shape {
-        Shape::JobPage(q, page) => push_job_page(&mut b, case.owner, q, *page),
+        Shape::JobPage(q, page) => sqlx::Postgres::push_page(&mut b, case.owner, q, *page),
         Shape::JobCount(q) => push_job_count(&mut b, case.owner, q),
         Shape::EventPage(q, page) => push_event_page(&mut b, case.owner, q, *page),
         Shape::Acquire(spec) => {
@@ -205,7 +206,7 @@ async fn check_rare_tag(conn: &mut PgConnection, when: &str) -> Result<(), Strin
         .await
         .map_err(|e| e.to_string())?;
     let mut b = QueryBuilder::new("EXPLAIN (ANALYZE, FORMAT JSON) ");
-    push_job_page(
+    sqlx::Postgres::push_page(
         &mut b,
         1,
         &q,

@@ -56,8 +56,21 @@ pub(crate) trait JobSql: Dialect {
     fn push_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery);
     /// A statement giving the number of the owner's jobs matching `q`.
     fn push_count(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery);
-    /// A statement giving one page of the owner's jobs matching `q`, in its order.
-    fn push_page(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery, page: Page);
+    /// A statement giving one page of the owner's jobs matching `q`, in its order (the
+    /// index orders of [`job_order_by`]).
+    fn push_page(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery, page: Page)
+    where
+        i64: for<'q> sqlx::Encode<'q, Self> + sqlx::Type<Self>,
+    {
+        b.push(format!("SELECT {} FROM jobs", Self::JOB_COLUMNS));
+        Self::push_filters(b, owner, q);
+        b.push(" ORDER BY ")
+            .push(job_order_by(q.ordering))
+            .push(" LIMIT ")
+            .push_bind(page.limit)
+            .push(" OFFSET ")
+            .push_bind(page.offset);
+    }
     /// Run in a page's read transaction before the page, if the dialect needs it.
     fn page_settings(q: &JobQuery) -> Option<&'static str>;
 }

@@ -7,7 +7,7 @@ use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;
 use crate::shared::jobs::JobSql;
 use crate::shared::push_id_list;
-use balsam_types::{JobQuery, Page, UserId};
+use balsam_types::{JobQuery, UserId};
 use sqlx::{QueryBuilder, Sqlite};
 
 pub(crate) const JOB_COLUMNS: &str = "jobs.id, jobs.workdir, jobs.tags, jobs.app_id, \
@@ -128,27 +128,6 @@ pub(crate) fn push_job_count(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q:
     }
 }
 
-/// One page of a job list, in the requested order (the caller has pushed nothing).
-pub(crate) fn push_job_page(
-    b: &mut QueryBuilder<'_, Sqlite>,
-    owner: UserId,
-    q: &JobQuery,
-    page: Page,
-) {
-    b.push(format!("SELECT {JOB_COLUMNS} FROM jobs"));
-    push_job_filters(b, owner, q);
-    push_job_ordering(b, q);
-    b.push(" LIMIT ")
-        .push_bind(page.limit)
-        .push(" OFFSET ")
-        .push_bind(page.offset);
-}
-
-pub(crate) fn push_job_ordering(b: &mut QueryBuilder<'_, Sqlite>, q: &JobQuery) {
-    b.push(" ORDER BY ");
-    b.push(crate::shared::jobs::job_order_by(q.ordering));
-}
-
 pub(crate) fn set_expression(column: &str, kind: ColumnKind) -> String {
     let present = format!("json_type(p.value, '$.{column}') IS NOT NULL");
     let value = match kind {
@@ -174,10 +153,6 @@ impl JobSql for Sqlite {
 
     fn push_count(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
         push_job_count(b, owner, q);
-    }
-
-    fn push_page(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery, page: Page) {
-        push_job_page(b, owner, q, page);
     }
 
     /// SQLite's plans are pinned by the queries themselves.

@@ -5,10 +5,11 @@
 //! and sort (`USE TEMP B-TREE FOR ORDER BY`) only where the shape allows a bounded sort
 //! (the acquire's merge of its per-state branches, an id list).
 
-use super::job_queries::{push_job_count, push_job_page};
+use super::job_queries::push_job_count;
 use super::log_events::push_event_page;
 use super::sessions::push_acquire_candidates;
 use crate::plan_shapes::{cases, PlanCase, Shape, JOBS};
+use crate::shared::jobs::JobSql;
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 
 const LOAD: &str = "
@@ -35,7 +36,7 @@ INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
 fn explain(case: &PlanCase) -> QueryBuilder<'static, Sqlite> {
     let mut b = QueryBuilder::new("EXPLAIN QUERY PLAN ");
     match &case.shape {
-        Shape::JobPage(q, page) => push_job_page(&mut b, case.owner, q, *page),
+        Shape::JobPage(q, page) => sqlx::Sqlite::push_page(&mut b, case.owner, q, *page),
         Shape::JobCount(q) => push_job_count(&mut b, case.owner, q),
         Shape::EventPage(q, page) => push_event_page(&mut b, case.owner, q, *page),
         Shape::Acquire(spec) => push_acquire_candidates(&mut b, case.owner, 1, spec),
