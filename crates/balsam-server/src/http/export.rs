@@ -1,12 +1,12 @@
 //! `GET /jobs/export`: the caller's jobs matching the Jobs list's filters, as CSV or JSON,
 //! streamed page by page (keyset on the id), so neither side holds more than one page.
 
-use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::Query;
 use crate::http::jobs::job_query;
-use crate::http::ValidationErrorBody;
+use crate::http::response::ValidationErrorBody;
+use crate::state::ServerState;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue};
@@ -42,7 +42,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "data",
 ];
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new().routes(routes!(export_jobs))
 }
 
@@ -75,7 +75,7 @@ enum Format {
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn export_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -94,7 +94,7 @@ async fn export_jobs(
     q.finish()?;
     // The first page is read before answering, so a failing database is a 5xx, not an
     // empty file.
-    let first = app
+    let first = state
         .store
         .export_jobs_after(user.id, &query, 0, EXPORT_PAGE)
         .await?;
@@ -102,7 +102,7 @@ async fn export_jobs(
         Format::Csv => ("text/csv; charset=utf-8", "jobs.csv"),
         Format::Json => ("application/json", "jobs.json"),
     };
-    let body = Body::from_stream(pages(app, user.id, query, format, first));
+    let body = Body::from_stream(pages(state, user.id, query, format, first));
     let mut res = body.into_response();
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -114,7 +114,7 @@ async fn export_jobs(
 }
 
 struct Cursor {
-    app: App,
+    state: ServerState,
     owner: UserId,
     query: JobQuery,
     format: Format,
@@ -127,14 +127,14 @@ struct Cursor {
 
 /// The body: the opening (CSV header or `[`), one chunk per page, then the closing `]`.
 fn pages(
-    app: App,
+    state: ServerState,
     owner: UserId,
     query: JobQuery,
     format: Format,
     first: Vec<Job>,
 ) -> impl Stream<Item = Result<Bytes, StoreError>> {
     let cursor = Cursor {
-        app,
+        state,
         owner,
         query,
         format,
@@ -150,7 +150,7 @@ fn pages(
         let page = match c.next.take() {
             Some(page) => page,
             None => {
-                c.app
+                c.state
                     .store
                     .export_jobs_after(c.owner, &c.query, c.after, EXPORT_PAGE)
                     .await?
