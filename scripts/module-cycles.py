@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+EXTERN = "<extern>"  # first segment of an imported path outside the crate
 
 
 def strip_comments_and_strings(text: str) -> str:
@@ -213,6 +214,10 @@ class Target:
                         continue
                     absolute = self.absolutise(segs, cur)
                     if absolute is None:
+                        # Another crate (or std): remember the name so that a path through
+                        # this module to it is not mistaken for a use of this module.
+                        if segs[-1] not in ("*", "self") and (alias or segs[-1]) != "_":
+                            self.modules[cur].imports[alias or segs[-1]] = ([EXTERN] + segs, line)
                         continue
                     if absolute and absolute[-1] == "*":
                         self.modules[cur].globs.append((absolute[:-1], line))
@@ -265,6 +270,8 @@ class Target:
         mod = self.modules[best]
         if rest and seen < 8 and rest[0] in mod.imports:
             target = mod.imports[rest[0]][0] + rest[1:]
+            if target[:1] == [EXTERN]:
+                return None
             if target != absolute:
                 followed = self.resolve(target, seen + 1)
                 if followed is not None:

@@ -2,7 +2,7 @@
 //! sweep and event-log pruning. Started by `startup`; they only read `ServerState`.
 
 use crate::state::ServerState;
-use balsam_channels::{ChannelLayer, Message};
+use balsam_channels::ChannelLayer;
 use balsam_types::{LoggedEvent, UserId};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,16 +15,9 @@ pub fn publisher(channels: Arc<dyn ChannelLayer>) -> balsam_store::CommitListene
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(UserId, Vec<LoggedEvent>)>();
     tokio::spawn(async move {
         while let Some((user, events)) = rx.recv().await {
-            let messages: Vec<Message> = events
-                .into_iter()
-                .map(|e| Message {
-                    seq: e.seq,
-                    payload: e.payload,
-                })
-                .collect();
-            match channels.publish(user, &messages).await {
+            match channels.publish(user, &events).await {
                 Ok(()) => metrics::counter!(crate::metrics::EVENTS_PUBLISHED)
-                    .increment(messages.len() as u64),
+                    .increment(events.len() as u64),
                 Err(err) => {
                     metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
                     tracing::warn!(user.id = user, error = %err, "publish failed; subscribers will catch up from the event log");

@@ -21,10 +21,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use balsam_channels::Delivery;
 use balsam_types::{LoggedEvent, UserId};
+use frames::{Control, Hello};
 use futures::FutureExt;
 use futures::StreamExt;
-use serde::Deserialize;
 use std::time::Duration;
+
+mod frames;
 
 /// Close codes, for clients to act on.
 pub mod close {
@@ -52,17 +54,6 @@ pub mod close {
 /// over the rows (SQLite keeps the payload in the row): 64 covers a 4 MiB page of typical
 /// entries without making every page scan far ahead.
 const REPLAY_BATCH: i64 = 64;
-
-#[derive(Deserialize)]
-struct Hello {
-    op: String,
-    token: String,
-    last_seq: Option<i64>,
-    /// The `epoch` of the welcome that `last_seq` was counted under: a different one means
-    /// another database (reset, recreated, restored), whose numbers mean nothing here.
-    #[serde(default)]
-    epoch: Option<String>,
-}
 
 /// Where a sequenced client says it is: its `last_seq` and the epoch it was counted under.
 struct Resume {
@@ -296,7 +287,12 @@ impl Session {
         let start = self.log(0, 0, 0).await?;
         let head = start.head;
         let heartbeat_secs = self.state.config.ws.ping_interval_secs;
-        let welcome = |seq: i64, resumed: bool| serde_json::json!({"op": "welcome", "seq": seq, "resumed": resumed, "epoch": epoch, "heartbeat_secs": heartbeat_secs});
+        let welcome = |seq: i64, resumed: bool| Control::Welcome {
+            seq,
+            resumed,
+            epoch: &epoch,
+            heartbeat_secs,
+        };
         let other_epoch = resume.epoch.as_ref().is_some_and(|e| *e != epoch);
         match (self.protocol, resume.last_seq) {
             (Protocol::Sequenced, Some(last))
@@ -307,8 +303,7 @@ impl Session {
                 // to resume from.
                 self.last_sent = head;
                 self.send_control(welcome(head, false)).await?;
-                self.send_control(serde_json::json!({"op": "resync", "seq": head}))
-                    .await?;
+                self.send_control(Control::Resync { seq: head }).await?;
             }
             (Protocol::Sequenced, Some(last)) => {
                 self.last_sent = last.max(0);
@@ -336,9 +331,9 @@ impl Session {
         loop {
             tokio::select! {
                 delivery = live.next() => match delivery {
-                    Some(Delivery::Message(m)) if m.seq <= self.last_sent => {}
-                    Some(Delivery::Message(m)) if m.seq == self.last_sent + 1 => {
-                        self.send_event(&LoggedEvent { seq: m.seq, payload: m.payload }).await?;
+                    Some(Delivery::Event(e)) if e.seq <= self.last_sent => {}
+                    Some(Delivery::Event(e)) if e.seq == self.last_sent + 1 => {
+                        self.send_event(&e).await?;
                         metrics::counter!(crate::metrics::EVENTS_DELIVERED).increment(1);
                     }
                     // A gap (lost, reordered or lagged messages): the log has everything.
@@ -354,7 +349,7 @@ impl Session {
                     // Safety net: a lost last message would otherwise wait for the next one.
                     self.catch_up().await?;
                     if self.protocol == Protocol::Sequenced {
-                        self.send_control(serde_json::json!({"op": "heartbeat", "seq": self.last_sent})).await?;
+                        self.send_control(Control::Heartbeat { seq: self.last_sent }).await?;
                     }
                 }
                 () = &mut expiry => {
@@ -398,7 +393,7 @@ impl Session {
                 self.last_sent = page.head;
                 metrics::counter!(crate::metrics::RESYNCS).increment(1);
                 if self.protocol == Protocol::Sequenced {
-                    self.send_control(serde_json::json!({"op": "resync", "seq": page.head}))
+                    self.send_control(Control::Resync { seq: page.head })
                         .await?;
                 }
                 return Ok(());
@@ -447,8 +442,8 @@ impl Session {
         Ok(())
     }
 
-    async fn send_control(&mut self, value: serde_json::Value) -> Result<(), End> {
-        self.send(Frame::Text(Utf8Bytes::from(value.to_string())))
+    async fn send_control(&mut self, control: Control<'_>) -> Result<(), End> {
+        self.send(Frame::Text(Utf8Bytes::from(control.to_json())))
             .await
     }
 
