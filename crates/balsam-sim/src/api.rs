@@ -65,7 +65,7 @@ impl Stats {
         if error {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        let mut map = crate::lock(&self.endpoints);
+        let mut map = crate::util::lock(&self.endpoints);
         let e = map.entry(label).or_default();
         e.requests += 1;
         e.errors += u64::from(error);
@@ -76,14 +76,14 @@ impl Stats {
     /// Counts an answered request as an error after all (a 4xx the caller did not expect).
     pub fn count_error(&self, label: &'static str) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        crate::lock(&self.endpoints)
+        crate::util::lock(&self.endpoints)
             .entry(label)
             .or_default()
             .errors += 1;
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, EndpointStats> {
-        crate::lock(&self.endpoints)
+        crate::util::lock(&self.endpoints)
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect()

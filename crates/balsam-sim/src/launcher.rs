@@ -6,7 +6,8 @@
 
 use crate::api::query;
 use crate::updater::Updater;
-use crate::{lock, now_iso, Fate, SiteInfo, World};
+use crate::util::{lock, now_iso};
+use crate::world::{Fate, SiteInfo, World};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! server) and the `--until-done` check.
 
 use crate::api::query;
-use crate::World;
+use crate::world::World;
 use reqwest::Method;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

@@ -4,7 +4,8 @@
 //! in bulk `PATCH /jobs/` lists with mixed key sets (return values, data, exceptions).
 
 use crate::updater::Updater;
-use crate::{lock, now_iso, Fate, SiteInfo, World};
+use crate::util::{lock, now_iso};
+use crate::world::{Fate, SiteInfo, World};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -58,7 +59,7 @@ pub async fn run(world: Arc<World>, site: SiteInfo) {
                     session_id = Some(id);
                     id
                 } else {
-                    if crate::sleep_or_stop(&mut stop, clock.period(5.0)).await {
+                    if crate::util::sleep_or_stop(&mut stop, clock.period(5.0)).await {
                         break;
                     }
                     continue;
@@ -119,7 +120,7 @@ pub async fn run(world: Arc<World>, site: SiteInfo) {
                 .call("PUT /sessions/{id}", Method::PUT, &path, Some(&json!({})))
                 .await;
         }
-        if crate::sleep_or_stop(&mut stop, period).await {
+        if crate::util::sleep_or_stop(&mut stop, period).await {
             break;
         }
     }

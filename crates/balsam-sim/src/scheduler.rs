@@ -6,7 +6,8 @@
 
 use crate::api::query;
 use crate::launcher::{self, LaunchSpec};
-use crate::{add, now_iso, sleep_or_stop, SiteInfo, World};
+use crate::util::{add, now_iso, sleep_or_stop};
+use crate::world::{SiteInfo, World};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Map, Value};

@@ -2,7 +2,8 @@
 //! `balsam login`, `balsam site init`, the agent's startup sync and `ApplicationDefinition.sync()`.
 
 use crate::api::{query, Api, ApiError};
-use crate::{Args, SiteInfo};
+use crate::args::Args;
+use crate::world::SiteInfo;
 use anyhow::{bail, Context};
 use reqwest::Method;
 use serde_json::{json, Value};

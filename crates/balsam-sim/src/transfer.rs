@@ -5,7 +5,8 @@
 //! READY → STAGED_IN and POSTPROCESSED → JOB_FINISHED.
 
 use crate::api::query;
-use crate::{now_iso, sleep_or_stop, SiteInfo, World};
+use crate::util::{now_iso, sleep_or_stop};
+use crate::world::{SiteInfo, World};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Value};

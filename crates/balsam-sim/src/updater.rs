@@ -3,7 +3,7 @@
 //! request), chunked at 5000. Items carry their own key sets.
 
 use crate::api::{query, ApiError};
-use crate::World;
+use crate::world::World;
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
