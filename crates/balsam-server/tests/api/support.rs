@@ -110,6 +110,20 @@ impl TestApp {
         }
     }
 
+    /// The server's `host:port`, for raw connections.
+    pub fn addr(&self) -> String {
+        let authority = self.base.trim_start_matches("http://");
+        authority.split('/').next().unwrap().to_owned()
+    }
+
+    /// The websocket URL of `/subscribe-user`.
+    pub fn ws_url(&self) -> String {
+        format!(
+            "{}/subscribe-user",
+            self.base.replacen("http://", "ws://", 1)
+        )
+    }
+
     /// Registers and logs in a fresh user.
     pub async fn new_user(&self) -> TestUser {
         let username = format!("u{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
