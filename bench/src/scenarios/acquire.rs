@@ -267,7 +267,10 @@ async fn launcher(
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one launcher's inputs and its outcome; bundling them would only rename them"
+)]
 async fn launcher_loop(
     api: &Api,
     shared: &Shared,

@@ -7,6 +7,7 @@ use balsam_types::{LoggedEvent, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
+use tracing::Instrument;
 
 /// The commit listener: queues each commit's new log entries for one publishing task,
 /// which keeps this process's publishes in commit order. A failed publish loses nothing
@@ -15,20 +16,27 @@ pub fn publisher(channels: Arc<dyn ChannelLayer>) -> balsam_store::CommitListene
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(UserId, Vec<LoggedEvent>)>();
     tokio::spawn(async move {
         while let Some((user, events)) = rx.recv().await {
-            match channels.publish(user, &events).await {
-                Ok(()) => metrics::counter!(crate::metrics::EVENTS_PUBLISHED)
-                    .increment(events.len() as u64),
-                Err(err) => {
-                    metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
-                    tracing::warn!(user.id = user, error = %err, "publish failed; subscribers will catch up from the event log");
-                }
-            }
+            publish(channels.as_ref(), user, &events).await;
         }
     });
     Arc::new(move |user, events| {
         // Fails only when the publishing task is gone (runtime shutting down).
         let _ = tx.send((user, events));
     })
+}
+
+/// Publishes one commit's entries; a failure is counted and logged, never retried.
+#[tracing::instrument(name = "publish", skip_all, fields(user.id = user, event.count = events.len()))]
+async fn publish(channels: &dyn ChannelLayer, user: UserId, events: &[LoggedEvent]) {
+    match channels.publish(user, events).await {
+        Ok(()) => {
+            metrics::counter!(crate::metrics::EVENTS_PUBLISHED).increment(events.len() as u64)
+        }
+        Err(err) => {
+            metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
+            tracing::warn!(user.id = user, error = %err, "publish failed; subscribers will catch up from the event log");
+        }
+    }
 }
 
 /// Expires stale Sessions of every user, every `sessions.sweep_interval_secs` (upstream
@@ -40,7 +48,13 @@ pub async fn sweep_sessions_forever(state: ServerState) {
         chrono::Duration::seconds(i64::try_from(sessions.expire_after_secs).unwrap_or(300));
     every(sessions.sweep_interval_secs, || async {
         let cutoff = balsam_types::time::now() - expire;
-        match state.store.sweep_sessions(None, cutoff).await {
+        let span = tracing::info_span!("sweep_sessions");
+        match state
+            .store
+            .sweep_sessions(None, cutoff)
+            .instrument(span)
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(session.count = n, "expired stale sessions"),
             Err(err) => tracing::warn!(error = ?err, "session sweep failed"),

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 /// Opens and migrates the store, loads (or creates) the token-signing secret and starts
 /// the channel layer, whose publishing task the store feeds after every commit.
@@ -32,6 +33,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<ServerState> {
         })?;
     store
         .migrate()
+        .instrument(tracing::info_span!("migrate"))
         .await
         .context("cannot apply database migrations")?;
     let secret = auth::load_or_create_secret(&config)?;

@@ -29,7 +29,7 @@ pub fn routes() -> OpenApiRouter<ServerState> {
 
 /// The body of `POST /auth/password/register`.
 #[derive(ToSchema)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the request body in the OpenAPI document"
 )]
@@ -51,7 +51,7 @@ struct Token {
 
 /// The login form (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the request body in the OpenAPI document"
 )]

@@ -15,6 +15,7 @@ use balsam_store::StoreError;
 use balsam_types::{Id, Job, JobQuery, UserId};
 use futures::stream::{self, Stream};
 use serde_json::Value;
+use tracing::Instrument;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Jobs read per page (and per chunk written).
@@ -150,9 +151,11 @@ fn pages(
         let page = match c.next.take() {
             Some(page) => page,
             None => {
+                let span = tracing::info_span!("export.page", after = c.after);
                 c.state
                     .store
                     .export_jobs_after(c.owner, &c.query, c.after, EXPORT_PAGE)
+                    .instrument(span)
                     .await?
             }
         };

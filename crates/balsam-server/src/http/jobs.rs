@@ -33,7 +33,7 @@ pub fn routes() -> OpenApiRouter<ServerState> {
 /// they are parsed by [`job_query`] with FastAPI's error shapes).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the query parameters in the OpenAPI document"
 )]
@@ -63,7 +63,7 @@ struct JobQueryParams {
 
 /// One item of `PATCH /jobs/`: the job's id and its own update fields.
 #[derive(utoipa::ToSchema)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the request body in the OpenAPI document"
 )]

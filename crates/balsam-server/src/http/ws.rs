@@ -371,6 +371,7 @@ impl Session {
 
     /// Sends everything after `last_sent` from the log; past retention, a `resync`. Each
     /// page is read and sent holding one of the server's `ws.max_concurrent_replays` slots.
+    #[tracing::instrument(name = "ws.catch_up", skip_all, fields(after = self.last_sent))]
     async fn catch_up(&mut self) -> Result<(), End> {
         loop {
             let _slot = self
