@@ -207,6 +207,29 @@ impl TestApp {
             .await
     }
 
+    /// Site `s` with a transfer location (`laptop`) and App `A` there with the given
+    /// transfer slots; returns both as JSON.
+    pub async fn site_and_app(&self, user: &TestUser, transfers: Value) -> (Value, Value) {
+        let site = self
+            .post(
+                "/sites/",
+                user,
+                serde_json::json!({"name": "s", "path": "/s", "transfer_locations": {"laptop": "globus://x"}}),
+            )
+            .await
+            .body;
+        let app = self
+            .post(
+                "/apps/",
+                user,
+                serde_json::json!({"site_id": site["id"], "name": "A", "serialized_class": "x",
+                "source_code": "y", "transfers": transfers}),
+            )
+            .await
+            .body;
+        (site, app)
+    }
+
     /// Creates a Site and returns its JSON.
     pub async fn site(&self, user: &TestUser, name: &str) -> Value {
         let r = self

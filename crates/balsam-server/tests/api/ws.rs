@@ -23,15 +23,32 @@ pub async fn connect(app: &TestApp) -> Socket {
 
 /// Connects with our protocol; returns the socket and the welcome frame.
 pub async fn hello(app: &TestApp, user: &TestUser, last_seq: Option<i64>) -> (Socket, Value) {
+    hello_with(
+        app,
+        json!({"op": "hello", "token": user.token, "last_seq": last_seq}),
+    )
+    .await
+}
+
+/// Connects and sends `frame` as the hello; returns the socket and the welcome frame.
+pub async fn hello_with(app: &TestApp, frame: Value) -> (Socket, Value) {
     let mut socket = connect(app).await;
-    let frame = json!({"op": "hello", "token": user.token, "last_seq": last_seq});
+    send_json(&mut socket, frame).await;
+    let welcome = next_json(&mut socket).await.expect("welcome");
+    assert_eq!(welcome["op"], "welcome", "{welcome}");
+    (socket, welcome)
+}
+
+/// Sends `frame` as a text frame.
+pub async fn send_json<S>(socket: &mut S, frame: Value)
+where
+    S: futures::Sink<Message> + Unpin,
+    S::Error: std::fmt::Debug,
+{
     socket
         .send(Message::Text(frame.to_string().into()))
         .await
         .unwrap();
-    let welcome = next_json(&mut socket).await.expect("welcome");
-    assert_eq!(welcome["op"], "welcome", "{welcome}");
-    (socket, welcome)
 }
 
 /// The next text or binary JSON frame, skipping pings; `None` on close or after 5 s.
@@ -107,25 +124,10 @@ fn kinds(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// A Site with a transfer location and an App with an in slot.
 async fn world(app: &TestApp, user: &TestUser) -> (Value, Value) {
-    let site = app
-        .post(
-            "/sites/",
-            user,
-            json!({"name": "s", "path": "/s", "transfer_locations": {"laptop": "globus://x"}}),
-        )
-        .await
-        .body;
-    let a = app
-        .post(
-            "/apps/",
-            user,
-            json!({"site_id": site["id"], "name": "A", "serialized_class": "x", "source_code": "y",
-            "transfers": {"inp": {"required": false, "direction": "in", "local_path": "in.dat"}}}),
-        )
-        .await
-        .body;
-    (site, a)
+    let transfers = json!({"inp": {"required": false, "direction": "in", "local_path": "in.dat"}});
+    app.site_and_app(user, transfers).await
 }
 
 /// A socket on the upstream protocol (the raw token as the first frame), subscribed.

@@ -3,8 +3,8 @@
 
 use super::{raw_request, world};
 use crate::support::TestApp;
-use crate::ws::{close_code, connect, hello};
-use futures::{SinkExt, StreamExt};
+use crate::ws::{close_code, connect, hello, send_json};
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -16,39 +16,24 @@ async fn a_json_array_or_a_negative_last_seq_as_first_frame_closes_with_4004() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
     let mut array = connect(&app).await;
-    array
-        .send(Message::Text(
-            json!([{"op": "hello", "token": user.token}])
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
+    send_json(&mut array, json!([{"op": "hello", "token": user.token}])).await;
     assert_eq!(
         close_code(&mut array, Duration::from_secs(5)).await,
         Some(CloseCode::Library(4004))
     );
     // Even an array serde could read as a hello's fields.
     let mut tuple = connect(&app).await;
-    tuple
-        .send(Message::Text(
-            json!(["hello", user.token, null]).to_string().into(),
-        ))
-        .await
-        .unwrap();
+    send_json(&mut tuple, json!(["hello", user.token, null])).await;
     assert_eq!(
         close_code(&mut tuple, Duration::from_secs(5)).await,
         Some(CloseCode::Library(4004))
     );
     let mut negative = connect(&app).await;
-    negative
-        .send(Message::Text(
-            json!({"op": "hello", "token": user.token, "last_seq": -1})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
+    send_json(
+        &mut negative,
+        json!({"op": "hello", "token": user.token, "last_seq": -1}),
+    )
+    .await;
     assert_eq!(
         close_code(&mut negative, Duration::from_secs(5)).await,
         Some(CloseCode::Library(4004))
@@ -183,14 +168,7 @@ async fn a_socket_that_reads_nothing_is_released_after_the_send_timeout() {
     let stream = tcp.connect(addr).await.unwrap();
     let url = app.ws_url();
     let (mut stalled, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
-    stalled
-        .send(Message::Text(
-            json!({"op": "hello", "token": user.token})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
+    send_json(&mut stalled, json!({"op": "hello", "token": user.token})).await;
     let welcome = match stalled.next().await {
         Some(Ok(Message::Text(t))) => serde_json::from_str::<Value>(&t).unwrap(),
         other => panic!("expected the welcome, got {other:?}"),

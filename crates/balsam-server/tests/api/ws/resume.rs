@@ -1,12 +1,10 @@
 //! Resuming: exactly the missed events, in order, once; `resync` past retention or from
 //! another database.
 
-use super::{connect, events, hello, kinds, next_json, quiet, world, Socket};
+use super::{events, hello, hello_with, kinds, next_json, quiet, world, Socket};
 use crate::support::{TestApp, TestUser};
-use futures::SinkExt;
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn resume_replays_exactly_the_missed_events_in_order_once() {
@@ -94,15 +92,8 @@ async fn a_sequence_older_than_retention_gets_resync() {
 
 /// Hello with `last_seq` counted under `epoch`; returns the socket and the welcome.
 async fn hello_in(app: &TestApp, user: &TestUser, last_seq: i64, epoch: &Value) -> (Socket, Value) {
-    let mut socket = connect(app).await;
     let frame = json!({"op": "hello", "token": user.token, "last_seq": last_seq, "epoch": epoch});
-    socket
-        .send(Message::Text(frame.to_string().into()))
-        .await
-        .unwrap();
-    let welcome = next_json(&mut socket).await.expect("welcome");
-    assert_eq!(welcome["op"], "welcome", "{welcome}");
-    (socket, welcome)
+    hello_with(app, frame).await
 }
 
 #[tokio::test]

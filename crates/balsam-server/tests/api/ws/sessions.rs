@@ -1,7 +1,7 @@
 //! A socket's life: isolation between users, named close codes for tokens, pings and
 //! heartbeats while idle, going-away on shutdown.
 
-use super::{close_code, connect, events, hello, quiet, upstream, world};
+use super::{close_code, connect, events, hello, quiet, send_json, upstream, world};
 use crate::support::TestApp;
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
@@ -33,11 +33,7 @@ async fn bad_expired_and_missing_tokens_close_with_named_codes() {
     let app = TestApp::spawn_with(|c| c.ws.auth_timeout_secs = 1).await;
     let user = app.new_user().await;
     let mut bad = connect(&app).await;
-    bad.send(Message::Text(
-        json!({"op": "hello", "token": "nope"}).to_string().into(),
-    ))
-    .await
-    .unwrap();
+    send_json(&mut bad, json!({"op": "hello", "token": "nope"})).await;
     assert_eq!(
         close_code(&mut bad, Duration::from_secs(5)).await,
         Some(CloseCode::Library(4001))
@@ -63,14 +59,7 @@ async fn bad_expired_and_missing_tokens_close_with_named_codes() {
     let user = app.new_user().await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let mut expired = connect(&app).await;
-    expired
-        .send(Message::Text(
-            json!({"op": "hello", "token": user.token})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
+    send_json(&mut expired, json!({"op": "hello", "token": user.token})).await;
     assert_eq!(
         close_code(&mut expired, Duration::from_secs(5)).await,
         Some(CloseCode::Library(4002))
