@@ -1,4 +1,7 @@
 //! The `AuthUser` extractor: `Authorization: Bearer <token>`, upstream's 401 bodies.
+//!
+//! Repetition note: every extractor opens with the same `FromRequestParts` prologue; the
+//! shape repeats on purpose (axum's trait, one impl per extractor).
 
 use crate::auth::TokenError;
 use crate::http::error::ApiError;

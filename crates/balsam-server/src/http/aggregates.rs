@@ -1,5 +1,8 @@
 //! `/aggregates/…`: the dashboard's charts, bucketed by the store (a fixed number of
 //! buckets per window), so drawing them never downloads the LogEvent history.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;

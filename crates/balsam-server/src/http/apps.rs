@@ -1,4 +1,7 @@
 //! `/apps`: ApplicationDefinition index entries registered at the caller's Sites.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;

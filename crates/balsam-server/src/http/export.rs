@@ -1,5 +1,8 @@
 //! `GET /jobs/export`: the caller's jobs matching the Jobs list's filters, as CSV or JSON,
 //! streamed page by page (keyset on the id), so neither side holds more than one page.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;

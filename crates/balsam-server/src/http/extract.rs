@@ -1,5 +1,8 @@
 //! Request extraction with FastAPI's error shapes: JSON bodies, repeated query keys,
 //! integer path ids.
+//!
+//! Repetition note: every extractor opens with the same `FromRequestParts` prologue; the
+//! shape repeats on purpose (axum's trait, one impl per extractor).
 
 use crate::http::error::ApiError;
 use crate::state::ServerState;

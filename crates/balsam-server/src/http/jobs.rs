@@ -1,5 +1,8 @@
 //! `/jobs`: bulk create, list with every filter, the three update forms, deletes, and the
 //! site-wise state counts (our extension).
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;

@@ -1,5 +1,8 @@
 //! `/sessions`: launcher and processing-service sessions, their heartbeats and the
 //! acquire hot path (`POST /sessions/{id}`).
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;

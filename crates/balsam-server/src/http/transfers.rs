@@ -1,5 +1,8 @@
 //! `/transfers` and `/events`: TransferItems (updated by the Site transfer service) and
 //! the LogEvent history.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;

@@ -1,5 +1,8 @@
 //! `GET /aggregates/throughput` and `/aggregates/utilization` against plain SQL over the
 //! same window, on whichever database the test app runs (SQLite or PostgreSQL).
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::{TestApp, TestUser};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};

@@ -1,4 +1,7 @@
 //! The workflow endpoints on the wire: status codes, bodies and datetime forms.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::{TestApp, TestUser};
 use reqwest::{Method, StatusCode};

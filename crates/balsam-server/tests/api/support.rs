@@ -1,4 +1,7 @@
 //! `TestApp`: a running server with its own data directory and database.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use balsam_server::config::{Config, Overrides};
 use balsam_server::Application;

@@ -1,5 +1,8 @@
 //! Every input gets a 4xx in upstream's error shape: non-finite floats, NUL characters,
 //! out-of-range timestamps, oversized lists and fields, paths that climb out of the Site.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use super::{first_error, world};
 use crate::support::TestApp;

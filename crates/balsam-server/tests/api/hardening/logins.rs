@@ -1,5 +1,8 @@
 //! Registration and login: password rules, rate limits per account and address, equal
 //! refusal times, and a bounded hashing pool.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use super::first_error;
 use crate::support::TestApp;

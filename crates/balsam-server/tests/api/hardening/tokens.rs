@@ -1,5 +1,8 @@
 //! Tokens are revocable: a deleted user, a password change or a logout ends them on REST
 //! and on websockets, and both websocket protocols close when a token expires.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::{TestApp, TestUser};
 use crate::ws::{close_code, connect, hello};

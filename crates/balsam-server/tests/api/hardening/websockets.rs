@@ -1,5 +1,8 @@
 //! The websocket keeps to docs/realtime.md under abuse: bad first frames, foreign origins,
 //! sockets per address, replay slots, and clients that stop reading.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use super::{raw_request, world};
 use crate::support::TestApp;

@@ -1,5 +1,8 @@
 //! Every mutation emits its event with full instances, and list responses carry the
 //! sequence number they reflect.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use super::{events, hello, kinds, quiet, world};
 use crate::support::TestApp;

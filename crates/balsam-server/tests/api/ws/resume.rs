@@ -1,5 +1,8 @@
 //! Resuming: exactly the missed events, in order, once; `resync` past retention or from
 //! another database.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use super::{events, hello, hello_with, kinds, next_json, quiet, world, Socket};
 use crate::support::{TestApp, TestUser};

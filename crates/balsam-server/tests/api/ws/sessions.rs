@@ -1,5 +1,8 @@
 //! A socket's life: isolation between users, named close codes for tokens, pings and
 //! heartbeats while idle, going-away on shutdown.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use super::{close_code, connect, events, hello, quiet, send_json, upstream, world};
 use crate::support::TestApp;
