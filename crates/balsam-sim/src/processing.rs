@@ -18,14 +18,7 @@ const DEPTH: usize = 1000;
 pub async fn run(world: Arc<World>, site: SiteInfo) {
     let api = &world.api;
     let clock = world.clock;
-    let _ = api
-        .call(
-            "GET /apps/",
-            Method::GET,
-            &format!("apps/?site_id={}&limit=100000&offset=0", site.id),
-            None,
-        )
-        .await;
+    api.warm_app_cache(site.id).await;
     let body = json!({"site_id": site.id, "batch_job_id": null});
     let mut session_id = None;
     let mut stop = world.stop.clone();
@@ -47,14 +40,7 @@ pub async fn run(world: Arc<World>, site: SiteInfo) {
                     .ok()
                     .and_then(|s| s["id"].as_i64());
                 if let Some(id) = created {
-                    let _ = api
-                        .call(
-                            "PUT /sessions/{id}",
-                            Method::PUT,
-                            &format!("sessions/{id}"),
-                            Some(&json!({})),
-                        )
-                        .await;
+                    api.tick_session(id).await;
                     last_tick = Instant::now();
                     session_id = Some(id);
                     id

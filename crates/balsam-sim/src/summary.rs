@@ -141,12 +141,7 @@ async fn job_states_by_tag(
         ]);
         let page = world
             .api
-            .call(
-                "GET /jobs/ (count)",
-                reqwest::Method::GET,
-                &format!("jobs/?{q}"),
-                None,
-            )
+            .get("GET /jobs/ (count)", &format!("jobs/?{q}"))
             .await?;
         let n = page["count"].as_u64().unwrap_or(0);
         if n > 0 {
