@@ -1,11 +1,15 @@
 //! The scenarios. Each one returns its report rows; prerequisites it needs but that
 //! were not selected (the working set of jobs, their state) are prepared untimed.
-use crate::api::{excerpt, Api};
+//! `Ctx` and the helpers the scenarios share live here; each scenario adds its methods to
+//! `Ctx` in its own file.
+
+use crate::api::{excerpt, Api, Body};
 use crate::args::Args;
 use crate::report::say;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod acquire;
 mod bulk_create;
@@ -150,6 +154,23 @@ impl Check {
             }
         }
     }
+}
+
+/// POSTs `body` to `path` expecting 201; returns the new row's id and the call's time.
+/// `request` names the call, `what` the row, in errors.
+async fn post_for_id(
+    api: &Api,
+    path: &str,
+    body: &Value,
+    request: &str,
+    what: &str,
+) -> Result<(i64, Duration)> {
+    let reply = api
+        .call(Method::POST, path, Body::json(body), 201)
+        .await
+        .with_context(|| request.to_owned())?;
+    let id = id_of(&reply.json()?).with_context(|| format!("{what} response"))?;
+    Ok((id, reply.elapsed))
 }
 
 fn id_of(v: &Value) -> Result<i64> {

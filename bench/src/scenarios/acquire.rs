@@ -1,6 +1,6 @@
 //! `acquire`: `--launchers` concurrent sessions acquiring the working set and moving it to
 //! RUN_DONE, as the launcher does; a job handed to two sessions fails the run.
-use super::{id_of, utc_now_naive, Ctx};
+use super::{id_of, post_for_id, utc_now_naive, Ctx};
 use crate::api::{excerpt, Api, Body};
 use crate::report::{say, Progress, Row, Status};
 use anyhow::{anyhow, bail, Context, Result};
@@ -28,16 +28,10 @@ impl Ctx {
 
         let mut sessions = Vec::new();
         for _ in 0..launchers {
-            let reply = api
-                .call(
-                    Method::POST,
-                    "sessions/",
-                    Body::json(&json!({"site_id": site, "batch_job_id": null})),
-                    201,
-                )
-                .await
-                .context("POST /sessions/")?;
-            sessions.push(id_of(&reply.json()?).context("Session response")?);
+            let body = json!({"site_id": site, "batch_job_id": null});
+            let (id, _) =
+                post_for_id(&api, "sessions/", &body, "POST /sessions/", "Session").await?;
+            sessions.push(id);
         }
 
         let shared = Arc::new(Shared {
@@ -296,18 +290,12 @@ async fn launcher_loop(
         let reply = api.call(Method::POST, &path, Body::json(body), 200).await?;
         out.acquire_latencies.push(reply.elapsed);
         let calls = shared.calls.fetch_add(1, Ordering::Relaxed) + 1;
-        let jobs = reply.json()?;
-        let jobs = jobs.as_array().ok_or_else(|| {
-            anyhow!(
-                "POST /{path} did not answer a JSON array: {}",
-                excerpt(&reply.body)
-            )
-        })?;
+        let jobs = reply.json_array(&format!("POST /{path}"))?;
         if jobs.is_empty() {
             return Ok(());
         }
         let mut ids = Vec::with_capacity(jobs.len());
-        for job in jobs {
+        for job in &jobs {
             let id = id_of(job).context("acquired job")?;
             if !matches!(
                 job["state"].as_str(),

@@ -65,13 +65,7 @@ impl Ctx {
                 row.record(reply.elapsed);
                 row.add_items(count);
             }
-            let created = reply.json()?;
-            let created = created.as_array().ok_or_else(|| {
-                anyhow!(
-                    "POST /jobs/ did not answer a JSON array: {}",
-                    excerpt(&reply.body)
-                )
-            })?;
+            let created = reply.json_array("POST /jobs/")?;
             if created.len() as u64 != count {
                 bail!(
                     "POST /jobs/ with {count} jobs answered {} jobs",

@@ -1,5 +1,5 @@
 //! `setup`: a fresh user, a Site and an App (always run, untimed prerequisites of the rest).
-use super::{id_of, unique_suffix, Ctx};
+use super::{post_for_id, unique_suffix, Ctx};
 use crate::api::{excerpt, form, Body};
 use crate::report::{say, Row};
 use anyhow::{anyhow, Context, Result};
@@ -61,12 +61,8 @@ impl Ctx {
             "allowed_queues": {},
             "transfer_locations": {},
         });
-        let reply = api
-            .call(Method::POST, "sites/", Body::json(&site), 201)
-            .await
-            .context("create Site")?;
-        row.record(reply.elapsed);
-        let site_id = id_of(&reply.json()?).context("Site response")?;
+        let (site_id, elapsed) = post_for_id(&api, "sites/", &site, "create Site", "Site").await?;
+        row.record(elapsed);
 
         // The body ApplicationDefinition.sync() sends.
         let app = json!({
@@ -78,12 +74,8 @@ impl Ctx {
             "parameters": {},
             "transfers": {},
         });
-        let reply = api
-            .call(Method::POST, "apps/", Body::json(&app), 201)
-            .await
-            .context("create App")?;
-        row.record(reply.elapsed);
-        let app_id = id_of(&reply.json()?).context("App response")?;
+        let (app_id, elapsed) = post_for_id(&api, "apps/", &app, "create App", "App").await?;
+        row.record(elapsed);
 
         row.wall = t0.elapsed();
         row.note = "register, login, POST /sites/, POST /apps/ (register and login include password hashing)".into();

@@ -239,7 +239,8 @@ mod tests {
         let mut ctx = Ctx::new(args, api, Instant::now() + Duration::from_secs(60));
         let t0 = Instant::now();
         let later = t0 + Duration::from_millis(30);
-        // Two calls: a create of jobs 1,2 (seqs 11, 12) and a patch of them (seq 13).
+        // Two calls: a create of jobs 1,2 (seqs 11, 12) and a patch of them (seq 13), spelled
+        // out as test data (they look alike on purpose).
         let calls = vec![
             Call {
                 create: true,
@@ -256,6 +257,14 @@ mod tests {
                 hi: 13,
             },
         ];
+        // Every case reports the same calls, up to head 13.
+        let report = |ctx: &mut Ctx, welcomes: &[i64], outcomes: Vec<SubscriberOutcome>| {
+            let (connect, calls_row) = (Row::new("ws/connect"), Row::new("ws/calls"));
+            ctx.ws_report(
+                t0, later, connect, calls_row, &calls, welcomes, 13, outcomes,
+            )
+            .unwrap()
+        };
         let good = SubscriberOutcome {
             frames: vec![
                 frame(11, later, "job", "bulk-create", &[1, 2]),
@@ -264,18 +273,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let rows = ctx
-            .ws_report(
-                t0,
-                later,
-                Row::new("ws/connect"),
-                Row::new("ws/calls"),
-                &calls,
-                &[10],
-                13,
-                vec![good],
-            )
-            .unwrap();
+        let rows = report(&mut ctx, &[10], vec![good]);
         assert!(ctx.problems.is_empty(), "{:?}", ctx.problems);
         assert_eq!(
             rows[0].latencies,
@@ -307,18 +305,11 @@ mod tests {
             ],
             ..Default::default()
         };
-        let rows = ctx
-            .ws_report(
-                t0,
-                later,
-                Row::new("ws/connect"),
-                Row::new("ws/calls"),
-                &calls,
-                &[10, 10, 10],
-                13,
-                vec![duplicated, missing, wrong_jobs],
-            )
-            .unwrap();
+        let rows = report(
+            &mut ctx,
+            &[10, 10, 10],
+            vec![duplicated, missing, wrong_jobs],
+        );
         let all = ctx.problems.join("\n");
         assert!(
             all.contains("subscriber 0") && all.contains("1 duplicated"),
