@@ -9,7 +9,7 @@ DATA_DIR ?= balsam-data
 
 .PHONY: help run build release test check fmt lint test-rust test-rust-sqlite test-rust-postgres \
         test-embed conformance fuzz-api services openapi clean web web-deps web-ci e2e browser bench cluster-e2e \
-        demo bench-compare bench-compare-quick
+        demo bench-compare bench-compare-quick deny
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -39,6 +39,15 @@ fmt: ## cargo fmt --check
 
 lint: ## clippy with warnings as errors
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# Not part of `check`/`test`: installing cargo-deny builds it from source (~18 min on 2 cores).
+# The fetch downloads (once) the crates a build of every feature needs, so the check itself
+# runs offline; advisories need the RustSec database and are left out (see deny.toml).
+deny: ## cargo-deny: licences, duplicate crates (warnings) and sources, offline
+	@command -v cargo-deny >/dev/null 2>&1 || { \
+	  echo "cargo-deny is missing: cargo install cargo-deny --locked" >&2; exit 1; }
+	$(CARGO) fetch --locked --target x86_64-unknown-linux-gnu
+	$(CARGO) deny --offline check licenses bans sources
 
 services: ## Start PostgreSQL if it is installed but down
 	./scripts/ensure-services.sh

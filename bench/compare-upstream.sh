@@ -125,6 +125,7 @@ esac
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$ROOT/bench/results" "$ROOT/.build"
 OUT="$ROOT/bench/results/compare-$stamp"
+# What cleanup() undoes; empty means nothing to undo (run.sh has the same shape).
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/balsam-compare.XXXXXX")"
 RUN_PID=""
 BENCH_PID=""
@@ -132,7 +133,8 @@ UP_PID=""
 ANALYZE_PID=""
 UP_DB=""
 
-psql_admin() { psql "$PG_URL/postgres" -v ON_ERROR_STOP=1 -qAtc "$1"; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 # Children run in their own process group (set -m), so that stopping one reaches what it
 # started (run.sh's server, serve.sh's pip/bootstrap) and nothing else.
@@ -160,25 +162,15 @@ cleanup() {
     [ -n "$BENCH_PID" ] && stop_group "$BENCH_PID" "balsam-bench"
     [ -n "$ANALYZE_PID" ] && stop_group "$ANALYZE_PID" "pg-autoanalyze"
     [ -n "$UP_PID" ] && stop_group "$UP_PID" "the upstream server"
-    if [ -n "$UP_DB" ]; then
-        log "dropping database $UP_DB"
-        psql_admin "DROP DATABASE IF EXISTS \"$UP_DB\" WITH (FORCE)" 2>/dev/null \
-            || psql_admin "DROP DATABASE IF EXISTS \"$UP_DB\"" \
-            || log "warning: could not drop database $UP_DB"
-    fi
-    if [ "$rc" -ne 0 ] && [ -f "$WORK/upstream.log" ]; then
-        log "last lines of the upstream log:"; tail -n 20 "$WORK/upstream.log" >&2 || true
-    fi
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+    if [ -n "$UP_DB" ]; then drop_database "$UP_DB"; fi
+    finish_work_dir "$rc" "$WORK/upstream.log" upstream
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if wants ours-postgres || wants upstream-postgres; then
-    if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && [ -x "$ROOT/scripts/ensure-services.sh" ]; then
-        "$ROOT/scripts/ensure-services.sh"
-    fi
+    ensure_postgres
 fi
 
 free_port() {

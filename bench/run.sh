@@ -75,13 +75,15 @@ else
 fi
 
 # ---- fresh state -----------------------------------------------------------------
+# What cleanup() undoes; empty means nothing to undo (compare-upstream.sh has the same shape).
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/balsam-bench.XXXXXX")"
 DB_NAME=""
 DB_URL=""
 SERVER_PID=""
 ANALYZE_PID=""
 
-psql_admin() { psql "$PG_URL/postgres" -v ON_ERROR_STOP=1 -qAtc "$1"; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
     local rc=$?
@@ -96,30 +98,15 @@ cleanup() {
         kill -KILL "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
-    if [ -n "$DB_NAME" ]; then
-        log "dropping database $DB_NAME"
-        psql_admin "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" 2>/dev/null \
-            || psql_admin "DROP DATABASE IF EXISTS \"$DB_NAME\"" \
-            || log "warning: could not drop database $DB_NAME"
-    fi
-    if [ "$rc" -ne 0 ] && [ -f "$WORK/server.log" ]; then
-        log "last lines of the server log:"
-        tail -n 20 "$WORK/server.log" >&2 || true
-    fi
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
-        log "kept $WORK"
-    else
-        rm -rf "$WORK"
-    fi
+    if [ -n "$DB_NAME" ]; then drop_database "$DB_NAME"; fi
+    finish_work_dir "$rc" "$WORK/server.log" server
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "$backend" = postgres ]; then
-    if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && [ -x "$ROOT/scripts/ensure-services.sh" ]; then
-        "$ROOT/scripts/ensure-services.sh"
-    fi
+    ensure_postgres
     DB_NAME="balsam_bench_$(date +%s)_$$"
     psql_admin "DROP DATABASE IF EXISTS \"$DB_NAME\""
     DB_URL="$PG_URL/$DB_NAME"

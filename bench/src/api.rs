@@ -28,6 +28,17 @@ impl Reply {
         serde_json::from_str(&self.body)
             .with_context(|| format!("response is not JSON: {}", excerpt(&self.body)))
     }
+
+    /// The body as a JSON array; `request` names the call in the error.
+    pub fn json_array(&self, request: &str) -> Result<Vec<Value>> {
+        match self.json()? {
+            Value::Array(items) => Ok(items),
+            _ => Err(anyhow::anyhow!(
+                "{request} did not answer a JSON array: {}",
+                excerpt(&self.body)
+            )),
+        }
+    }
 }
 
 enum SendError {

@@ -10,7 +10,17 @@ use std::task::{Context, Poll};
 use futures::stream::{BoxStream, Stream, StreamExt};
 use tokio::sync::broadcast;
 
-use crate::{Delivery, Message, UserId};
+use crate::{LoggedEvent, UserId};
+
+/// What a subscriber receives.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// A published event-log entry.
+    Event(LoggedEvent),
+    /// Messages may have been lost (local lag, Redis reconnect, an undecodable frame):
+    /// catch up from the event log.
+    Gap,
+}
 
 /// Told when a [`Subscription`] is dropped, so the layer can leave the user's group.
 pub(crate) trait Leave: Send + Sync + 'static {
@@ -55,12 +65,16 @@ impl Hub {
     }
 
     /// Sends `messages` to `user`'s group, in order; a no-op without subscribers.
-    pub(crate) fn send_messages(&self, user: UserId, messages: impl IntoIterator<Item = Message>) {
+    pub(crate) fn send_messages(
+        &self,
+        user: UserId,
+        messages: impl IntoIterator<Item = LoggedEvent>,
+    ) {
         let groups = self.groups.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(tx) = groups.get(&user) {
             for m in messages {
                 // Err only means every receiver left meanwhile.
-                let _ = tx.send(Delivery::Message(m));
+                let _ = tx.send(Delivery::Event(m));
             }
         }
     }
@@ -190,13 +204,22 @@ fn deliveries(rx: broadcast::Receiver<Delivery>) -> impl Stream<Item = Delivery>
     })
 }
 
+/// A test entry from a sequence number and a JSON text.
+#[cfg(test)]
+pub(crate) fn event(seq: i64, payload: impl Into<std::sync::Arc<str>>) -> LoggedEvent {
+    LoggedEvent {
+        seq,
+        payload: payload.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures::FutureExt;
 
-    fn msg(seq: i64) -> Message {
-        Message::new(seq, format!("{{\"seq\":{seq}}}"))
+    fn msg(seq: i64) -> LoggedEvent {
+        event(seq, format!("{{\"seq\":{seq}}}"))
     }
 
     #[tokio::test]
@@ -226,9 +249,9 @@ mod tests {
             got,
             vec![
                 Delivery::Gap,
-                Delivery::Message(msg(8)),
-                Delivery::Message(msg(9)),
-                Delivery::Message(msg(10)),
+                Delivery::Event(msg(8)),
+                Delivery::Event(msg(9)),
+                Delivery::Event(msg(10)),
                 Delivery::Gap
             ]
         );
@@ -243,7 +266,7 @@ mod tests {
         hub.send_messages(1, [msg(1)]);
         assert_eq!(sub.next().await, Some(Delivery::Gap));
         assert_eq!(sub.next().await, Some(Delivery::Gap));
-        assert_eq!(sub.next().await, Some(Delivery::Message(msg(1))));
+        assert_eq!(sub.next().await, Some(Delivery::Event(msg(1))));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::hub::{Hub, Subscription};
-use crate::{ChannelError, ChannelLayer, Message, UserId, DEFAULT_CAPACITY};
+use crate::{ChannelError, ChannelLayer, LoggedEvent, UserId, DEFAULT_CAPACITY};
 
 /// Per-user tokio broadcast groups in this process. Cheap to publish to a user nobody
 /// watches; a subscriber more than `capacity` messages behind gets `Delivery::Gap`.
@@ -45,7 +45,7 @@ impl Default for InProcessLayer {
 
 #[async_trait::async_trait]
 impl ChannelLayer for InProcessLayer {
-    async fn publish(&self, user: UserId, messages: &[Message]) -> Result<(), ChannelError> {
+    async fn publish(&self, user: UserId, messages: &[LoggedEvent]) -> Result<(), ChannelError> {
         self.hub.send_messages(user, messages.iter().cloned());
         Ok(())
     }

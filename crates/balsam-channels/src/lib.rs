@@ -23,68 +23,16 @@ use std::sync::Arc;
 mod error;
 mod hub;
 mod in_process;
+mod layer;
 mod redis;
 
 pub use self::redis::{RedisLayer, RedisOptions};
+/// The entries this crate carries: the event log's, one type from commit to websocket.
+pub use balsam_types::{LoggedEvent, UserId};
 pub use error::ChannelError;
-pub use hub::Subscription;
+pub use hub::{Delivery, Subscription};
 pub use in_process::InProcessLayer;
-
-/// A Balsam user's id; one channel group per user.
-pub type UserId = i64;
-
-/// Default number of deliveries a local subscriber may fall behind before it gets a `Gap`.
-pub const DEFAULT_CAPACITY: usize = 4096;
-
-/// One committed event-log entry, encoded once by the publisher.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Message {
-    /// The entry's per-user sequence number (gap-free in the event log).
-    pub seq: i64,
-    /// The envelope as JSON text; opaque to this crate and never re-encoded.
-    pub payload: Arc<str>,
-}
-
-impl Message {
-    /// A message from a sequence number and a JSON text.
-    pub fn new(seq: i64, payload: impl Into<Arc<str>>) -> Self {
-        Self {
-            seq,
-            payload: payload.into(),
-        }
-    }
-}
-
-/// What a subscriber receives.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Delivery {
-    /// A published event-log entry.
-    Message(Message),
-    /// Messages may have been lost (local lag, Redis reconnect, an undecodable frame):
-    /// catch up from the event log.
-    Gap,
-}
-
-/// A per-user publish/subscribe layer shared by every request handler of a process.
-#[async_trait::async_trait]
-pub trait ChannelLayer: Send + Sync + 'static {
-    /// Publishes a batch of one user's messages (in seq order) to every subscriber of that
-    /// user, on every replica. Never blocks for long: on a backend outage it fails within the
-    /// layer's time budget. On `Err` the subscribers of that user get a `Gap` (this replica's
-    /// at once, other replicas' once Redis accepts the notice), and the messages may still
-    /// arrive late (a timed-out PUBLISH can reach Redis). Log and count the error; do not
-    /// fail the request: the event log holds the messages.
-    async fn publish(&self, user: UserId, messages: &[Message]) -> Result<(), ChannelError>;
-
-    /// Subscribes to one user's group; yields what is published after this returns.
-    async fn subscribe(&self, user: UserId) -> Result<Subscription, ChannelError>;
-
-    /// Readiness: `Ok` when the layer can deliver (Redis reachable), for `/health`.
-    async fn ready(&self) -> Result<(), ChannelError>;
-
-    /// `"in-process"` or `"redis"`, for logs and `/health`.
-    fn name(&self) -> &'static str;
-}
+pub use layer::{ChannelLayer, DEFAULT_CAPACITY};
 
 /// Builds the layer named by config: `None` → in-process, `Some(url)` → Redis with
 /// [`RedisOptions::default`]. An invalid URL is an error; an unreachable Redis is not (the

@@ -1,5 +1,8 @@
 //! Configuration: one typed tree, built once in `main` from layered sources and passed
 //! explicitly. The defaults live in `balsam.defaults.toml`, which is also the documentation.
+//!
+//! Repetition note: the sections holding URLs implement `Debug` by hand to redact them;
+//! those impls look alike on purpose.
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;

@@ -150,7 +150,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let web = balsam_server::http::spa::WebSource::from_config(&config.web.dist_dir);
     let application = Application::build(config).await?;
     let addr = application.local_addr()?;
-    let open_registration = application.app().config.auth.allow_registration;
+    let open_registration = application.state().config.auth.allow_registration;
     let base = format!("http://{addr}");
     println!(
         "balsam-server {} listening on {base}",

@@ -1,5 +1,8 @@
 //! Counting what each client address holds open (connections, websockets), to refuse one
 //! more past a configured maximum.
+//!
+//! Repetition note: like `auth/throttle.rs`, a map behind
+//! a mutex that ignores poisoning; the constructor and `lock` look alike on purpose.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -65,7 +65,7 @@ impl Stats {
         if error {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        let mut map = crate::lock(&self.endpoints);
+        let mut map = crate::util::lock(&self.endpoints);
         let e = map.entry(label).or_default();
         e.requests += 1;
         e.errors += u64::from(error);
@@ -76,14 +76,14 @@ impl Stats {
     /// Counts an answered request as an error after all (a 4xx the caller did not expect).
     pub fn count_error(&self, label: &'static str) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        crate::lock(&self.endpoints)
+        crate::util::lock(&self.endpoints)
             .entry(label)
             .or_default()
             .errors += 1;
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, EndpointStats> {
-        crate::lock(&self.endpoints)
+        crate::util::lock(&self.endpoints)
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect()
@@ -129,7 +129,8 @@ impl Api {
         &self.root
     }
 
-    /// A request whose failure (after retries) is logged and counted as an error.
+    /// A request whose failure (after retries) is logged and counted as an error. (Its
+    /// signature repeats in `call_quiet` on purpose: the two differ in logging only.)
     pub async fn call(
         &self,
         label: &'static str,
@@ -139,6 +140,33 @@ impl Api {
     ) -> Result<Value, ApiError> {
         self.send(label, method, path, Body::json(body), false)
             .await
+    }
+
+    /// `call` for a GET.
+    pub async fn get(&self, label: &'static str, path: &str) -> Result<Value, ApiError> {
+        self.call(label, Method::GET, path, None).await
+    }
+
+    /// `GET /apps/` of one Site, as the agent does when a service starts (warming its App
+    /// cache); the answer is not used, a failure is counted.
+    pub async fn warm_app_cache(&self, site_id: i64) {
+        let path = format!("apps/?site_id={site_id}&limit=100000&offset=0");
+        let _ = self.get("GET /apps/", &path).await;
+    }
+
+    /// A bulk `PATCH` of `items` whose answer is not used (a failure is counted).
+    pub async fn patch_all(&self, label: &'static str, path: &str, items: Vec<Value>) {
+        let body = Value::Array(items);
+        let _ = self.call(label, Method::PATCH, path, Some(&body)).await;
+    }
+
+    /// The Session heartbeat: `PUT /sessions/{id}` with an empty body (a failure is counted).
+    pub async fn tick_session(&self, session_id: i64) {
+        let path = format!("sessions/{session_id}");
+        let body = serde_json::json!({});
+        let _ = self
+            .call("PUT /sessions/{id}", Method::PUT, &path, Some(&body))
+            .await;
     }
 
     /// A request whose 4xx answer the caller expects and handles itself: not logged, not

@@ -43,7 +43,7 @@ impl Console {
 
     /// A line of information (always printed, above the progress line).
     pub fn info(&self, msg: &str) {
-        let mut st = crate::lock(&self.state);
+        let mut st = crate::util::lock(&self.state);
         self.print_above(&mut st, msg);
     }
 
@@ -57,7 +57,7 @@ impl Console {
     /// outage does not flood the terminal. After `MAX_WARNINGS` none are printed (the
     /// summary counts every error).
     pub fn warn_kind(&self, kind: &str, msg: &str) {
-        let mut st = crate::lock(&self.state);
+        let mut st = crate::util::lock(&self.state);
         let now = Instant::now();
         let similar = match st.recent.get_mut(kind) {
             Some((last, skipped)) if now.duration_since(*last) < SIMILAR_WINDOW => {
@@ -97,7 +97,7 @@ impl Console {
         if self.quiet {
             return;
         }
-        let mut st = crate::lock(&self.state);
+        let mut st = crate::util::lock(&self.state);
         if self.tty {
             st.progress = line;
             st.drawn = true;
@@ -112,7 +112,7 @@ impl Console {
 
     /// Ends the live line (before the summary is printed).
     pub fn finish_progress(&self) {
-        let mut st = crate::lock(&self.state);
+        let mut st = crate::util::lock(&self.state);
         if self.tty && st.drawn {
             eprintln!();
             st.drawn = false;

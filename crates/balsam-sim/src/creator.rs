@@ -2,7 +2,8 @@
 //! `Job.objects.bulk_create`), some with parents and some with transfers, and decides each
 //! job's fate (succeed, error then retry, error then fail).
 
-use crate::{lock, sleep_or_stop, Fate, JobMeta, SiteInfo, World};
+use crate::util::{lock, sleep_or_stop};
+use crate::world::{Fate, JobMeta, SiteInfo, World};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;

@@ -6,7 +6,8 @@
 
 use crate::api::query;
 use crate::updater::Updater;
-use crate::{lock, now_iso, Fate, SiteInfo, World};
+use crate::util::{lock, now_iso};
+use crate::world::{Fate, SiteInfo, World};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -53,14 +54,7 @@ pub async fn run(
     let api = &world.api;
     let clock = world.clock;
     // Warm the App cache, find our BatchJob, open the Session.
-    let _ = api
-        .call(
-            "GET /apps/",
-            Method::GET,
-            &format!("apps/?site_id={}&limit=100000&offset=0", site.id),
-            None,
-        )
-        .await;
+    api.warm_app_cache(site.id).await;
     let batch_job_id = api
         .call(
             "GET /batch-jobs/",
@@ -91,14 +85,7 @@ pub async fn run(
         return;
     };
     let session_path = format!("sessions/{session_id}");
-    let _ = api
-        .call(
-            "PUT /sessions/{id}",
-            Method::PUT,
-            &session_path,
-            Some(&json!({})),
-        )
-        .await;
+    api.tick_session(session_id).await;
 
     let mut stop = world.stop.clone();
     let started = Instant::now();
@@ -238,14 +225,7 @@ pub async fn run(
         updater.flush(&world).await;
         if last_tick.elapsed() >= tick_every {
             last_tick = Instant::now();
-            let _ = api
-                .call(
-                    "PUT /sessions/{id}",
-                    Method::PUT,
-                    &session_path,
-                    Some(&json!({})),
-                )
-                .await;
+            api.tick_session(session_id).await;
         }
         tokio::select! {
             _ = tokio::time::sleep(period) => {}

@@ -2,7 +2,7 @@
 //! server) and the `--until-done` check.
 
 use crate::api::query;
-use crate::World;
+use crate::world::World;
 use reqwest::Method;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -143,12 +143,7 @@ async fn fetch_groups(
         pairs.push(("offset", "0".into()));
         let page = world
             .api
-            .call(
-                "GET /jobs/ (count)",
-                Method::GET,
-                &format!("jobs/?{}", query(&pairs)),
-                None,
-            )
+            .get("GET /jobs/ (count)", &format!("jobs/?{}", query(&pairs)))
             .await
             .ok()?;
         out.insert(name, page["count"].as_u64().unwrap_or(0));
@@ -166,7 +161,7 @@ async fn all_done(world: &World) -> bool {
         async move {
             world
                 .api
-                .call("GET /jobs/ (count)", Method::GET, &path, None)
+                .get("GET /jobs/ (count)", &path)
                 .await
                 .ok()
                 .and_then(|p| p["count"].as_u64())

@@ -4,7 +4,8 @@
 //! in bulk `PATCH /jobs/` lists with mixed key sets (return values, data, exceptions).
 
 use crate::updater::Updater;
-use crate::{lock, now_iso, Fate, SiteInfo, World};
+use crate::util::{lock, now_iso};
+use crate::world::{Fate, SiteInfo, World};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -17,14 +18,7 @@ const DEPTH: usize = 1000;
 pub async fn run(world: Arc<World>, site: SiteInfo) {
     let api = &world.api;
     let clock = world.clock;
-    let _ = api
-        .call(
-            "GET /apps/",
-            Method::GET,
-            &format!("apps/?site_id={}&limit=100000&offset=0", site.id),
-            None,
-        )
-        .await;
+    api.warm_app_cache(site.id).await;
     let body = json!({"site_id": site.id, "batch_job_id": null});
     let mut session_id = None;
     let mut stop = world.stop.clone();
@@ -46,19 +40,12 @@ pub async fn run(world: Arc<World>, site: SiteInfo) {
                     .ok()
                     .and_then(|s| s["id"].as_i64());
                 if let Some(id) = created {
-                    let _ = api
-                        .call(
-                            "PUT /sessions/{id}",
-                            Method::PUT,
-                            &format!("sessions/{id}"),
-                            Some(&json!({})),
-                        )
-                        .await;
+                    api.tick_session(id).await;
                     last_tick = Instant::now();
                     session_id = Some(id);
                     id
                 } else {
-                    if crate::sleep_or_stop(&mut stop, clock.period(5.0)).await {
+                    if crate::util::sleep_or_stop(&mut stop, clock.period(5.0)).await {
                         break;
                     }
                     continue;
@@ -119,7 +106,7 @@ pub async fn run(world: Arc<World>, site: SiteInfo) {
                 .call("PUT /sessions/{id}", Method::PUT, &path, Some(&json!({})))
                 .await;
         }
-        if crate::sleep_or_stop(&mut stop, period).await {
+        if crate::util::sleep_or_stop(&mut stop, period).await {
             break;
         }
     }

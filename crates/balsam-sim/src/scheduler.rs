@@ -6,10 +6,11 @@
 
 use crate::api::query;
 use crate::launcher::{self, LaunchSpec};
-use crate::{add, now_iso, sleep_or_stop, SiteInfo, World};
+use crate::util::{add, now_iso, sleep_or_stop};
+use crate::world::{SiteInfo, World};
 use rand::Rng;
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,20 +79,23 @@ pub async fn run(world: Arc<World>, site: SiteInfo) {
     heartbeat(&world, &site, &locals).await;
 }
 
+/// The Site's active BatchJobs matching `filters`, `limit` per page; `None` on failure.
+async fn active_batch_jobs(
+    world: &World,
+    label: &'static str,
+    mut filters: Vec<(&'static str, String)>,
+    limit: &str,
+) -> Option<serde_json::Value> {
+    filters.extend(ACTIVE_STATES.iter().map(|s| ("state", (*s).to_owned())));
+    filters.push(("limit", limit.into()));
+    filters.push(("offset", "0".into()));
+    let path = format!("batch-jobs/?{}", query(&filters));
+    world.api.get(label, &path).await.ok()
+}
+
 async fn sync(world: &Arc<World>, site: &SiteInfo, locals: &mut HashMap<i64, Local>, last: bool) {
-    let mut pairs = vec![("site_id", site.id.to_string())];
-    pairs.extend(ACTIVE_STATES.iter().map(|s| ("state", (*s).to_owned())));
-    pairs.push(("limit", "100000".into()));
-    pairs.push(("offset", "0".into()));
-    let Ok(page) = world
-        .api
-        .call(
-            "GET /batch-jobs/",
-            Method::GET,
-            &format!("batch-jobs/?{}", query(&pairs)),
-            None,
-        )
-        .await
+    let site_filter = vec![("site_id", site.id.to_string())];
+    let Some(page) = active_batch_jobs(world, "GET /batch-jobs/", site_filter, "100000").await
     else {
         return;
     };
@@ -186,14 +190,9 @@ async fn sync(world: &Arc<World>, site: &SiteInfo, locals: &mut HashMap<i64, Loc
         }
     }
     if !changes.is_empty() {
-        let _ = world
+        world
             .api
-            .call(
-                "PATCH /batch-jobs/",
-                Method::PATCH,
-                "batch-jobs/",
-                Some(&Value::Array(changes)),
-            )
+            .patch_all("PATCH /batch-jobs/", "batch-jobs/", changes)
             .await;
     }
 }
@@ -203,22 +202,11 @@ async fn maintain_queue(world: &World, site: &SiteInfo, submitted: &mut u64) {
     if world.stopping() {
         return;
     }
-    let mut pairs = vec![
+    let filters = vec![
         ("site_id", site.id.to_string()),
         ("queue", QUEUE.to_owned()),
     ];
-    pairs.extend(ACTIVE_STATES.iter().map(|s| ("state", (*s).to_owned())));
-    pairs.push(("limit", "0".into()));
-    pairs.push(("offset", "0".into()));
-    let Ok(page) = world
-        .api
-        .call(
-            "GET /batch-jobs/ (count)",
-            Method::GET,
-            &format!("batch-jobs/?{}", query(&pairs)),
-            None,
-        )
-        .await
+    let Some(page) = active_batch_jobs(world, "GET /batch-jobs/ (count)", filters, "0").await
     else {
         return;
     };
@@ -248,11 +236,9 @@ async fn maintain_queue(world: &World, site: &SiteInfo, submitted: &mut u64) {
 async fn heartbeat(world: &World, site: &SiteInfo, locals: &HashMap<i64, Local>) {
     if world
         .api
-        .call(
+        .get(
             "GET /sites/",
-            Method::GET,
             &format!("sites/?id={}&limit=100000&offset=0", site.id),
-            None,
         )
         .await
         .is_err()

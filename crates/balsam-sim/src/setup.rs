@@ -2,7 +2,8 @@
 //! `balsam login`, `balsam site init`, the agent's startup sync and `ApplicationDefinition.sync()`.
 
 use crate::api::{query, Api, ApiError};
-use crate::{Args, SiteInfo};
+use crate::args::Args;
+use crate::world::SiteInfo;
 use anyhow::{bail, Context};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -87,9 +88,7 @@ async fn site(api: &Api, args: &Args, name: &str) -> anyhow::Result<i64> {
         Ok(site) => id_of(&site)?,
         Err(ApiError::Status { status: 400, .. }) => {
             let q = query(&[("name", name)]);
-            let page = api
-                .call("GET /sites/", Method::GET, &format!("sites/?{q}"), None)
-                .await?;
+            let page = api.get("GET /sites/", &format!("sites/?{q}")).await?;
             match page["results"].get(0) {
                 Some(site) => id_of(site)?,
                 None => bail!("the Site name is taken but no Site {name:?} is listed"),
@@ -97,11 +96,9 @@ async fn site(api: &Api, args: &Args, name: &str) -> anyhow::Result<i64> {
         }
         Err(e) => return Err(e.into()),
     };
-    api.call(
+    api.get(
         "GET /sites/",
-        Method::GET,
         &format!("sites/?id={id}&limit=100000&offset=0"),
-        None,
     )
     .await?;
     let config = json!({
@@ -131,9 +128,7 @@ async fn site(api: &Api, args: &Args, name: &str) -> anyhow::Result<i64> {
 async fn sync_app(api: &Api, site_id: i64, body: Value) -> anyhow::Result<i64> {
     let name = body["name"].as_str().unwrap_or_default().to_owned();
     let q = query(&[("site_id", site_id.to_string()), ("name", name)]);
-    let page = api
-        .call("GET /apps/", Method::GET, &format!("apps/?{q}"), None)
-        .await?;
+    let page = api.get("GET /apps/", &format!("apps/?{q}")).await?;
     match page["results"].get(0) {
         Some(app) => {
             let id = id_of(app)?;

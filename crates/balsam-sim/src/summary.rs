@@ -2,7 +2,7 @@
 //! errors per endpoint.
 
 use crate::api::EndpointStats;
-use crate::World;
+use crate::world::World;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -52,7 +52,7 @@ pub(crate) async fn collect(world: &World, reason: &str) -> anyhow::Result<Summa
     let endpoints = world.api.stats.snapshot();
     let requests = world.api.stats.requests.load(Ordering::Relaxed);
     let errors = world.api.stats.errors.load(Ordering::Relaxed);
-    let final_states = crate::job_states_by_tag(world).await?.into_iter().collect();
+    let final_states = job_states_by_tag(world).await?.into_iter().collect();
     Ok(Summary {
         reason: reason.to_owned(),
         elapsed,
@@ -108,4 +108,45 @@ impl fmt::Display for Summary {
         }
         Ok(())
     }
+}
+
+/// Counts of the run's jobs per state, from the server.
+async fn job_states_by_tag(
+    world: &World,
+) -> anyhow::Result<std::collections::HashMap<String, u64>> {
+    const STATES: [&str; 14] = [
+        "CREATED",
+        "AWAITING_PARENTS",
+        "READY",
+        "STAGED_IN",
+        "PREPROCESSED",
+        "RUNNING",
+        "RUN_DONE",
+        "RUN_ERROR",
+        "RUN_TIMEOUT",
+        "RESTART_READY",
+        "POSTPROCESSED",
+        "STAGED_OUT",
+        "JOB_FINISHED",
+        "FAILED",
+    ];
+    let tag = format!("sim_run:{}", world.run_tag);
+    let mut out = std::collections::HashMap::new();
+    for state in STATES {
+        let q = crate::api::query(&[
+            ("tags", tag.as_str()),
+            ("state", state),
+            ("limit", "0"),
+            ("offset", "0"),
+        ]);
+        let page = world
+            .api
+            .get("GET /jobs/ (count)", &format!("jobs/?{q}"))
+            .await?;
+        let n = page["count"].as_u64().unwrap_or(0);
+        if n > 0 {
+            out.insert(state.to_owned(), n);
+        }
+    }
+    Ok(out)
 }

@@ -5,7 +5,8 @@
 //! READY → STAGED_IN and POSTPROCESSED → JOB_FINISHED.
 
 use crate::api::query;
-use crate::{now_iso, sleep_or_stop, SiteInfo, World};
+use crate::util::{now_iso, sleep_or_stop};
+use crate::world::{SiteInfo, World};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -44,15 +45,7 @@ async fn cycle(world: &World, site: &SiteInfo, tasks: &mut HashMap<i64, Task>, s
         ("limit", "100000".into()),
         ("offset", "0".into()),
     ]);
-    let Ok(in_flight) = api
-        .call(
-            "GET /transfers/",
-            Method::GET,
-            &format!("transfers/?{q}"),
-            None,
-        )
-        .await
-    else {
+    let Ok(in_flight) = api.get("GET /transfers/", &format!("transfers/?{q}")).await else {
         return;
     };
     // Poll our tasks: report the finished ones. Items in flight that we do not know
@@ -83,13 +76,7 @@ async fn cycle(world: &World, site: &SiteInfo, tasks: &mut HashMap<i64, Task>, s
     // Our tasks the server no longer lists as in flight (their jobs were deleted).
     tasks.retain(|id, t| seen.contains(id) || t.done_at > now);
     if !changed.is_empty() {
-        let _ = api
-            .call(
-                "PATCH /transfers/",
-                Method::PATCH,
-                "transfers/",
-                Some(&Value::Array(changed)),
-            )
+        api.patch_all("PATCH /transfers/", "transfers/", changed)
             .await;
     }
 
@@ -100,15 +87,7 @@ async fn cycle(world: &World, site: &SiteInfo, tasks: &mut HashMap<i64, Task>, s
         ("limit", QUERY_LIMIT.to_string()),
         ("offset", "0".into()),
     ]);
-    let Ok(pending) = api
-        .call(
-            "GET /transfers/",
-            Method::GET,
-            &format!("transfers/?{q}"),
-            None,
-        )
-        .await
-    else {
+    let Ok(pending) = api.get("GET /transfers/", &format!("transfers/?{q}")).await else {
         return;
     };
     let items: Vec<&Value> = pending["results"]
@@ -133,12 +112,7 @@ async fn cycle(world: &World, site: &SiteInfo, tasks: &mut HashMap<i64, Task>, s
         pairs.push(("limit", "100000".into()));
         pairs.push(("offset", "0".into()));
         let _ = api
-            .call(
-                "GET /jobs/",
-                Method::GET,
-                &format!("jobs/?{}", query(&pairs)),
-                None,
-            )
+            .get("GET /jobs/", &format!("jobs/?{}", query(&pairs)))
             .await;
     }
     let mut batches: HashMap<(String, String), Vec<i64>> = HashMap::new();

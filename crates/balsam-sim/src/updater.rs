@@ -3,7 +3,7 @@
 //! request), chunked at 5000. Items carry their own key sets.
 
 use crate::api::{query, ApiError};
-use crate::World;
+use crate::world::World;
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -69,15 +69,7 @@ async fn send(world: &World, items: &[Value]) {
                 items.len()
             ));
             if !kept.is_empty() {
-                let _ = world
-                    .api
-                    .call(
-                        "PATCH /jobs/",
-                        Method::PATCH,
-                        "jobs/",
-                        Some(&Value::Array(kept)),
-                    )
-                    .await;
+                world.api.patch_all("PATCH /jobs/", "jobs/", kept).await;
             }
         }
         Err(e) => {
@@ -102,12 +94,7 @@ async fn existing_ids(world: &World, items: &[Value]) -> HashSet<i64> {
         pairs.push(("offset", "0".into()));
         if let Ok(page) = world
             .api
-            .call(
-                "GET /jobs/",
-                Method::GET,
-                &format!("jobs/?{}", query(&pairs)),
-                None,
-            )
+            .get("GET /jobs/", &format!("jobs/?{}", query(&pairs)))
             .await
         {
             if let Some(results) = page["results"].as_array() {

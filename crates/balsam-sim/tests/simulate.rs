@@ -3,7 +3,7 @@
 //! reaches a terminal state, every state change has its LogEvent, and the simulator
 //! cleans up its Sessions, also when interrupted.
 
-#![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 
 use balsam_server::config::{Config, Overrides};
 use balsam_server::Application;

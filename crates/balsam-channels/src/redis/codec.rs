@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::{ChannelError, Message, UserId};
+use crate::{ChannelError, LoggedEvent, UserId};
 
 const MAGIC: &[u8; 2] = b"B1";
 /// The frame that tells every subscriber of a channel to catch up from the log.
@@ -26,7 +26,7 @@ pub(crate) fn parse_channel_name(prefix: &str, name: &str) -> Option<UserId> {
 /// Encodes `messages` into frames of at most `max_frame_bytes` each (a single larger
 /// message gets a frame of its own). Order is kept within and across frames.
 pub(crate) fn encode(
-    messages: &[Message],
+    messages: &[LoggedEvent],
     max_frame_bytes: usize,
 ) -> Result<Vec<Vec<u8>>, ChannelError> {
     let mut frames = Vec::new();
@@ -56,7 +56,7 @@ pub(crate) fn encode(
 /// A decoded frame.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Frame {
-    Messages(Vec<Message>),
+    Messages(Vec<LoggedEvent>),
     Gap,
 }
 
@@ -68,7 +68,7 @@ pub(crate) fn decode(frame: &[u8]) -> Result<Frame, &'static str> {
     decode_messages(frame).map(Frame::Messages)
 }
 
-fn decode_messages(frame: &[u8]) -> Result<Vec<Message>, &'static str> {
+fn decode_messages(frame: &[u8]) -> Result<Vec<LoggedEvent>, &'static str> {
     let mut rest = frame.strip_prefix(MAGIC).ok_or("unknown frame format")?;
     let mut messages = Vec::new();
     while !rest.is_empty() {
@@ -80,7 +80,7 @@ fn decode_messages(frame: &[u8]) -> Result<Vec<Message>, &'static str> {
         }
         let (payload, tail) = tail.split_at(len);
         let payload = std::str::from_utf8(payload).map_err(|_| "payload is not UTF-8")?;
-        messages.push(Message {
+        messages.push(LoggedEvent {
             seq: i64::from_be_bytes(seq),
             payload: Arc::from(payload),
         });
@@ -100,12 +100,13 @@ fn split_array<const N: usize>(bytes: &[u8]) -> Option<([u8; N], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::event;
 
-    fn msgs() -> Vec<Message> {
+    fn msgs() -> Vec<LoggedEvent> {
         vec![
-            Message::new(1, r#"{"action":"create","type":"job","data":[]}"#),
-            Message::new(-5, ""),
-            Message::new(i64::MAX, "ünïcødé ✓ \u{0} \n"),
+            event(1, r#"{"action":"create","type":"job","data":[]}"#),
+            event(-5, ""),
+            event(i64::MAX, "ünïcødé ✓ \u{0} \n"),
         ]
     }
 
@@ -118,11 +119,11 @@ mod tests {
 
     #[test]
     fn large_batches_split_into_frames_in_order() {
-        let many: Vec<Message> = (0..100).map(|i| Message::new(i, "x".repeat(100))).collect();
+        let many: Vec<LoggedEvent> = (0..100).map(|i| event(i, "x".repeat(100))).collect();
         let frames = encode(&many, 1000).unwrap();
         assert!(frames.len() > 10);
         assert!(frames.iter().all(|f| f.len() <= 1000));
-        let back: Vec<Message> = frames
+        let back: Vec<LoggedEvent> = frames
             .iter()
             .flat_map(|f| decode_messages(f).unwrap())
             .collect();
@@ -131,11 +132,7 @@ mod tests {
 
     #[test]
     fn a_message_larger_than_a_frame_travels_alone() {
-        let big = vec![
-            Message::new(1, "a"),
-            Message::new(2, "b".repeat(5000)),
-            Message::new(3, "c"),
-        ];
+        let big = vec![event(1, "a"), event(2, "b".repeat(5000)), event(3, "c")];
         let frames = encode(&big, 100).unwrap();
         assert_eq!(frames.len(), 3);
         assert_eq!(decode_messages(&frames[1]).unwrap(), vec![big[1].clone()]);

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{watch, Notify};
 
 use super::codec::{channel_name, GAP_FRAME};
+use super::options::RedisOptions;
 use super::publisher::Publisher;
-use super::RedisOptions;
 use crate::UserId;
 
 /// Users owed a gap notice.

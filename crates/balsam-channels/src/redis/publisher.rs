@@ -9,7 +9,7 @@ use redis::{AsyncConnectionConfig, Client};
 use tokio::sync::Mutex;
 use tokio::time::{timeout, Instant};
 
-use super::RedisOptions;
+use super::options::RedisOptions;
 use crate::ChannelError;
 
 pub(super) struct Publisher {

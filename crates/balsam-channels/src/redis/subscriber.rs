@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::timeout;
 
 use super::codec::{self, channel_name, parse_channel_name, Frame};
-use super::RedisOptions;
+use super::options::RedisOptions;
 use crate::hub::Hub;
 use crate::{ChannelError, UserId};
 

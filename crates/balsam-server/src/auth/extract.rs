@@ -1,8 +1,11 @@
 //! The `AuthUser` extractor: `Authorization: Bearer <token>`, upstream's 401 bodies.
+//!
+//! Repetition note: every extractor opens with the same `FromRequestParts` prologue; the
+//! shape repeats on purpose (axum's trait, one impl per extractor).
 
-use crate::app::App;
 use crate::auth::TokenError;
 use crate::http::error::ApiError;
+use crate::state::ServerState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use balsam_types::UserId;
@@ -15,10 +18,13 @@ pub struct AuthUser {
     pub username: String,
 }
 
-impl FromRequestParts<App> for AuthUser {
+impl FromRequestParts<ServerState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ServerState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -29,14 +35,14 @@ impl FromRequestParts<App> for AuthUser {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ApiError::NotAuthenticated);
         }
-        let verified = match app.tokens.verify(token.trim()) {
+        let verified = match state.tokens.verify(token.trim()) {
             Ok(verified) => verified,
             Err(TokenError::Expired | TokenError::Invalid) => return Err(ApiError::InvalidToken),
         };
         let user = verified.user;
-        if !app
+        if !state
             .generations
-            .is_current(app.store.as_ref(), user.id, verified.generation)
+            .is_current(state.store.as_ref(), user.id, verified.generation)
             .await?
         {
             return Err(ApiError::InvalidToken);

@@ -73,6 +73,7 @@ impl Hasher {
     }
 
     /// Hashes a new password.
+    #[tracing::instrument(name = "password.hash", skip_all)]
     pub async fn hash(&self, password: String) -> Result<anyhow::Result<String>, Busy> {
         let _slot = self.slot().await?;
         Ok(hash_async(password).await)
@@ -80,6 +81,7 @@ impl Hasher {
 
     /// Checks `password` against `stored`, or against a dummy hash when there is none
     /// (unknown user, or a user without a password), which then never verifies.
+    #[tracing::instrument(name = "password.verify", skip_all)]
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Busy> {
         let _slot = self.slot().await?;
         let known = stored.is_some();

@@ -3,6 +3,9 @@
 //! `Retry-After`, up to a maximum; failures are forgotten some time after the last one.
 //! State is per replica (a client spreading guesses over N replicas gets N times the
 //! allowance, still bounded).
+//!
+//! Repetition note: like `per_address.rs`, a map behind
+//! a mutex that ignores poisoning; the constructor and `lock` look alike on purpose.
 
 use crate::config::AuthConfig;
 use std::collections::HashMap;

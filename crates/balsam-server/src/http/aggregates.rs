@@ -1,17 +1,20 @@
 //! `/aggregates/…`: the dashboard's charts, bucketed by the store (a fixed number of
 //! buckets per window), so drawing them never downloads the LogEvent history.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
-use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::Query;
-use crate::http::ValidationErrorBody;
+use crate::http::response::ValidationErrorBody;
+use crate::state::ServerState;
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use balsam_types::aggregates::{AggregateWindow, Throughput, Utilization};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(throughput))
         .routes(routes!(utilization))
@@ -33,13 +36,13 @@ fn window(raw: Option<&str>) -> Result<AggregateWindow, ApiError> {
     responses((status = 200, body = Throughput), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn throughput(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Throughput>, ApiError> {
     let window = window(raw.as_deref())?;
     let now = balsam_types::time::now();
-    Ok(Json(app.store.throughput(user.id, window, now).await?))
+    Ok(Json(state.store.throughput(user.id, window, now).await?))
 }
 
 /// Nodes busy running jobs per bucket (at each bucket's start and its time-weighted
@@ -49,11 +52,11 @@ async fn throughput(
     responses((status = 200, body = Utilization), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn utilization(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Utilization>, ApiError> {
     let window = window(raw.as_deref())?;
     let now = balsam_types::time::now();
-    Ok(Json(app.store.utilization(user.id, window, now).await?))
+    Ok(Json(state.store.utilization(user.id, window, now).await?))
 }

@@ -1,10 +1,13 @@
 //! `/apps`: ApplicationDefinition index entries registered at the caller's Sites.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
-use crate::app::App as AppState;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::{Listed, ValidationErrorBody};
+use crate::http::response::{Listed, ValidationErrorBody};
+use crate::state::ServerState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,7 +15,7 @@ use balsam_store::StoreError;
 use balsam_types::{App, AppCreate, AppQuery, AppUpdate, Paginated};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(list_apps, create_app))
         .routes(routes!(get_app, update_app, delete_app))
@@ -41,7 +44,7 @@ fn duplicate_name(err: StoreError) -> ApiError {
     responses((status = 200, body = Paginated<App>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_apps(
-    State(app): State<AppState>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<App>, ApiError> {
@@ -55,7 +58,7 @@ async fn list_apps(
     };
     let page = q.page();
     q.finish()?;
-    Ok(Listed(app.store.list_apps(user.id, &query, page).await?))
+    Ok(Listed(state.store.list_apps(user.id, &query, page).await?))
 }
 
 /// Register an App at one of the caller's Sites.
@@ -66,12 +69,12 @@ async fn list_apps(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn create_app(
-    State(app): State<AppState>,
+    State(state): State<ServerState>,
     user: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<App>), ApiError> {
     let create = AppCreate::from_json(&body)?;
-    let created = app
+    let created = state
         .store
         .create_app(user.id, &create)
         .await
@@ -90,12 +93,12 @@ async fn create_app(
     responses((status = 200, body = App), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn get_app(
-    State(app): State<AppState>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(app_id): Path<String>,
 ) -> Result<Json<App>, ApiError> {
     let id = path_id(&app_id, "app_id")?;
-    Ok(Json(app.store.get_app(user.id, id).await?))
+    Ok(Json(state.store.get_app(user.id, id).await?))
 }
 
 /// Update an App: the fields present are written. Moving it to another Site requires
@@ -107,14 +110,14 @@ async fn get_app(
         (status = 404, description = "Not found"), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn update_app(
-    State(app): State<AppState>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(app_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<App>, ApiError> {
     let id = path_id(&app_id, "app_id")?;
     let update = AppUpdate::from_json(&body)?;
-    let updated = app
+    let updated = state
         .store
         .update_app(user.id, id, &update)
         .await
@@ -128,12 +131,12 @@ async fn update_app(
     responses((status = 204), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn delete_app(
-    State(app): State<AppState>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(app_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&app_id, "app_id")?;
-    app.store.delete_app(user.id, id).await?;
+    state.store.delete_app(user.id, id).await?;
     tracing::info!(app.id = id, "app deleted");
     Ok(StatusCode::NO_CONTENT)
 }

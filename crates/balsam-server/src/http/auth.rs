@@ -1,9 +1,9 @@
 //! `/auth`: login-method discovery, password registration and login, and `me`.
 
-use crate::app::App;
 use crate::auth::{password, AuthUser};
 use crate::http::error::ApiError;
 use crate::http::extract::{form_urlencoded_pairs, ClientIp, JsonBody, RawBody};
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
@@ -18,7 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 /// Upstream's column size for usernames.
 const MAX_USERNAME: usize = 100;
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(how))
         .routes(routes!(register))
@@ -29,7 +29,7 @@ pub fn routes() -> OpenApiRouter<App> {
 
 /// The body of `POST /auth/password/register`.
 #[derive(ToSchema)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the request body in the OpenAPI document"
 )]
@@ -51,7 +51,7 @@ struct Token {
 
 /// The login form (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the request body in the OpenAPI document"
 )]
@@ -81,11 +81,11 @@ async fn how() -> Json<Vec<&'static str>> {
         (status = 429, description = "Too many registrations from this address; see Retry-After"),
         (status = 503, description = "Password hashing is saturated; see Retry-After")))]
 async fn register(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     ClientIp(client): ClientIp,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    if !app.config.auth.allow_registration {
+    if !state.config.auth.allow_registration {
         return Err(ApiError::Detail(
             StatusCode::FORBIDDEN,
             "Registration is disabled on this server; ask an administrator to run \
@@ -94,7 +94,7 @@ async fn register(
         ));
     }
     let (username, password) = credentials(&body)?;
-    let auth = &app.config.auth;
+    let auth = &state.config.auth;
     if let Some(why) = password::policy_violation(
         &password,
         auth.min_password_length,
@@ -106,19 +106,19 @@ async fn register(
             "value_error.password.policy",
         ));
     }
-    if let Err(secs) = app.registration_throttle.admit(client) {
+    if let Err(secs) = state.registration_throttle.admit(client) {
         tracing::info!(client.ip = %client, "registration refused: rate limited");
         return Err(ApiError::TooManyRequests(
             secs,
             format!("Too many registrations from this address; retry in {secs} s"),
         ));
     }
-    let hash = app
+    let hash = state
         .hasher
         .hash(password)
         .await?
         .map_err(ApiError::Internal)?;
-    match app.store.create_user(&username, &hash).await {
+    match state.store.create_user(&username, &hash).await {
         Ok(user) => {
             tracing::info!(user.id = user.id, "user registered");
             Ok((StatusCode::CREATED, Json(user)))
@@ -157,7 +157,7 @@ fn credentials(body: &Value) -> Result<(String, String), ApiError> {
         (status = 429, description = "Too many failed logins for this account or client address; see Retry-After"),
         (status = 503, description = "Password checks are saturated; see Retry-After")))]
 async fn login(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     RawBody(body): RawBody,
@@ -197,24 +197,24 @@ async fn login(
     }
     let (username, password) = cx.finish(username.zip(password))?;
 
-    if let Err(secs) = app.login_throttle.check(&username, client) {
+    if let Err(secs) = state.login_throttle.check(&username, client) {
         tracing::info!(client.ip = %client, "login refused: rate limited");
         return Err(ApiError::TooManyRequests(
             secs,
             format!("Too many failed logins; retry in {secs} s"),
         ));
     }
-    let creds = app.store.find_user_credentials(&username).await?;
+    let creds = state.store.find_user_credentials(&username).await?;
     let stored = creds.as_ref().and_then(|c| c.password_hash.clone());
     // Unknown users are checked against a dummy hash: the same work, the same answer time.
-    let verified = app.hasher.verify(password, stored).await?;
+    let verified = state.hasher.verify(password, stored).await?;
     let Some(creds) = creds.filter(|_| verified) else {
-        app.login_throttle.failed(&username, client);
+        state.login_throttle.failed(&username, client);
         tracing::info!(client.ip = %client, "login refused: wrong username or password");
         return Err(ApiError::BadCredentials);
     };
-    app.login_throttle.succeeded(&username);
-    let issued = app
+    state.login_throttle.succeeded(&username);
+    let issued = state
         .tokens
         .issue(&creds.user, creds.token_generation)
         .map_err(ApiError::Internal)?;
@@ -241,9 +241,9 @@ async fn me(user: AuthUser) -> Json<User> {
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
     responses((status = 204, description = "Every token of the caller is revoked"), (status = 401)),
     security(("bearer" = [])))]
-async fn logout(State(app): State<App>, user: AuthUser) -> Result<StatusCode, ApiError> {
-    app.store.revoke_tokens(user.id).await?;
-    app.generations.forget(user.id);
+async fn logout(State(state): State<ServerState>, user: AuthUser) -> Result<StatusCode, ApiError> {
+    state.store.revoke_tokens(user.id).await?;
+    state.generations.forget(user.id);
     tracing::info!(user.id = user.id, "logged out: tokens revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,10 +1,13 @@
 //! `/batch-jobs`: scheduler allocations at the caller's Sites.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
-use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::{Listed, ValidationErrorBody};
+use crate::http::response::{Listed, ValidationErrorBody};
+use crate::state::ServerState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -13,7 +16,7 @@ use balsam_types::job::parse_tag_filters;
 use balsam_types::{BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, Paginated};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(
             list_batch_jobs,
@@ -39,7 +42,7 @@ pub fn routes() -> OpenApiRouter<App> {
     responses((status = 200, body = Paginated<BatchJob>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_batch_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<BatchJob>, ApiError> {
@@ -64,7 +67,7 @@ async fn list_batch_jobs(
     let page = q.page();
     q.finish()?;
     Ok(Listed(
-        app.store.list_batch_jobs(user.id, &query, page).await?,
+        state.store.list_batch_jobs(user.id, &query, page).await?,
     ))
 }
 
@@ -74,12 +77,12 @@ async fn list_batch_jobs(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn create_batch_job(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<BatchJob>), ApiError> {
     let create = BatchJobCreate::from_json(&body)?;
-    let job = app.store.create_batch_job(user.id, &create).await?;
+    let job = state.store.create_batch_job(user.id, &create).await?;
     tracing::info!(
         batch_job.id = job.id,
         site.id = job.site_id,
@@ -95,12 +98,12 @@ async fn create_batch_job(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn bulk_update_batch_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Vec<BatchJob>>, ApiError> {
     let patches = BatchJobPatch::list_from_json(&body)?;
-    match app.store.update_batch_jobs(user.id, &patches).await {
+    match state.store.update_batch_jobs(user.id, &patches).await {
         Ok(jobs) => Ok(Json(jobs)),
         Err(StoreError::NotFound) => {
             Err(ApiError::bad_request("Could not find some Batch Job IDs"))
@@ -115,12 +118,12 @@ async fn bulk_update_batch_jobs(
     responses((status = 200, body = BatchJob), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn get_batch_job(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(raw): Path<String>,
 ) -> Result<Json<BatchJob>, ApiError> {
     let id = path_id(&raw, "batch_job_id")?;
-    Ok(Json(app.store.get_batch_job(user.id, id).await?))
+    Ok(Json(state.store.get_batch_job(user.id, id).await?))
 }
 
 /// Update one BatchJob.
@@ -130,14 +133,17 @@ async fn get_batch_job(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn update_batch_job(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<BatchJob>, ApiError> {
     let id = path_id(&raw, "batch_job_id")?;
     let patch = BatchJobPatch::from_json(&body)?;
-    let mut updated = app.store.update_batch_jobs(user.id, &[(id, patch)]).await?;
+    let mut updated = state
+        .store
+        .update_batch_jobs(user.id, &[(id, patch)])
+        .await?;
     updated.pop().map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -147,11 +153,11 @@ async fn update_batch_job(
     responses((status = 204), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn delete_batch_job(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&raw, "batch_job_id")?;
-    app.store.delete_batch_job(user.id, id).await?;
+    state.store.delete_batch_job(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

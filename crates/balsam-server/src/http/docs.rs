@@ -1,7 +1,7 @@
 //! `/api/v1/docs`: Swagger UI on our OpenAPI document, with its assets compiled in so it
 //! works without internet access.
 
-use crate::app::App;
+use crate::state::ServerState;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
@@ -12,7 +12,7 @@ const INIT_JS: &str = include_str!("../../assets/swagger-ui/init.js");
 const BUNDLE_JS: &str = include_str!("../../assets/swagger-ui/swagger-ui-bundle.js");
 const CSS: &str = include_str!("../../assets/swagger-ui/swagger-ui.css");
 
-pub fn routes() -> Router<App> {
+pub fn routes() -> Router<ServerState> {
     Router::new()
         .route(
             "/docs",

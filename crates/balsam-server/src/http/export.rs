@@ -1,12 +1,15 @@
 //! `GET /jobs/export`: the caller's jobs matching the Jobs list's filters, as CSV or JSON,
 //! streamed page by page (keyset on the id), so neither side holds more than one page.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
-use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::Query;
 use crate::http::jobs::job_query;
-use crate::http::ValidationErrorBody;
+use crate::http::response::ValidationErrorBody;
+use crate::state::ServerState;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue};
@@ -15,6 +18,7 @@ use balsam_store::StoreError;
 use balsam_types::{Id, Job, JobQuery, UserId};
 use futures::stream::{self, Stream};
 use serde_json::Value;
+use tracing::Instrument;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Jobs read per page (and per chunk written).
@@ -42,7 +46,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "data",
 ];
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new().routes(routes!(export_jobs))
 }
 
@@ -75,7 +79,7 @@ enum Format {
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn export_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -94,7 +98,7 @@ async fn export_jobs(
     q.finish()?;
     // The first page is read before answering, so a failing database is a 5xx, not an
     // empty file.
-    let first = app
+    let first = state
         .store
         .export_jobs_after(user.id, &query, 0, EXPORT_PAGE)
         .await?;
@@ -102,7 +106,7 @@ async fn export_jobs(
         Format::Csv => ("text/csv; charset=utf-8", "jobs.csv"),
         Format::Json => ("application/json", "jobs.json"),
     };
-    let body = Body::from_stream(pages(app, user.id, query, format, first));
+    let body = Body::from_stream(pages(state, user.id, query, format, first));
     let mut res = body.into_response();
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -114,7 +118,7 @@ async fn export_jobs(
 }
 
 struct Cursor {
-    app: App,
+    state: ServerState,
     owner: UserId,
     query: JobQuery,
     format: Format,
@@ -127,14 +131,14 @@ struct Cursor {
 
 /// The body: the opening (CSV header or `[`), one chunk per page, then the closing `]`.
 fn pages(
-    app: App,
+    state: ServerState,
     owner: UserId,
     query: JobQuery,
     format: Format,
     first: Vec<Job>,
 ) -> impl Stream<Item = Result<Bytes, StoreError>> {
     let cursor = Cursor {
-        app,
+        state,
         owner,
         query,
         format,
@@ -150,9 +154,11 @@ fn pages(
         let page = match c.next.take() {
             Some(page) => page,
             None => {
-                c.app
+                let span = tracing::info_span!("export.page", after = c.after);
+                c.state
                     .store
                     .export_jobs_after(c.owner, &c.query, c.after, EXPORT_PAGE)
+                    .instrument(span)
                     .await?
             }
         };

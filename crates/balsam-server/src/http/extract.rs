@@ -1,8 +1,11 @@
 //! Request extraction with FastAPI's error shapes: JSON bodies, repeated query keys,
 //! integer path ids.
+//!
+//! Repetition note: every extractor opens with the same `FromRequestParts` prologue; the
+//! shape repeats on purpose (axum's trait, one impl per extractor).
 
-use crate::app::App;
 use crate::http::error::ApiError;
+use crate::state::ServerState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -308,10 +311,13 @@ impl Query {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub std::net::IpAddr);
 
-impl FromRequestParts<App> for ClientIp {
+impl FromRequestParts<ServerState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ServerState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -319,7 +325,7 @@ impl FromRequestParts<App> for ClientIp {
         Ok(ClientIp(client_ip(
             peer,
             &parts.headers,
-            &app.config.http.trusted_proxies,
+            &state.config.http.trusted_proxies,
         )))
     }
 }

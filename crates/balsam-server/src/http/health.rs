@@ -1,6 +1,6 @@
 //! Liveness, readiness and the Prometheus endpoint.
 
-use crate::app::App;
+use crate::state::ServerState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
@@ -11,7 +11,7 @@ use serde_json::json;
 use std::time::Instant;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(ready))
@@ -28,12 +28,12 @@ async fn health() -> Json<serde_json::Value> {
 /// with what failed).
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
-async fn ready(State(app): State<App>) -> Response {
-    let database = match app.store.ping().await {
+async fn ready(State(state): State<ServerState>) -> Response {
+    let database = match state.store.ping().await {
         Ok(()) => "ok".to_owned(),
         Err(err) => format!("error: {err}"),
     };
-    let channels = match app.channels.ready().await {
+    let channels = match state.channels.ready().await {
         Ok(()) => "ok".to_owned(),
         Err(err) => format!("error: {err}"),
     };
@@ -45,17 +45,17 @@ async fn ready(State(app): State<App>) -> Response {
     };
     let body = json!({
         "status": if ok { "ready" } else { "unavailable" },
-        "database": {"backend": app.store.backend(), "status": database},
-        "channels": {"layer": app.channels.name(), "status": channels},
+        "database": {"backend": state.store.backend(), "status": database},
+        "channels": {"layer": state.channels.name(), "status": channels},
     });
     (status, Json(body)).into_response()
 }
 
 /// `GET /metrics` (outside `/api/v1`), when `metrics.enabled` and a `metrics.bearer_token`
 /// is set, for callers that send it as `Authorization: Bearer`.
-pub async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
-    let expected = app.config.metrics.bearer_token.expose_secret();
-    if !app.config.metrics.enabled || expected.is_empty() {
+pub async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Response {
+    let expected = state.config.metrics.bearer_token.expose_secret();
+    if !state.config.metrics.enabled || expected.is_empty() {
         return (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response();
     }
     let given = headers
@@ -66,7 +66,7 @@ pub async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
     if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         return crate::http::error::ApiError::InvalidToken.into_response();
     }
-    let pool = app.store.pool_stats();
+    let pool = state.store.pool_stats();
     metrics::gauge!(crate::metrics::DB_POOL_SIZE).set(f64::from(pool.size));
     metrics::gauge!(crate::metrics::DB_POOL_IDLE).set(f64::from(pool.idle));
     (

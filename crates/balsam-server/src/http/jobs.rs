@@ -1,11 +1,14 @@
 //! `/jobs`: bulk create, list with every filter, the three update forms, deletes, and the
 //! site-wise state counts (our extension).
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
-use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::{Listed, ValidationErrorBody};
+use crate::http::response::{Listed, ValidationErrorBody};
+use crate::state::ServerState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -16,7 +19,7 @@ use balsam_types::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(
             list_jobs,
@@ -33,7 +36,7 @@ pub fn routes() -> OpenApiRouter<App> {
 /// they are parsed by [`job_query`] with FastAPI's error shapes).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the query parameters in the OpenAPI document"
 )]
@@ -63,7 +66,7 @@ struct JobQueryParams {
 
 /// One item of `PATCH /jobs/`: the job's id and its own update fields.
 #[derive(utoipa::ToSchema)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the request body in the OpenAPI document"
 )]
@@ -104,7 +107,7 @@ pub(crate) fn job_query(q: &mut Query) -> JobQuery {
     responses((status = 200, body = Paginated<Job>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<Job>, ApiError> {
@@ -112,7 +115,7 @@ async fn list_jobs(
     let query = job_query(&mut q);
     let page = q.page();
     q.finish()?;
-    Ok(Listed(app.store.list_jobs(user.id, &query, page).await?))
+    Ok(Listed(state.store.list_jobs(user.id, &query, page).await?))
 }
 
 /// Create up to 5000 jobs in one call, with their parents and transfers. Returns them in
@@ -124,12 +127,12 @@ async fn list_jobs(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn bulk_create_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Vec<Job>>), ApiError> {
     let jobs = JobCreate::list_from_json(&body)?;
-    let created = app.store.create_jobs(user.id, &jobs).await?;
+    let created = state.store.create_jobs(user.id, &jobs).await?;
     tracing::info!(job.count = created.len(), "jobs created");
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -141,12 +144,12 @@ async fn bulk_create_jobs(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn bulk_update_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<Json<u64>, ApiError> {
     let patches = JobBulkPatch::list_from_json(&body)?;
-    let n = app
+    let n = state
         .store
         .update_jobs(user.id, JobUpdate::Patches(&patches))
         .await?;
@@ -159,7 +162,7 @@ async fn bulk_update_jobs(
         (status = 400, description = "More than 5000 jobs match"), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn query_update_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
     JsonBody(body): JsonBody,
@@ -168,7 +171,7 @@ async fn query_update_jobs(
     let query = job_query(&mut q);
     q.finish()?;
     let patch = JobPatch::from_json(&body)?;
-    let n = app
+    let n = state
         .store
         .update_jobs(user.id, JobUpdate::Query(&query, &patch))
         .await?;
@@ -180,14 +183,14 @@ async fn query_update_jobs(
     responses((status = 204), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn query_delete_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<StatusCode, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let query = job_query(&mut q);
     q.finish()?;
-    let n = app.store.delete_jobs(user.id, &query).await?;
+    let n = state.store.delete_jobs(user.id, &query).await?;
     tracing::info!(job.count = n, "jobs deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -198,10 +201,10 @@ async fn query_delete_jobs(
     responses((status = 200, body = Vec<SiteStateCounts>)),
     security(("bearer" = [])))]
 async fn job_state_counts(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
 ) -> Result<Json<Vec<SiteStateCounts>>, ApiError> {
-    Ok(Json(app.store.job_state_counts(user.id).await?))
+    Ok(Json(state.store.job_state_counts(user.id).await?))
 }
 
 /// One of the caller's jobs.
@@ -209,12 +212,12 @@ async fn job_state_counts(
     responses((status = 200, body = Job), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn get_job(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(job_id): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
     let id = path_id(&job_id, "job_id")?;
-    Ok(Json(app.store.get_job(user.id, id).await?))
+    Ok(Json(state.store.get_job(user.id, id).await?))
 }
 
 /// Update one job. Answers `1`; a missing job is a 400, as upstream.
@@ -224,7 +227,7 @@ async fn get_job(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn update_job(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(job_id): Path<String>,
     JsonBody(body): JsonBody,
@@ -232,7 +235,8 @@ async fn update_job(
     let id = path_id(&job_id, "job_id")?;
     let patch = JobPatch::from_json(&body)?;
     Ok(Json(
-        app.store
+        state
+            .store
             .update_jobs(user.id, JobUpdate::One(id, &patch))
             .await?,
     ))
@@ -243,11 +247,11 @@ async fn update_job(
     responses((status = 204), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn delete_job(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(job_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&job_id, "job_id")?;
-    app.store.delete_job(user.id, id).await?;
+    state.store.delete_job(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,23 +11,25 @@ pub mod export;
 pub mod extract;
 mod health;
 pub mod jobs;
+pub mod response;
 pub mod sessions;
 pub mod sites;
 pub mod spa;
 pub mod transfers;
 pub mod ws;
 
-use crate::app::App;
+pub use response::{Listed, ValidationErrorBody, SEQ_HEADER};
+
+use crate::state::ServerState;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
-use serde::Serialize;
 use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 /// Where the API is mounted; users give `http(s)://HOST/api/v1` to `balsam login`.
@@ -136,46 +138,8 @@ impl Modify for CommonResponses {
     }
 }
 
-/// FastAPI's 422 body: `{"detail": [{"loc", "msg", "type", "ctx"?}]}`.
-#[derive(Serialize, ToSchema)]
-pub struct ValidationErrorBody {
-    detail: Vec<ValidationErrorItem>,
-}
-
-/// One validation error.
-#[derive(Serialize, ToSchema)]
-struct ValidationErrorItem {
-    /// Where: `"body"`, `"query"` or `"path"`, then keys and list indexes.
-    #[schema(value_type = Vec<serde_json::Value>)]
-    loc: Vec<serde_json::Value>,
-    msg: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[schema(value_type = Option<Object>)]
-    ctx: Option<serde_json::Value>,
-}
-
-/// Header on list responses: the caller's event-log sequence number the page reflects
-/// (read in the same database snapshot), so a client can drop rows older than what its
-/// event stream already applied.
-pub const SEQ_HEADER: &str = "x-balsam-seq";
-
-/// A list response: `{count, results}` plus the [`SEQ_HEADER`].
-pub struct Listed<T>(pub balsam_types::Paginated<T>);
-
-impl<T: Serialize> IntoResponse for Listed<T> {
-    fn into_response(self) -> axum::response::Response {
-        let seq = self.0.seq.to_string();
-        let mut res = Json(self.0).into_response();
-        if let Ok(value) = HeaderValue::from_str(&seq) {
-            res.headers_mut().insert(SEQ_HEADER, value);
-        }
-        res
-    }
-}
-
 /// The API routes with their OpenAPI document.
-fn api() -> (Router<App>, utoipa::openapi::OpenApi) {
+fn api() -> (Router<ServerState>, utoipa::openapi::OpenApi) {
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes())
         .merge(sites::routes())
@@ -202,7 +166,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole application router.
-pub fn router(app: App) -> Router {
+pub fn router(state: ServerState) -> Router {
     let (api, _) = api();
     let doc = openapi();
     let doc_json = std::sync::Arc::new(doc.to_pretty_json().unwrap_or_default());
@@ -224,7 +188,7 @@ pub fn router(app: App) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(health::track));
 
-    let http = &app.config.http;
+    let http = &state.config.http;
     let timeout = Duration::from_secs(http.request_timeout_secs.max(1));
     let limits = BodyLimits {
         any: http.max_body_mib.saturating_mul(1024 * 1024),
@@ -237,7 +201,7 @@ pub fn router(app: App) -> Router {
     let root = Router::new()
         .nest(API_PREFIX, api)
         .route("/metrics", axum::routing::get(health::metrics));
-    let root = match spa::service(&app.config.web.dist_dir) {
+    let root = match spa::service(&state.config.web.dist_dir) {
         Some(spa) => root.fallback_service(spa),
         None => root.fallback(not_found),
     };
@@ -284,7 +248,7 @@ pub fn router(app: App) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .with_state(app)
+        .with_state(state)
 }
 
 /// Body size limits, in bytes, and the slots of large bodies.

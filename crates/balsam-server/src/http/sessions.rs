@@ -1,18 +1,21 @@
 //! `/sessions`: launcher and processing-service sessions, their heartbeats and the
 //! acquire hot path (`POST /sessions/{id}`).
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
-use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::{Listed, ValidationErrorBody};
+use crate::http::response::{Listed, ValidationErrorBody};
+use crate::state::ServerState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use balsam_types::{Job, Paginated, Session, SessionAcquire, SessionCreate};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(list_sessions, create_session))
         .routes(routes!(acquire_jobs, tick_session, delete_session))
@@ -20,12 +23,12 @@ pub fn routes() -> OpenApiRouter<App> {
 
 /// Expires the caller's stale sessions (upstream's on-call sweep; a background task
 /// sweeps everyone's as well).
-async fn sweep(app: &App, user: &AuthUser) -> Result<(), ApiError> {
+async fn sweep(state: &ServerState, user: &AuthUser) -> Result<(), ApiError> {
     let cutoff = balsam_types::time::now()
         - chrono::Duration::seconds(
-            i64::try_from(app.config.sessions.expire_after_secs).unwrap_or(300),
+            i64::try_from(state.config.sessions.expire_after_secs).unwrap_or(300),
         );
-    app.store.sweep_sessions(Some(user.id), cutoff).await?;
+    state.store.sweep_sessions(Some(user.id), cutoff).await?;
     Ok(())
 }
 
@@ -35,14 +38,14 @@ async fn sweep(app: &App, user: &AuthUser) -> Result<(), ApiError> {
     responses((status = 200, body = Paginated<Session>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects")))),
     security(("bearer" = [])))]
 async fn list_sessions(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<Session>, ApiError> {
     let mut q = Query::parse(raw.as_deref());
     let ids = q.ints("id");
     q.finish()?;
-    Ok(Listed(app.store.list_sessions(user.id, &ids).await?))
+    Ok(Listed(state.store.list_sessions(user.id, &ids).await?))
 }
 
 /// Open a session at one of the caller's Sites, optionally inside a BatchJob there.
@@ -51,13 +54,13 @@ async fn list_sessions(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn create_session(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
     let create = SessionCreate::from_json(&body)?;
-    sweep(&app, &user).await?;
-    let session = app.store.create_session(user.id, &create).await?;
+    sweep(&state, &user).await?;
+    let session = state.store.create_session(user.id, &create).await?;
     tracing::info!(
         session.id = session.id,
         site.id = session.site_id,
@@ -73,14 +76,14 @@ async fn create_session(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn acquire_jobs(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Vec<Job>>, ApiError> {
     let id = path_id(&raw, "session_id")?;
     let spec = SessionAcquire::from_json(&body)?;
-    let jobs = app.store.acquire_jobs(user.id, id, &spec).await?;
+    let jobs = state.store.acquire_jobs(user.id, id, &spec).await?;
     tracing::debug!(session.id = id, job.count = jobs.len(), "jobs acquired");
     Ok(Json(jobs))
 }
@@ -91,13 +94,13 @@ async fn acquire_jobs(
     responses((status = 200, description = "null"), (status = 404, description = "Not found (or expired)")),
     security(("bearer" = [])))]
 async fn tick_session(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(raw): Path<String>,
 ) -> Result<Json<()>, ApiError> {
     let id = path_id(&raw, "session_id")?;
-    app.store.tick_session(user.id, id).await?;
-    sweep(&app, &user).await?;
+    state.store.tick_session(user.id, id).await?;
+    sweep(&state, &user).await?;
     Ok(Json(()))
 }
 
@@ -107,12 +110,12 @@ async fn tick_session(
     responses((status = 204), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn delete_session(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&raw, "session_id")?;
-    app.store.delete_session(user.id, id).await?;
+    state.store.delete_session(user.id, id).await?;
     tracing::info!(session.id = id, "session closed");
     Ok(StatusCode::NO_CONTENT)
 }

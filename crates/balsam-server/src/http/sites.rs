@@ -1,10 +1,13 @@
 //! `/sites`: the caller's Balsam Sites.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
-use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::{Listed, ValidationErrorBody};
+use crate::http::response::{Listed, ValidationErrorBody};
+use crate::state::ServerState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,7 +15,7 @@ use balsam_store::StoreError;
 use balsam_types::{Paginated, Site, SiteCreate, SiteQuery, SiteUpdate};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(list_sites, create_site))
         .routes(routes!(get_site, update_site, delete_site))
@@ -40,7 +43,7 @@ fn duplicate_name(err: StoreError) -> ApiError {
     responses((status = 200, body = Paginated<Site>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_sites(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<Site>, ApiError> {
@@ -53,7 +56,7 @@ async fn list_sites(
     };
     let page = q.page();
     q.finish()?;
-    Ok(Listed(app.store.list_sites(user.id, &query, page).await?))
+    Ok(Listed(state.store.list_sites(user.id, &query, page).await?))
 }
 
 /// Register a Site. Its name must be unique among the caller's Sites.
@@ -62,12 +65,12 @@ async fn list_sites(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn create_site(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Site>), ApiError> {
     let site = SiteCreate::from_json(&body)?;
-    let created = app
+    let created = state
         .store
         .create_site(user.id, &site)
         .await
@@ -82,12 +85,12 @@ async fn create_site(
     responses((status = 200, body = Site), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn get_site(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(site_id): Path<String>,
 ) -> Result<Json<Site>, ApiError> {
     let id = path_id(&site_id, "site_id")?;
-    Ok(Json(app.store.get_site(user.id, id).await?))
+    Ok(Json(state.store.get_site(user.id, id).await?))
 }
 
 /// Update a Site: the fields present are written and `last_refresh` (the Site's
@@ -98,14 +101,14 @@ async fn get_site(
         (status = 404, description = "Not found"), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn update_site(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(site_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Site>, ApiError> {
     let id = path_id(&site_id, "site_id")?;
     let update = SiteUpdate::from_json(&body)?;
-    let site = app
+    let site = state
         .store
         .update_site(user.id, id, &update)
         .await
@@ -119,12 +122,12 @@ async fn update_site(
     responses((status = 204), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn delete_site(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(site_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&site_id, "site_id")?;
-    app.store.delete_site(user.id, id).await?;
+    state.store.delete_site(user.id, id).await?;
     tracing::info!(site.id = id, "site deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,11 +1,14 @@
 //! `/transfers` and `/events`: TransferItems (updated by the Site transfer service) and
 //! the LogEvent history.
+//!
+//! Repetition note: handlers are spelled out one per operation, each with its own
+//! `#[utoipa::path]` (its OpenAPI text), so their shape repeats across resources on purpose.
 
-use crate::app::App;
 use crate::auth::AuthUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{path_id, JsonBody, Query};
-use crate::http::{Listed, ValidationErrorBody};
+use crate::http::response::{Listed, ValidationErrorBody};
+use crate::state::ServerState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use balsam_store::StoreError;
@@ -14,7 +17,7 @@ use balsam_types::transfer::TRANSFER_STATES;
 use balsam_types::{EventQuery, LogEvent, Paginated, TransferItem, TransferPatch, TransferQuery};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(list_transfers, bulk_update_transfers))
         .routes(routes!(get_transfer, update_transfer))
@@ -33,7 +36,7 @@ pub fn routes() -> OpenApiRouter<App> {
     responses((status = 200, body = Paginated<TransferItem>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_transfers(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<TransferItem>, ApiError> {
@@ -54,7 +57,7 @@ async fn list_transfers(
     let page = q.page();
     q.finish()?;
     Ok(Listed(
-        app.store.list_transfers(user.id, &query, page).await?,
+        state.store.list_transfers(user.id, &query, page).await?,
     ))
 }
 
@@ -65,12 +68,12 @@ async fn list_transfers(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn bulk_update_transfers(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Vec<TransferItem>>, ApiError> {
     let patches = TransferPatch::list_from_json(&body)?;
-    match app.store.update_transfers(user.id, &patches).await {
+    match state.store.update_transfers(user.id, &patches).await {
         Ok(items) => Ok(Json(items)),
         Err(StoreError::NotFound) => Err(ApiError::bad_request("Some TransferItems not found")),
         Err(err) => Err(err.into()),
@@ -83,12 +86,12 @@ async fn bulk_update_transfers(
     responses((status = 200, body = TransferItem), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
 async fn get_transfer(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(raw): Path<String>,
 ) -> Result<Json<TransferItem>, ApiError> {
     let id = path_id(&raw, "transfer_id")?;
-    Ok(Json(app.store.get_transfer(user.id, id).await?))
+    Ok(Json(state.store.get_transfer(user.id, id).await?))
 }
 
 /// Update one TransferItem.
@@ -98,14 +101,17 @@ async fn get_transfer(
         (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn update_transfer(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<TransferItem>, ApiError> {
     let id = path_id(&raw, "transfer_id")?;
     let patch = TransferPatch::from_json(&body)?;
-    let mut items = app.store.update_transfers(user.id, &[(id, patch)]).await?;
+    let mut items = state
+        .store
+        .update_transfers(user.id, &[(id, patch)])
+        .await?;
     items.pop().map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -123,7 +129,7 @@ async fn update_transfer(
     responses((status = 200, body = Paginated<LogEvent>, headers(("x-balsam-seq" = i64, description = "The event-log sequence number this page reflects"))), (status = 422, body = ValidationErrorBody)),
     security(("bearer" = [])))]
 async fn list_events(
-    State(app): State<App>,
+    State(state): State<ServerState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<LogEvent>, ApiError> {
@@ -149,5 +155,7 @@ async fn list_events(
     };
     let page = q.page();
     q.finish()?;
-    Ok(Listed(app.store.list_events(user.id, &query, page).await?))
+    Ok(Listed(
+        state.store.list_events(user.id, &query, page).await?,
+    ))
 }

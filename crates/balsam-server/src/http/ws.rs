@@ -11,20 +11,22 @@
 //! the last sequence it sent, skips duplicates and fills every gap from the log, so a
 //! message lost by the channel layer is delayed, never skipped.
 
-use crate::app::App;
 use crate::auth::TokenError;
 use crate::http::error::ApiError;
 use crate::http::extract::ClientIp;
+use crate::state::ServerState;
 use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use balsam_channels::Delivery;
 use balsam_types::{LoggedEvent, UserId};
+use frames::{Control, Hello};
 use futures::FutureExt;
 use futures::StreamExt;
-use serde::Deserialize;
 use std::time::Duration;
+
+mod frames;
 
 /// Close codes, for clients to act on.
 pub mod close {
@@ -53,17 +55,6 @@ pub mod close {
 /// entries without making every page scan far ahead.
 const REPLAY_BATCH: i64 = 64;
 
-#[derive(Deserialize)]
-struct Hello {
-    op: String,
-    token: String,
-    last_seq: Option<i64>,
-    /// The `epoch` of the welcome that `last_seq` was counted under: a different one means
-    /// another database (reset, recreated, restored), whose numbers mean nothing here.
-    #[serde(default)]
-    epoch: Option<String>,
-}
-
 /// Where a sequenced client says it is: its `last_seq` and the epoch it was counted under.
 struct Resume {
     last_seq: Option<i64>,
@@ -90,18 +81,18 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
         (status = 429, description = "Too many open websockets from this address")))]
 pub async fn subscribe_user(
     ws: WebSocketUpgrade,
-    State(app): State<App>,
+    State(state): State<ServerState>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
 ) -> Response {
-    if !origin_allowed(&headers, &app.config.http.public_origins) {
+    if !origin_allowed(&headers, &state.config.http.public_origins) {
         return ApiError::Detail(
             StatusCode::FORBIDDEN,
             "This Origin may not open the websocket (see http.public_origins)".into(),
         )
         .into_response();
     }
-    let Some(held) = app.websockets.try_hold(client) else {
+    let Some(held) = state.websockets.try_hold(client) else {
         return ApiError::TooManyRequests(
             1,
             "Too many open websockets from this address (ws.max_per_address)".into(),
@@ -113,7 +104,7 @@ pub async fn subscribe_user(
         let conn_id = uuid::Uuid::new_v4().simple().to_string();
         let span =
             tracing::info_span!("ws", ws.conn_id = %conn_id, user.id = tracing::field::Empty);
-        tracing::Instrument::instrument(run(socket, app), span).await;
+        tracing::Instrument::instrument(run(socket, state), span).await;
     })
 }
 
@@ -160,8 +151,8 @@ fn host_part(authority: &str) -> &str {
     }
 }
 
-async fn run(mut socket: WebSocket, app: App) {
-    let timeout = Duration::from_secs(app.config.ws.auth_timeout_secs);
+async fn run(mut socket: WebSocket, state: ServerState) {
+    let timeout = Duration::from_secs(state.config.ws.auth_timeout_secs);
     let first = match tokio::time::timeout(timeout, next_text(&mut socket)).await {
         Ok(Some(text)) => text,
         Ok(None) => return,
@@ -200,7 +191,7 @@ async fn run(mut socket: WebSocket, app: App) {
             },
         ),
     };
-    let verified = match app.tokens.verify(&token) {
+    let verified = match state.tokens.verify(&token) {
         Ok(verified) => verified,
         Err(err) => {
             let (code, reason) = match (protocol, err) {
@@ -212,7 +203,7 @@ async fn run(mut socket: WebSocket, app: App) {
         }
     };
     let user = verified.user.id;
-    match token_is_current(&app, user, verified.generation).await {
+    match token_is_current(&state, user, verified.generation).await {
         Ok(true) => {}
         Ok(false) => return close_with(socket, revoked(protocol), "token revoked").await,
         Err(end) => return close_with(socket, end.0, end.1).await,
@@ -221,7 +212,7 @@ async fn run(mut socket: WebSocket, app: App) {
     let expires_in = verified.seconds_left();
     let mut session = Session {
         socket,
-        app,
+        state,
         user,
         generation: verified.generation,
         protocol,
@@ -255,9 +246,10 @@ fn revoked(protocol: Protocol) -> u16 {
 }
 
 /// Whether the user still exists and has not revoked tokens of this generation.
-async fn token_is_current(app: &App, user: UserId, generation: i64) -> Result<bool, End> {
-    app.generations
-        .is_current(app.store.as_ref(), user, generation)
+async fn token_is_current(state: &ServerState, user: UserId, generation: i64) -> Result<bool, End> {
+    state
+        .generations
+        .is_current(state.store.as_ref(), user, generation)
         .await
         .map_err(|err| {
             tracing::error!(error = ?err, "cannot read the user's token generation");
@@ -270,7 +262,7 @@ type End = (u16, &'static str);
 
 struct Session {
     socket: WebSocket,
-    app: App,
+    state: ServerState,
     user: UserId,
     /// The token's generation: the session ends when the user revokes it.
     generation: i64,
@@ -283,19 +275,24 @@ impl Session {
     async fn serve(&mut self, resume: Resume, expires_in: u64) -> Result<(), End> {
         // Subscribe before reading the log, so nothing committed in between is missed.
         let mut live = self
-            .app
+            .state
             .channels
             .subscribe(self.user)
             .await
             .map_err(|_| (close::GOING_AWAY, "channel layer unavailable"))?;
         let epoch = match self.protocol {
-            Protocol::Sequenced => read_epoch(self.app.clone()).await?,
+            Protocol::Sequenced => read_epoch(self.state.clone()).await?,
             Protocol::Upstream => String::new(),
         };
         let start = self.log(0, 0, 0).await?;
         let head = start.head;
-        let heartbeat_secs = self.app.config.ws.ping_interval_secs;
-        let welcome = |seq: i64, resumed: bool| serde_json::json!({"op": "welcome", "seq": seq, "resumed": resumed, "epoch": epoch, "heartbeat_secs": heartbeat_secs});
+        let heartbeat_secs = self.state.config.ws.ping_interval_secs;
+        let welcome = |seq: i64, resumed: bool| Control::Welcome {
+            seq,
+            resumed,
+            epoch: &epoch,
+            heartbeat_secs,
+        };
         let other_epoch = resume.epoch.as_ref().is_some_and(|e| *e != epoch);
         match (self.protocol, resume.last_seq) {
             (Protocol::Sequenced, Some(last))
@@ -306,8 +303,7 @@ impl Session {
                 // to resume from.
                 self.last_sent = head;
                 self.send_control(welcome(head, false)).await?;
-                self.send_control(serde_json::json!({"op": "resync", "seq": head}))
-                    .await?;
+                self.send_control(Control::Resync { seq: head }).await?;
             }
             (Protocol::Sequenced, Some(last)) => {
                 self.last_sent = last.max(0);
@@ -321,22 +317,23 @@ impl Session {
             (Protocol::Upstream, _) => self.last_sent = head,
         }
 
-        let ping_every = Duration::from_secs(self.app.config.ws.ping_interval_secs.max(1));
+        let ping_every = Duration::from_secs(self.state.config.ws.ping_interval_secs.max(1));
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
         tokio::pin!(expiry);
-        let check_every = Duration::from_millis(self.app.config.auth.revocation_check_ms.max(100));
+        let check_every =
+            Duration::from_millis(self.state.config.auth.revocation_check_ms.max(100));
         let mut revocation =
             tokio::time::interval_at(tokio::time::Instant::now() + check_every, check_every);
         revocation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut shutdown = self.app.shutdown.clone();
+        let mut shutdown = self.state.shutdown.clone();
         loop {
             tokio::select! {
                 delivery = live.next() => match delivery {
-                    Some(Delivery::Message(m)) if m.seq <= self.last_sent => {}
-                    Some(Delivery::Message(m)) if m.seq == self.last_sent + 1 => {
-                        self.send_event(&LoggedEvent { seq: m.seq, payload: m.payload }).await?;
+                    Some(Delivery::Event(e)) if e.seq <= self.last_sent => {}
+                    Some(Delivery::Event(e)) if e.seq == self.last_sent + 1 => {
+                        self.send_event(&e).await?;
                         metrics::counter!(crate::metrics::EVENTS_DELIVERED).increment(1);
                     }
                     // A gap (lost, reordered or lagged messages): the log has everything.
@@ -352,7 +349,7 @@ impl Session {
                     // Safety net: a lost last message would otherwise wait for the next one.
                     self.catch_up().await?;
                     if self.protocol == Protocol::Sequenced {
-                        self.send_control(serde_json::json!({"op": "heartbeat", "seq": self.last_sent})).await?;
+                        self.send_control(Control::Heartbeat { seq: self.last_sent }).await?;
                     }
                 }
                 () = &mut expiry => {
@@ -362,8 +359,8 @@ impl Session {
                     });
                 }
                 _ = revocation.tick() => {
-                    let app = self.app.clone();
-                    if !token_is_current(&app, self.user, self.generation).await? {
+                    let state = self.state.clone();
+                    if !token_is_current(&state, self.user, self.generation).await? {
                         return Err((revoked(self.protocol), "token revoked"));
                     }
                 }
@@ -374,17 +371,18 @@ impl Session {
 
     /// Sends everything after `last_sent` from the log; past retention, a `resync`. Each
     /// page is read and sent holding one of the server's `ws.max_concurrent_replays` slots.
+    #[tracing::instrument(name = "ws.catch_up", skip_all, fields(after = self.last_sent))]
     async fn catch_up(&mut self) -> Result<(), End> {
         loop {
             let _slot = self
-                .app
+                .state
                 .replays
                 .clone()
                 .acquire_owned()
                 .await
                 .map_err(|_| (close::GOING_AWAY, "server shutting down"))?;
             let max_bytes = self
-                .app
+                .state
                 .config
                 .ws
                 .replay_page_kib
@@ -396,7 +394,7 @@ impl Session {
                 self.last_sent = page.head;
                 metrics::counter!(crate::metrics::RESYNCS).increment(1);
                 if self.protocol == Protocol::Sequenced {
-                    self.send_control(serde_json::json!({"op": "resync", "seq": page.head}))
+                    self.send_control(Control::Resync { seq: page.head })
                         .await?;
                 }
                 return Ok(());
@@ -421,7 +419,7 @@ impl Session {
         max_bytes: usize,
     ) -> impl std::future::Future<Output = Result<balsam_store::ChangeLogPage, End>> + Send + 'static
     {
-        read_log(self.app.clone(), self.user, after, limit, max_bytes)
+        read_log(self.state.clone(), self.user, after, limit, max_bytes)
     }
 
     async fn send_event(&mut self, event: &LoggedEvent) -> Result<(), End> {
@@ -445,13 +443,13 @@ impl Session {
         Ok(())
     }
 
-    async fn send_control(&mut self, value: serde_json::Value) -> Result<(), End> {
-        self.send(Frame::Text(Utf8Bytes::from(value.to_string())))
+    async fn send_control(&mut self, control: Control<'_>) -> Result<(), End> {
+        self.send(Frame::Text(Utf8Bytes::from(control.to_json())))
             .await
     }
 
     async fn send(&mut self, frame: Frame) -> Result<(), End> {
-        let timeout = Duration::from_secs(self.app.config.ws.send_timeout_secs.max(1));
+        let timeout = Duration::from_secs(self.state.config.ws.send_timeout_secs.max(1));
         match tokio::time::timeout(timeout, self.socket.send(frame)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err((0, "client went away")),
@@ -461,8 +459,8 @@ impl Session {
 }
 
 /// Reads the log's epoch without holding the socket across the await.
-async fn read_epoch(app: App) -> Result<String, End> {
-    app.store.log_epoch().await.map_err(|err| {
+async fn read_epoch(state: ServerState) -> Result<String, End> {
+    state.store.log_epoch().await.map_err(|err| {
         tracing::error!(error = ?err, "cannot read the event log's epoch");
         (close::GOING_AWAY, "event log unavailable")
     })
@@ -470,13 +468,14 @@ async fn read_epoch(app: App) -> Result<String, End> {
 
 /// Reads the log without holding the socket (which is not `Sync`) across the await.
 async fn read_log(
-    app: App,
+    state: ServerState,
     user: UserId,
     after: i64,
     limit: i64,
     max_bytes: usize,
 ) -> Result<balsam_store::ChangeLogPage, End> {
-    app.store
+    state
+        .store
         .events_after(user, after, limit, max_bytes)
         .await
         .map_err(|err| {

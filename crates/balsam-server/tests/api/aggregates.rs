@@ -1,5 +1,8 @@
 //! `GET /aggregates/throughput` and `/aggregates/utilization` against plain SQL over the
 //! same window, on whichever database the test app runs (SQLite or PostgreSQL).
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::{TestApp, TestUser};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
@@ -91,55 +94,28 @@ async fn aggregates_equal_sql_over_the_same_window() {
     for step in (7..120).rev().step_by(7) {
         for (i, offset) in [(0, 0), (1, 2), (2, 3), (3, 5)] {
             let m = step + offset;
-            patch(
-                &app,
-                &user,
-                json!([{"id": id(i), "state": "PREPROCESSED",
-                "state_timestamp": ago(m + 3)}]),
-            )
-            .await;
-            patch(
-                &app,
-                &user,
-                json!([{"id": id(i), "state": "RUNNING",
-                "state_timestamp": ago(m + 2)}]),
-            )
-            .await;
-            if (step + i as i64) % 3 != 0 {
-                patch(
-                    &app,
-                    &user,
-                    json!([{"id": id(i), "state": "RUN_DONE",
-                    "state_timestamp": ago(m + 1)}]),
-                )
-                .await;
-                patch(
-                    &app,
-                    &user,
-                    json!([{"id": id(i), "state": "POSTPROCESSED",
-                    "state_timestamp": ago(m + 1)}]),
-                )
-                .await;
-                patch(
-                    &app,
-                    &user,
-                    json!([{"id": id(i), "state": "RESTART_READY",
-                    "state_timestamp": ago(m)}]),
-                )
-                .await;
+            // Each move: (state, minutes before `m`).
+            let path: &[(&str, i64)] = if (step + i as i64) % 3 != 0 {
+                &[
+                    ("PREPROCESSED", 3),
+                    ("RUNNING", 2),
+                    ("RUN_DONE", 1),
+                    ("POSTPROCESSED", 1),
+                    ("RESTART_READY", 0),
+                ]
             } else {
+                &[
+                    ("PREPROCESSED", 3),
+                    ("RUNNING", 2),
+                    ("RUN_ERROR", 1),
+                    ("RESTART_READY", 0),
+                ]
+            };
+            for (state, before) in path {
                 patch(
                     &app,
                     &user,
-                    json!([{"id": id(i), "state": "RUN_ERROR",
-                    "state_timestamp": ago(m + 1)}]),
-                )
-                .await;
-                patch(
-                    &app,
-                    &user,
-                    json!([{"id": id(i), "state": "RESTART_READY",
-                    "state_timestamp": ago(m)}]),
+                    json!([{"id": id(i), "state": state, "state_timestamp": ago(m + before)}]),
                 )
                 .await;
             }

@@ -1,3 +1,8 @@
+//! Registration, login and tokens on the wire.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
+
 use crate::support::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::json;

@@ -1,4 +1,7 @@
 //! Bad input gets upstream's status and body shape, and writes nothing.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::TestApp;
 use reqwest::{Method, StatusCode};

@@ -1,5 +1,8 @@
 //! `GET /jobs/export`: every job the filters match, across several pages, as the list
 //! endpoint returns them (JSON) or one CSV row each.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::TestApp;
 use reqwest::{Method, StatusCode};

@@ -1,4 +1,7 @@
 //! The workflow endpoints on the wire: status codes, bodies and datetime forms.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::{TestApp, TestUser};
 use reqwest::{Method, StatusCode};
@@ -6,20 +9,9 @@ use serde_json::{json, Value};
 
 /// A Site with a transfer location and an App with an in and an out slot; returns ids.
 async fn world(app: &TestApp, user: &TestUser) -> (i64, i64) {
-    let site = app
-        .post(
-            "/sites/",
-            user,
-            json!({"name": "s", "path": "/s", "transfer_locations": {"laptop": "globus://x"}}),
-        )
-        .await
-        .body;
-    let a = app
-        .post("/apps/", user, json!({"site_id": site["id"], "name": "A", "serialized_class": "x", "source_code": "y",
-            "transfers": {"inp": {"required": false, "direction": "in", "local_path": "in.dat"},
-                          "out": {"required": false, "direction": "out", "local_path": "out.dat"}}}))
-        .await
-        .body;
+    let transfers = json!({"inp": {"required": false, "direction": "in", "local_path": "in.dat"},
+                           "out": {"required": false, "direction": "out", "local_path": "out.dat"}});
+    let (site, a) = app.site_and_app(user, transfers).await;
     (site["id"].as_i64().unwrap(), a["id"].as_i64().unwrap())
 }
 

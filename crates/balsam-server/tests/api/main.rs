@@ -2,7 +2,7 @@
 //! when `BALSAM_TEST_POSTGRES_URL` is set (a fresh database per test). Every test uses
 //! fresh users instead of truncating tables.
 
-#![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 
 mod aggregates;
 mod apps;

@@ -1,5 +1,8 @@
 //! The committed OpenAPI document must match what the handlers generate.
 //! `UPDATE_OPENAPI=1 cargo test -p balsam-server --test api openapi` rewrites it.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::TestApp;
 use reqwest::StatusCode;

@@ -1,3 +1,8 @@
+//! Sites on the wire: create, list, update, delete, with upstream's bodies and codes.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
+
 use crate::support::TestApp;
 use reqwest::StatusCode;
 use serde_json::json;

@@ -1,4 +1,7 @@
 //! `TestApp`: a running server with its own data directory and database.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use balsam_server::config::{Config, Overrides};
 use balsam_server::Application;
@@ -110,6 +113,20 @@ impl TestApp {
         }
     }
 
+    /// The server's `host:port`, for raw connections.
+    pub fn addr(&self) -> String {
+        let authority = self.base.trim_start_matches("http://");
+        authority.split('/').next().unwrap().to_owned()
+    }
+
+    /// The websocket URL of `/subscribe-user`.
+    pub fn ws_url(&self) -> String {
+        format!(
+            "{}/subscribe-user",
+            self.base.replacen("http://", "ws://", 1)
+        )
+    }
+
     /// Registers and logs in a fresh user.
     pub async fn new_user(&self) -> TestUser {
         let username = format!("u{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
@@ -191,6 +208,29 @@ impl TestApp {
     pub async fn delete(&self, path: &str, user: &TestUser) -> Reply {
         self.call(Method::DELETE, path, Some(&user.token), None)
             .await
+    }
+
+    /// Site `s` with a transfer location (`laptop`) and App `A` there with the given
+    /// transfer slots; returns both as JSON.
+    pub async fn site_and_app(&self, user: &TestUser, transfers: Value) -> (Value, Value) {
+        let site = self
+            .post(
+                "/sites/",
+                user,
+                serde_json::json!({"name": "s", "path": "/s", "transfer_locations": {"laptop": "globus://x"}}),
+            )
+            .await
+            .body;
+        let app = self
+            .post(
+                "/apps/",
+                user,
+                serde_json::json!({"site_id": site["id"], "name": "A", "serialized_class": "x",
+                "source_code": "y", "transfers": transfers}),
+            )
+            .await
+            .body;
+        (site, app)
     }
 
     /// Creates a Site and returns its JSON.

@@ -1,6 +1,9 @@
 //! The web client is served at `/` with an SPA fallback and correct caching, the same way
 //! from a folder (`web.dist_dir`) and, in builds with the `embed-web` feature, from the
 //! `web/dist` build embedded in the binary: `serves_the_spa` runs against both.
+//!
+//! Repetition note: each test spells out its requests and assertions step by step, so
+//! tests here and in the other API test files look alike on purpose.
 
 use crate::support::TestApp;
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, IF_MODIFIED_SINCE, RANGE};
