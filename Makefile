@@ -37,8 +37,9 @@ check: fmt lint
 fmt: ## cargo fmt --check
 	$(CARGO) fmt --all -- --check
 
-lint: ## clippy with warnings as errors
+lint: ## clippy with warnings as errors, and no import cycle between the modules of a crate
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	python3 scripts/module-cycles.py
 
 # Not part of `check`/`test`: installing cargo-deny builds it from source (~18 min on 2 cores).
 # The fetch downloads (once) the crates a build of every feature needs, so the check itself

@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod app;
 pub mod batch_job;
 pub mod change;
+pub mod id;
 pub mod job;
 pub mod job_state;
 pub mod limits;
@@ -20,6 +21,7 @@ pub mod validate;
 pub use app::{App, AppCreate, AppParameter, AppQuery, AppUpdate, TransferDirection, TransferSlot};
 pub use batch_job::{BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery};
 pub use change::{Action, Kind, LoggedEvent, Outbox, Resource};
+pub use id::Id;
 pub use job::{Job, JobBulkPatch, JobCreate, JobOrdering, JobPatch, JobQuery};
 pub use job_state::JobState;
 pub use log_event::{EventQuery, LogEvent, SiteStateCounts};
@@ -29,6 +31,3 @@ pub use site::{Site, SiteCreate, SiteQuery, SiteUpdate};
 pub use transfer::{TransferItem, TransferPatch, TransferQuery};
 pub use user::{User, UserId};
 pub use validate::{FieldError, LocPart, ValidationErrors};
-
-/// Database ids as exchanged on the wire.
-pub type Id = i64;

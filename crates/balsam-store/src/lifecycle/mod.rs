@@ -11,6 +11,7 @@
 mod cascade;
 mod create;
 mod documents;
+mod helpers;
 mod tx;
 mod update;
 
@@ -22,30 +23,9 @@ pub(crate) use documents::{
     batch_job_writes, events_document, jobs_document, transfers_document, writes_document,
     ColumnKind, PATCH_COLUMNS,
 };
+pub(crate) use helpers::{bad, distinct, one_message};
 pub(crate) use tx::{
     AppInfo, Dependents, IdListTx, JobHead, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer,
     TransferHead,
 };
 pub(crate) use update::{advance_after_transfers, update_jobs};
-
-use crate::StoreError;
-use balsam_types::Id;
-use serde_json::{Map, Value};
-use std::collections::HashSet;
-
-fn bad(msg: &str) -> StoreError {
-    StoreError::Invalid(msg.to_owned())
-}
-
-/// `{"message": msg}`.
-pub(crate) fn one_message(msg: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("message".into(), msg.into());
-    m
-}
-
-/// Distinct values in first-seen order.
-pub(crate) fn distinct(values: impl Iterator<Item = Id>) -> Vec<Id> {
-    let mut seen = HashSet::new();
-    values.filter(|v| seen.insert(*v)).collect()
-}

@@ -5,11 +5,11 @@
 use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;
 use crate::shared::jobs::JobSql;
+use crate::shared::Dialect as _;
 use balsam_types::job::JobOrdering;
 use balsam_types::{JobQuery, UserId};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
-use sqlx::types::Json;
+use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder};
 
 pub(crate) const JOB_COLUMNS: &str = "jobs.id, jobs.workdir, jobs.tags, jobs.app_id, \
@@ -44,23 +44,6 @@ pub(crate) const JOB_HEADS_SQL: &str = "SELECT id, state, session_id FROM jobs \
 /// The states of a bulk create's parents (the same plan).
 pub(crate) const JOB_STATES_SQL: &str =
     "SELECT id, state FROM jobs WHERE id = ANY($2) AND owner_id + 0 = $1";
-
-/// `key:value` containment on a jsonb column (GIN-indexed for jobs.tags).
-pub(crate) fn push_tag_filters(
-    b: &mut QueryBuilder<'_, Postgres>,
-    column: &str,
-    tags: &[(String, String)],
-) {
-    if tags.is_empty() {
-        return;
-    }
-    let object: Map<String, Value> = tags
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    b.push(format!(" AND {column} @> "))
-        .push_bind(Json(Value::Object(object)));
-}
 
 pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &JobQuery) {
     // With ids listed, `+ 0` keeps the planner off the owner-led indexes: without
@@ -132,7 +115,7 @@ pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId
     if let Some(ne) = q.state_ne {
         b.push(" AND jobs.state <> ").push_bind(ne.as_str());
     }
-    push_tag_filters(b, "jobs.tags", &q.tags);
+    Postgres::push_tag_filters(b, "jobs.tags", &q.tags);
     if q.pending_file_cleanup {
         b.push(" AND jobs.pending_file_cleanup");
     }

@@ -16,6 +16,7 @@ mod transfers;
 mod users;
 
 use crate::change_log::Notifier;
+use crate::shared::change_log::AppendEvents;
 use crate::shared::{Backend, Dialect};
 use crate::{Store, StoreError};
 use balsam_types::{Outbox, UserId};
@@ -86,7 +87,13 @@ impl Backend for PostgresStore {
         let logged = if out.is_empty() {
             Vec::new()
         } else {
-            change_log::append_events(&mut tx, owner, &out, balsam_types::time::now()).await?
+            <Postgres as AppendEvents>::append_events(
+                &mut tx,
+                owner,
+                &out,
+                balsam_types::time::now(),
+            )
+            .await?
         };
         tx.commit().await?;
         self.notifier.notify(owner, logged);
@@ -160,7 +167,15 @@ impl Dialect for Postgres {
         column: &str,
         tags: &[(String, String)],
     ) {
-        job_queries::push_tag_filters(b, column, tags);
+        if tags.is_empty() {
+            return;
+        }
+        let object: serde_json::Map<String, serde_json::Value> = tags
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        b.push(format!(" AND {column} @> "))
+            .push_bind(sqlx::types::Json(serde_json::Value::Object(object)));
     }
 }
 

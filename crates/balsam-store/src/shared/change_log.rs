@@ -3,6 +3,26 @@
 //! spells differently is [`ChangeLogSql`], implemented in the backend's `change_log.rs`.
 
 use super::jobs::JobSql;
+use crate::StoreError;
+use balsam_types::{LoggedEvent, Outbox, UserId};
+use chrono::{DateTime, Utc};
+
+/// The append a commit ends with (written once, in [`change_log_store!`]).
+#[async_trait::async_trait]
+pub(crate) trait AppendEvents: sqlx::Database {
+    /// Appends the owner's changes to the event log, numbering them after the owner's
+    /// last sequence number. Called last in a transaction: it holds the owner's counter row
+    /// until commit, which keeps numbers in commit order. When the changes moved job counts,
+    /// the owner's per-Site state counts follow as one more change, read after the counter
+    /// row is taken: every earlier commit of the owner has then landed, so the counts are
+    /// exactly those after this commit.
+    async fn append_events(
+        conn: &mut Self::Connection,
+        owner: UserId,
+        out: &Outbox,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LoggedEvent>, StoreError>;
+}
 
 /// The change-log SQL each dialect writes its own way.
 pub(crate) trait ChangeLogSql: JobSql {
@@ -18,12 +38,12 @@ pub(crate) trait ChangeLogSql: JobSql {
     fn payloads<'a>(payloads: &'a [&'a str]) -> Self::Payloads<'a>;
 }
 
-/// `append_events` and `impl ChangeLogStore for $store`, where `$db` is the store's
+/// `impl AppendEvents for $db` and `impl ChangeLogStore for $store`, where `$db` is the store's
 /// `sqlx::Database`.
 macro_rules! change_log_store {
     ($store:ty, $db:ty) => {
         use crate::change_log::{ChangeLogPage, ChangeLogStore, CommitListener};
-        use crate::shared::change_log::ChangeLogSql;
+        use crate::shared::change_log::{AppendEvents, ChangeLogSql};
         use crate::shared::counts::group_counts;
         use crate::shared::jobs::JobSql;
         use crate::shared::{Backend as _, Dialect};
@@ -33,57 +53,54 @@ macro_rules! change_log_store {
 
         type Db = $db;
 
-        /// Appends the owner's changes to the event log, numbering them after the owner's
-        /// last sequence number. Called last in a transaction: it holds the owner's counter row
-        /// until commit, which keeps numbers in commit order. When the changes moved job counts,
-        /// the owner's per-Site state counts follow as one more change, read after the counter
-        /// row is taken: every earlier commit of the owner has then landed, so the counts are
-        /// exactly those after this commit.
-        pub(crate) async fn append_events(
-            conn: &mut <Db as sqlx::Database>::Connection,
-            owner: UserId,
-            out: &Outbox,
-            now: DateTime<Utc>,
-        ) -> Result<Vec<LoggedEvent>, StoreError> {
-            let with_counts = out.state_counts_changed();
-            let n = out.len() as i64 + i64::from(with_counts);
-            let last: i64 = sqlx::query_scalar(
-                "INSERT INTO user_event_seq (user_id, seq) VALUES ($1, $2) ON CONFLICT (user_id) \
-                 DO UPDATE SET seq = user_event_seq.seq + excluded.seq RETURNING seq",
-            )
-            .bind(owner)
-            .bind(n)
-            .fetch_one(&mut *conn)
-            .await?;
-            let first = last - n + 1;
-            let mut payloads: Vec<&str> = out.payloads().iter().map(String::as_str).collect();
-            let counts = if with_counts {
-                let rows: Vec<(i64, String, i64)> = sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
-                    .bind(owner)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                Outbox::state_counts_payload(&group_counts(rows))
-            } else {
-                String::new()
-            };
-            if with_counts {
-                payloads.push(&counts);
+        #[async_trait::async_trait]
+        impl AppendEvents for $db {
+            async fn append_events(
+                conn: &mut <Db as sqlx::Database>::Connection,
+                owner: UserId,
+                out: &Outbox,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<LoggedEvent>, StoreError> {
+                let with_counts = out.state_counts_changed();
+                let n = out.len() as i64 + i64::from(with_counts);
+                let last: i64 = sqlx::query_scalar(
+                    "INSERT INTO user_event_seq (user_id, seq) VALUES ($1, $2) ON CONFLICT (user_id) \
+                     DO UPDATE SET seq = user_event_seq.seq + excluded.seq RETURNING seq",
+                )
+                .bind(owner)
+                .bind(n)
+                .fetch_one(&mut *conn)
+                .await?;
+                let first = last - n + 1;
+                let mut payloads: Vec<&str> = out.payloads().iter().map(String::as_str).collect();
+                let counts = if with_counts {
+                    let rows: Vec<(i64, String, i64)> = sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
+                        .bind(owner)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    Outbox::state_counts_payload(&group_counts(rows))
+                } else {
+                    String::new()
+                };
+                if with_counts {
+                    payloads.push(&counts);
+                }
+                sqlx::query(<Db as ChangeLogSql>::APPEND)
+                .bind(owner)
+                .bind(first)
+                .bind(Db::time(&now))
+                .bind(<Db as ChangeLogSql>::payloads(&payloads))
+                .execute(&mut *conn)
+                .await?;
+                Ok(payloads
+                    .iter()
+                    .zip(first..)
+                    .map(|(p, seq)| LoggedEvent {
+                        seq,
+                        payload: (*p).into(),
+                    })
+                    .collect())
             }
-            sqlx::query(<Db as ChangeLogSql>::APPEND)
-            .bind(owner)
-            .bind(first)
-            .bind(Db::time(&now))
-            .bind(<Db as ChangeLogSql>::payloads(&payloads))
-            .execute(&mut *conn)
-            .await?;
-            Ok(payloads
-                .iter()
-                .zip(first..)
-                .map(|(p, seq)| LoggedEvent {
-                    seq,
-                    payload: (*p).into(),
-                })
-                .collect())
         }
 
         #[async_trait::async_trait]

@@ -7,6 +7,7 @@ use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;
 use crate::shared::jobs::JobSql;
 use crate::shared::push_id_list;
+use crate::shared::Dialect as _;
 use balsam_types::{JobQuery, UserId};
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -24,23 +25,6 @@ pub(super) const STATE_COUNTS_SQL: &str = "SELECT c.site_id, c.state, sum(c.coun
      GROUP BY c.site_id, c.state HAVING sum(c.count) > 0 ORDER BY c.site_id, c.state";
 
 crate::shared::jobs::job_row!(sqlx::Sqlite);
-
-/// `key:value` containment on a JSON text column.
-pub(crate) fn push_tag_filters(
-    b: &mut QueryBuilder<'_, Sqlite>,
-    column: &str,
-    tags: &[(String, String)],
-) {
-    for (key, value) in tags {
-        b.push(format!(
-            " AND EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.key = "
-        ))
-        .push_bind(key.clone())
-        .push(" AND json_each.type = 'text' AND json_each.value = ")
-        .push_bind(value.clone())
-        .push(")");
-    }
-}
 
 pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &JobQuery) {
     // With ids listed, the unary `+` keeps SQLite's planner off the owner-led indexes: it
@@ -93,7 +77,7 @@ pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, 
     if let Some(ne) = q.state_ne {
         b.push(" AND jobs.state <> ").push_bind(ne.as_str());
     }
-    push_tag_filters(b, "jobs.tags", &q.tags);
+    Sqlite::push_tag_filters(b, "jobs.tags", &q.tags);
     if q.pending_file_cleanup {
         b.push(" AND jobs.pending_file_cleanup = 1");
     }

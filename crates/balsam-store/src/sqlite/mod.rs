@@ -18,6 +18,7 @@ mod transfers;
 mod users;
 
 use crate::change_log::Notifier;
+use crate::shared::change_log::AppendEvents;
 use crate::shared::{Backend, Dialect};
 use crate::{Store, StoreError};
 use balsam_types::{Outbox, UserId};
@@ -88,7 +89,8 @@ impl Backend for SqliteStore {
         let logged = if out.is_empty() {
             Vec::new()
         } else {
-            change_log::append_events(&mut tx, owner, &out, balsam_types::time::now()).await?
+            <Sqlite as AppendEvents>::append_events(&mut tx, owner, &out, balsam_types::time::now())
+                .await?
         };
         tx.commit().await?;
         self.notifier.notify(owner, logged);
@@ -159,7 +161,15 @@ impl Dialect for Sqlite {
         column: &str,
         tags: &[(String, String)],
     ) {
-        job_queries::push_tag_filters(b, column, tags);
+        for (key, value) in tags {
+            b.push(format!(
+                " AND EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.key = "
+            ))
+            .push_bind(key.clone())
+            .push(" AND json_each.type = 'text' AND json_each.value = ")
+            .push_bind(value.clone())
+            .push(")");
+        }
     }
 }
 

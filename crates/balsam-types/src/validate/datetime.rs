@@ -1,7 +1,16 @@
 //! Datetimes as pydantic v1 parses them.
 
-use super::in_datetime_range;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+/// The message for a datetime outside [`in_datetime_range`].
+pub const DATETIME_RANGE_MSG: &str = "datetime must be between years 1 and 9999 (UTC)";
+
+/// Python's `datetime` range (years 1 to 9999), which upstream could never exceed: years
+/// outside it do not round-trip through the client, and PostgreSQL refuses some of them.
+pub fn in_datetime_range(t: &DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
+}
 
 /// Parses pydantic v1's datetime forms: ISO-8601 with `T` or space, optional seconds,
 /// fraction and offset, or Unix seconds (milliseconds when above 2e10). No offset means UTC.

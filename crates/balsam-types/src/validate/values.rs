@@ -1,22 +1,12 @@
 //! Coercions of one JSON value, with pydantic v1's rules and error kinds.
 
-use super::datetime::{parse_datetime_any_year, unix_to_datetime};
+use super::cx::{non_null, Cx, LocPart};
+use super::datetime::{
+    in_datetime_range, parse_datetime_any_year, unix_to_datetime, DATETIME_RANGE_MSG,
+};
 use super::python::{normalize_posix_path, python_number_str};
-use super::{Cx, LocPart};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-
-pub(crate) fn non_null<'v>(cx: &mut Cx, v: &'v Value) -> Option<&'v Value> {
-    if v.is_null() {
-        cx.error(
-            "none is not an allowed value",
-            "type_error.none.not_allowed",
-        );
-        None
-    } else {
-        Some(v)
-    }
-}
 
 // ---- coercers: pydantic v1 semantics ---------------------------------------------------------
 
@@ -178,16 +168,6 @@ pub fn datetime(cx: &mut Cx, v: &Value) -> Option<DateTime<Utc>> {
         }
         Some(t) => Some(t),
     }
-}
-
-/// The message for a datetime outside [`in_datetime_range`].
-pub const DATETIME_RANGE_MSG: &str = "datetime must be between years 1 and 9999 (UTC)";
-
-/// Python's `datetime` range (years 1 to 9999), which upstream could never exceed: years
-/// outside it do not round-trip through the client, and PostgreSQL refuses some of them.
-pub fn in_datetime_range(t: &DateTime<Utc>) -> bool {
-    use chrono::Datelike;
-    (1..=9999).contains(&t.year())
 }
 
 /// A UUID in any case.
