@@ -111,15 +111,10 @@ macro_rules! app_store {
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_app(&self, owner: UserId, id: Id) -> Result<App, StoreError> {
-                let row: AppRow = sqlx::query_as(&format!(
+                crate::shared::get_owned!(self, AppRow, format!(
                     "SELECT {COLUMNS} FROM apps JOIN sites ON sites.id = apps.site_id \
                      WHERE apps.id = $1 AND sites.owner_id = $2"
-                ))
-                .bind(id)
-                .bind(owner)
-                .fetch_one(self.read_pool())
-                .await?;
-                Ok(row.into())
+                ), id, owner)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]

@@ -169,16 +169,11 @@ macro_rules! batch_job_store {
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_batch_job(&self, owner: UserId, id: Id) -> Result<BatchJob, StoreError> {
-                let row: BatchJobRow = sqlx::query_as(&format!(
+                crate::shared::get_owned!(self, BatchJobRow, format!(
                     "SELECT {} FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
                      WHERE b.id = $1 AND s.owner_id = $2",
                     <Db as BatchJobSql>::COLUMNS
-                ))
-                .bind(id)
-                .bind(owner)
-                .fetch_one(self.read_pool())
-                .await?;
-                Ok(row.into())
+                ), id, owner)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]

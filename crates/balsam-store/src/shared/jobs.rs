@@ -154,15 +154,16 @@ macro_rules! job_store {
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_job(&self, owner: UserId, id: Id) -> Result<Job, StoreError> {
-                let row: <Db as JobSql>::JobRow = sqlx::query_as(&format!(
-                    "SELECT {} FROM jobs WHERE jobs.id = $1 AND jobs.owner_id = $2",
-                    <Db as JobSql>::JOB_COLUMNS
-                ))
-                .bind(id)
-                .bind(owner)
-                .fetch_one(self.read_pool())
-                .await?;
-                Ok(row.into())
+                crate::shared::get_owned!(
+                    self,
+                    <Db as JobSql>::JobRow,
+                    format!(
+                        "SELECT {} FROM jobs WHERE jobs.id = $1 AND jobs.owner_id = $2",
+                        <Db as JobSql>::JOB_COLUMNS
+                    ),
+                    id,
+                    owner
+                )
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]

@@ -189,3 +189,18 @@ macro_rules! site_owned {
     }};
 }
 pub(crate) use site_owned;
+
+/// Reads one of the owner's rows with a `SELECT` whose `$1` is the id and `$2` the owner
+/// (`NotFound` when there is none) and converts it. Expands to an `Ok(_)` in a function
+/// returning `Result<_, StoreError>`.
+macro_rules! get_owned {
+    ($store:expr, $row:ty, $sql:expr, $id:expr, $owner:expr) => {{
+        let row: $row = sqlx::query_as(&$sql)
+            .bind($id)
+            .bind($owner)
+            .fetch_one($store.read_pool())
+            .await?;
+        Ok(row.into())
+    }};
+}
+pub(crate) use get_owned;

@@ -115,14 +115,9 @@ macro_rules! site_store {
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_site(&self, owner: UserId, id: Id) -> Result<Site, StoreError> {
-                let row: SiteRow = sqlx::query_as(&format!(
+                crate::shared::get_owned!(self, SiteRow, format!(
                     "SELECT {COLUMNS} FROM sites WHERE id = $1 AND owner_id = $2"
-                ))
-                .bind(id)
-                .bind(owner)
-                .fetch_one(self.read_pool())
-                .await?;
-                Ok(row.into())
+                ), id, owner)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]

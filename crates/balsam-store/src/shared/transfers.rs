@@ -118,15 +118,10 @@ macro_rules! transfer_store {
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn get_transfer(&self, owner: UserId, id: Id) -> Result<TransferItem, StoreError> {
-                let row: TransferRow = sqlx::query_as(&format!(
+                crate::shared::get_owned!(self, TransferRow, format!(
                     "SELECT {TRANSFER_COLUMNS} FROM transfer_items t JOIN jobs ON jobs.id = t.job_id \
                      WHERE t.id = $1 AND jobs.owner_id = $2"
-                ))
-                .bind(id)
-                .bind(owner)
-                .fetch_one(self.read_pool())
-                .await?;
-                Ok(row.into())
+                ), id, owner)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner))]
