@@ -173,19 +173,7 @@ impl BatchJobPatch {
 
     /// Validates the body of `PATCH /batch-jobs/`; duplicate ids collapse, the last wins.
     pub fn list_from_json(body: &Value) -> Result<Vec<(Id, BatchJobPatch)>, ValidationErrors> {
-        let mut cx = Cx::new("body");
-        let patches = v::list_of(&mut cx, body, |cx, item| {
-            let obj = v::object(cx, item)?;
-            let id = cx.required(obj, "id", v::integer);
-            let patch = Self::from_object(cx, obj);
-            Some((id?, patch))
-        });
-        let mut patches = cx.finish(patches)?;
-        let mut seen = std::collections::HashSet::new();
-        patches.reverse();
-        patches.retain(|(id, _)| seen.insert(*id));
-        patches.reverse();
-        Ok(patches)
+        v::id_patches(body, Self::from_object)
     }
 }
 

@@ -409,3 +409,25 @@ pub fn any_url(cx: &mut Cx, v: &Value) -> Option<String> {
     }
     Some(s)
 }
+
+/// A body that is a list of patches, each an object with an `id` and the patch's fields
+/// (`patch` parses them); a duplicated id keeps its last patch, in the position of that
+/// patch.
+pub fn id_patches<T>(
+    body: &Value,
+    patch: impl Fn(&mut Cx, &Map<String, Value>) -> T,
+) -> Result<Vec<(crate::Id, T)>, super::ValidationErrors> {
+    let mut cx = Cx::new("body");
+    let patches = list_of(&mut cx, body, |cx, item| {
+        let obj = object(cx, item)?;
+        let id = cx.required(obj, "id", integer);
+        let patch = patch(cx, obj);
+        Some((id?, patch))
+    });
+    let mut patches = cx.finish(patches)?;
+    let mut seen = std::collections::HashSet::new();
+    patches.reverse();
+    patches.retain(|(id, _)| seen.insert(*id));
+    patches.reverse();
+    Ok(patches)
+}
