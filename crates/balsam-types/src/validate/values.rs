@@ -416,7 +416,7 @@ pub fn any_url(cx: &mut Cx, v: &Value) -> Option<String> {
 pub fn id_patches<T>(
     body: &Value,
     patch: impl Fn(&mut Cx, &Map<String, Value>) -> T,
-) -> Result<Vec<(crate::Id, T)>, super::ValidationErrors> {
+) -> Result<Vec<(crate::Id, T)>, super::cx::ValidationErrors> {
     let mut cx = Cx::new("body");
     let patches = list_of(&mut cx, body, |cx, item| {
         let obj = object(cx, item)?;
