@@ -1,8 +1,8 @@
 use crate::jobs::{jobs, world};
 use balsam_store::{JobUpdate, Store, StoreError};
 use balsam_types::{
-    BatchJobCreate, BatchJobPatch, BatchJobQuery, JobPatch, JobQuery, JobState, Page,
-    SessionAcquire, SessionCreate,
+    BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, JobPatch, JobQuery, JobState, Page,
+    Session, SessionAcquire, SessionCreate,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -58,16 +58,7 @@ pub async fn concurrent_acquires_never_hand_out_a_job_twice(store: Arc<dyn Store
     for _ in 0..8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            let s = store
-                .create_session(
-                    owner,
-                    &SessionCreate {
-                        site_id,
-                        batch_job_id: None,
-                    },
-                )
-                .await
-                .unwrap();
+            let s = session(store.as_ref(), owner, site_id, None).await;
             let mut got = Vec::new();
             loop {
                 let batch = store.acquire_jobs(owner, s.id, &serial(17)).await.unwrap();
@@ -107,16 +98,7 @@ pub async fn acquire_filters_and_packs_nodes(store: &dyn Store) {
         json!({"num_nodes": 1, "node_packing_count": 8, "tags": {"kind": "small"}}),
     )
     .await;
-    let s = store
-        .create_session(
-            owner,
-            &SessionCreate {
-                site_id,
-                batch_job_id: None,
-            },
-        )
-        .await
-        .unwrap();
+    let s = session(store, owner, site_id, None).await;
 
     let tagged = acquire(json!({"max_num_jobs": 100, "filter_tags": {"kind": "nope"}}));
     assert!(store
@@ -130,16 +112,7 @@ pub async fn acquire_filters_and_packs_nodes(store: &dyn Store) {
     let got = store.acquire_jobs(owner, s.id, &short).await.unwrap();
     assert_eq!(got.len(), 4, "0.5 nodes hold four 1/8-node jobs");
     assert!(got.iter().all(|j| small.contains(&j.id)));
-    let s2 = store
-        .create_session(
-            owner,
-            &SessionCreate {
-                site_id,
-                batch_job_id: None,
-            },
-        )
-        .await
-        .unwrap();
+    let s2 = session(store, owner, site_id, None).await;
     let packed =
         acquire(json!({"max_num_jobs": 100, "filter_tags": {}, "max_aggregate_nodes": 1.5}));
     let got = store.acquire_jobs(owner, s2.id, &packed).await.unwrap();
@@ -148,16 +121,7 @@ pub async fn acquire_filters_and_packs_nodes(store: &dyn Store) {
         4,
         "the four remaining small jobs (0.5) fit, the next 2-node job does not"
     );
-    let s3 = store
-        .create_session(
-            owner,
-            &SessionCreate {
-                site_id,
-                batch_job_id: None,
-            },
-        )
-        .await
-        .unwrap();
+    let s3 = session(store, owner, site_id, None).await;
     let all = acquire(json!({"max_num_jobs": 100, "filter_tags": {}, "max_aggregate_nodes": 5.0}));
     let got = store.acquire_jobs(owner, s3.id, &all).await.unwrap();
     assert_eq!(
@@ -172,16 +136,7 @@ pub async fn acquire_filters_and_packs_nodes(store: &dyn Store) {
     let (owner, site_id, app) = world(store).await;
     make_runnable(store, owner, app, 4, json!({"num_nodes": 2})).await;
     let small = make_runnable(store, owner, app, 8, json!({"node_packing_count": 8})).await;
-    let s = store
-        .create_session(
-            owner,
-            &SessionCreate {
-                site_id,
-                batch_job_id: None,
-            },
-        )
-        .await
-        .unwrap();
+    let s = session(store, owner, site_id, None).await;
     let got = store.acquire_jobs(owner, s.id, &all).await.unwrap();
     assert_eq!(got.len(), 10);
     assert_eq!(got.iter().filter(|j| small.contains(&j.id)).count(), 8);
@@ -190,25 +145,8 @@ pub async fn acquire_filters_and_packs_nodes(store: &dyn Store) {
 pub async fn ending_a_session_times_out_running_jobs_and_unlocks_the_rest(store: &dyn Store) {
     let (owner, site_id, app) = world(store).await;
     let ids = make_runnable(store, owner, app, 3, json!({})).await;
-    let bj = store
-        .create_batch_job(
-            owner,
-            &BatchJobCreate::from_json(&json!({"site_id": site_id, "project": "p",
-            "queue": "q", "num_nodes": 1, "wall_time_min": 5, "job_mode": "serial"}))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
-    let s = store
-        .create_session(
-            owner,
-            &SessionCreate {
-                site_id,
-                batch_job_id: Some(bj.id),
-            },
-        )
-        .await
-        .unwrap();
+    let bj = batch_job(store, owner, site_id, "serial").await;
+    let s = session(store, owner, site_id, Some(bj.id)).await;
     let got = store.acquire_jobs(owner, s.id, &serial(10)).await.unwrap();
     assert_eq!(got.len(), 3);
     assert!(got.iter().all(|j| j.batch_job_id == Some(bj.id)));
@@ -243,35 +181,9 @@ pub async fn ending_a_session_times_out_running_jobs_and_unlocks_the_rest(store:
 pub async fn stale_sessions_and_finished_batch_jobs_are_swept(store: &dyn Store) {
     let (owner, site_id, app) = world(store).await;
     let ids = make_runnable(store, owner, app, 1, json!({})).await;
-    let bj = store
-        .create_batch_job(
-            owner,
-            &BatchJobCreate::from_json(&json!({"site_id": site_id, "project": "p",
-            "queue": "q", "num_nodes": 1, "wall_time_min": 5, "job_mode": "mpi"}))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
-    let alive = store
-        .create_session(
-            owner,
-            &SessionCreate {
-                site_id,
-                batch_job_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let in_bj = store
-        .create_session(
-            owner,
-            &SessionCreate {
-                site_id,
-                batch_job_id: Some(bj.id),
-            },
-        )
-        .await
-        .unwrap();
+    let bj = batch_job(store, owner, site_id, "mpi").await;
+    let alive = session(store, owner, site_id, None).await;
+    let in_bj = session(store, owner, site_id, Some(bj.id)).await;
     store
         .acquire_jobs(owner, in_bj.id, &serial(1))
         .await
@@ -389,4 +301,26 @@ pub async fn batch_jobs_follow_upstreams_update_rules(store: &dyn Store) {
         store.get_batch_job(owner, bj.id).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// A BatchJob of one node for five minutes at the owner's Site, in `job_mode`.
+async fn batch_job(store: &dyn Store, owner: i64, site_id: i64, job_mode: &str) -> BatchJob {
+    let create = BatchJobCreate::from_json(&json!({"site_id": site_id, "project": "p",
+        "queue": "q", "num_nodes": 1, "wall_time_min": 5, "job_mode": job_mode}))
+    .unwrap();
+    store.create_batch_job(owner, &create).await.unwrap()
+}
+
+/// A Session at the owner's Site, in `batch_job_id` if given.
+async fn session(
+    store: &dyn Store,
+    owner: i64,
+    site_id: i64,
+    batch_job_id: Option<i64>,
+) -> Session {
+    let create = SessionCreate {
+        site_id,
+        batch_job_id,
+    };
+    store.create_session(owner, &create).await.unwrap()
 }
