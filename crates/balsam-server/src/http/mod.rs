@@ -355,16 +355,34 @@ pub fn canonical_slashes(mut req: Request) -> Request {
     req
 }
 
-async fn not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        Json(serde_json::json!({"detail": "Not Found"})),
-    )
+async fn not_found(body: axum::body::Body) -> axum::response::Response {
+    unmatched(body, StatusCode::NOT_FOUND, "Not Found").await
 }
 
-async fn method_not_allowed() -> impl IntoResponse {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        Json(serde_json::json!({"detail": "Method Not Allowed"})),
-    )
+async fn method_not_allowed(body: axum::body::Body) -> axum::response::Response {
+    unmatched(body, StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").await
+}
+
+/// Largest request body an unmatched route reads and drops to keep its connection.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// Upstream's `{"detail": …}` for a request no route takes. The body is read (up to
+/// [`DRAIN_LIMIT`]) and dropped first: answering with it unread makes hyper close the
+/// connection after the response, and a client that already reuses that keep-alive
+/// connection for its next request sees it reset (the SDK's `RemoteDisconnected`). A
+/// larger body is not read; the answer then says `Connection: close`.
+async fn unmatched(
+    body: axum::body::Body,
+    status: StatusCode,
+    detail: &'static str,
+) -> axum::response::Response {
+    let drained = axum::body::to_bytes(body, DRAIN_LIMIT).await.is_ok();
+    let mut response = (status, Json(serde_json::json!({ "detail": detail }))).into_response();
+    if !drained {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }

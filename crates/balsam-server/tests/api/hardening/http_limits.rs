@@ -126,3 +126,42 @@ async fn large_bodies_are_handled_a_few_at_a_time() {
     drop(slow);
     app.stop().await;
 }
+
+/// A request no route takes (405 here) with a body the client is still sending: the
+/// server reads the body before it answers, so the keep-alive connection carries the
+/// client's next request (the SDK reuses it; a reset there failed its calls at random).
+#[tokio::test]
+async fn an_unmatched_request_with_a_body_keeps_its_connection() {
+    let app = TestApp::spawn().await;
+    let mut conn = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
+    conn.write_all(
+        b"PATCH /api/v1/jobs/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    conn.write_all(b"{}").await.unwrap();
+    let first = read_answer(&mut conn).await;
+    assert!(first.starts_with("HTTP/1.1 405"), "{first}");
+    assert!(first.contains("Method Not Allowed"), "{first}");
+    conn.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let second = read_answer(&mut conn).await;
+    assert!(
+        second.starts_with("HTTP/1.1 200"),
+        "the connection was dropped: {second:?}"
+    );
+    app.stop().await;
+}
+
+/// What the server sends within 5 s (one read).
+async fn read_answer(conn: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+        .await
+        .map(|r| r.unwrap_or(0))
+        .unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).to_string()
+}
