@@ -224,18 +224,8 @@ macro_rules! batch_job_store {
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn delete_batch_job(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
-                let found: Option<i64> = sqlx::query_scalar(&format!(
-                    "SELECT id FROM batch_jobs WHERE id = $1 \
-                     AND site_id IN (SELECT id FROM sites WHERE owner_id = $2){}",
-                    Db::FOR_UPDATE
-                ))
-                .bind(id)
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if found.is_none() {
-                    return Err(StoreError::NotFound);
-                }
+                crate::shared::lock_owned!(Db, tx, "SELECT id FROM batch_jobs WHERE id = $1 \
+                     AND site_id IN (SELECT id FROM sites WHERE owner_id = $2)", id, owner);
                 let mut out = Outbox::new();
                 lifecycle::delete_batch_job(&mut *tx, id, &mut out).await?;
                 self.commit_with(tx, owner, out).await

@@ -204,3 +204,24 @@ macro_rules! get_owned {
     }};
 }
 pub(crate) use get_owned;
+
+/// Locks one of the owner's rows for the rest of the transaction `$tx`: `$sql` selects
+/// its id, `$1` being the id and `$2` the owner; the dialect's `FOR UPDATE` is appended.
+/// Returns `NotFound` from the enclosing function when there is no such row.
+macro_rules! lock_owned {
+    ($db:ty, $tx:expr, $sql:expr, $id:expr, $owner:expr) => {{
+        let found: Option<i64> = sqlx::query_scalar(&format!(
+            "{}{}",
+            $sql,
+            <$db as $crate::shared::Dialect>::FOR_UPDATE
+        ))
+        .bind($id)
+        .bind($owner)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        if found.is_none() {
+            return Err($crate::StoreError::NotFound);
+        }
+    }};
+}
+pub(crate) use lock_owned;

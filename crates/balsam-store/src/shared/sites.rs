@@ -168,17 +168,13 @@ macro_rules! site_store {
             #[tracing::instrument(level = "debug", skip_all, fields(owner = owner, id = id))]
             async fn delete_site(&self, owner: UserId, id: Id) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
-                let found: Option<i64> = sqlx::query_scalar(&format!(
-                    "SELECT id FROM sites WHERE id = $1 AND owner_id = $2{}",
-                    Db::FOR_UPDATE
-                ))
-                .bind(id)
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if found.is_none() {
-                    return Err(StoreError::NotFound);
-                }
+                crate::shared::lock_owned!(
+                    Db,
+                    tx,
+                    "SELECT id FROM sites WHERE id = $1 AND owner_id = $2",
+                    id,
+                    owner
+                );
                 let mut out = Outbox::new();
                 lifecycle::delete_site_cascade(&mut *tx, id, &mut out).await?;
                 sqlx::query("DELETE FROM sites WHERE id = $1")
