@@ -1,6 +1,9 @@
 //! The per-user event log: every committed change, numbered per user without gaps in
 //! commit order, appended in the same transaction as the change. Live delivery starts
 //! from the commit listener; replay and resync read from here.
+//!
+//! Repetition note: the trait's method signatures repeat in their one implementation,
+//! `shared/change_log.rs`, as Rust requires.
 
 use crate::StoreError;
 use balsam_types::{LoggedEvent, UserId};

@@ -1,6 +1,9 @@
 //! Reading a filtered job list in full, page by page (for `GET /jobs/export`): keyset on
 //! the id, so each page is an index range after the last id sent and memory stays one page
 //! whatever the number of jobs.
+//!
+//! Repetition note: the trait's method signature repeats in its one implementation,
+//! `shared/jobs.rs`, as Rust requires.
 
 use crate::StoreError;
 use balsam_types::{Id, Job, JobQuery, UserId};

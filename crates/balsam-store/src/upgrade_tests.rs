@@ -3,6 +3,9 @@
 //! Each test applies the migrations up to a version by hand, writes rows with that
 //! version's SQL, then lets the store migrate the rest (as `balsam-server migrate` does on
 //! an existing database) and reads through the store.
+//!
+//! Repetition note: each upgrade story migrates and checks its own database, step by step;
+//! the steps are spelled out so a failing upgrade reads on its own.
 
 use std::sync::Arc;
 

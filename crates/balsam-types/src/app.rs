@@ -1,4 +1,7 @@
 //! Apps: the index entry of one `ApplicationDefinition` class registered at a Site.
+//!
+//! Repetition note: `App` and `AppCreate` list the same fields with the same schema
+//! annotations on purpose: one is what the API returns, the other what it accepts.
 
 use crate::limits::{MAX_DATA_BYTES, MAX_TEXT_BYTES};
 use crate::validate::{self as v, Cx, ValidationErrors};

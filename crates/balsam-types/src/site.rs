@@ -1,4 +1,7 @@
 //! Sites: one Balsam Site agent's registration, configuration and scheduler heartbeat.
+//!
+//! Repetition note: `Site` and `SiteCreate` list the same fields with the same schema
+//! annotations on purpose: one is what the API returns, the other what it accepts.
 
 use crate::limits::MAX_PARAMS_BYTES;
 use crate::validate::{self as v, Cx, ValidationErrors};

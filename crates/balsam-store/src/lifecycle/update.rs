@@ -1,6 +1,9 @@
 //! The update state machine: `PATCH`/`PUT` of jobs, transfer-driven advancement, the
 //! release of children and session time-outs, with their side effects (LogEvents, lock
 //! release, stage-out activation).
+//!
+//! Repetition note: the use cases share their signature (transaction, owner, ids, clock,
+//! outbox) on purpose; it is the lifecycle's calling convention.
 
 use super::{bad, distinct, one_message, JobHead, JobTx, JobWrite, NewLogEvent, TransferHead};
 use crate::jobs::JobUpdate;

@@ -1,4 +1,8 @@
 //! The lifecycle primitives ([`JobTx`]) on PostgreSQL.
+//!
+//! Repetition note: this file and `sqlite/job_tx.rs` share each method's skeleton (guard,
+//! bind, map the rows) on purpose; every statement's SQL and bound types differ. What is
+//! the same SQL on both backends is written once in `shared/job_tx.rs`.
 
 use super::job_queries::*;
 use crate::lifecycle::{self, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer};

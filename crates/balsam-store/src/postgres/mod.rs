@@ -1,4 +1,7 @@
 //! The PostgreSQL store: the production backend, shared by every server replica.
+//!
+//! Repetition note: the `Store` and `Backend` impls here and in `sqlite/mod.rs` have the
+//! same shape over different pools (one pool here; a writer and a reader there).
 
 mod aggregates;
 mod apps;

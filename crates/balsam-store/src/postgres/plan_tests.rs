@@ -3,6 +3,9 @@
 //! `JOBS` jobs right after the bulk load (never ANALYZEd: the planner has no statistics)
 //! and again after `ANALYZE`. Every plan must read the intended index, never scan `jobs`
 //! or `log_events` sequentially, and sort no more rows than the shape's limit.
+//!
+//! Repetition note: like `sqlite/plan_tests.rs` and `upgrade_tests.rs`, each test builds its
+//! own table and asserts its own plan, spelled out so a failing plan reads on its own.
 
 use super::job_queries::push_job_count;
 use super::log_events::push_event_page;

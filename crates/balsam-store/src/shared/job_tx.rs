@@ -1,6 +1,9 @@
 //! The lifecycle primitives that read, update or delete rows by id lists
 //! ([`IdListTx`](crate::lifecycle::IdListTx)): the same SQL on both backends, given
 //! [`Dialect::in_ids`](super::Dialect::in_ids).
+//!
+//! Repetition note: the primitives share a skeleton (guard the empty list, bind the ids,
+//! map the rows); each reads a different table.
 
 /// `impl IdListTx for $conn`, the connection type of the `sqlx::Database` `$db`.
 macro_rules! id_list_tx {
@@ -75,8 +78,11 @@ macro_rules! id_list_tx {
                     if job_ids.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let rows: Vec<(i64, bool, bool)> = sqlx::query_as(&format!("SELECT job_id, direction = 'in', state = 'done' FROM transfer_items WHERE job_id {}", <Db as Dialect>::in_ids("$1"))
-            )
+                    let rows: Vec<(i64, bool, bool)> = sqlx::query_as(&format!(
+                        "SELECT job_id, direction = 'in', state = 'done' FROM transfer_items \
+                         WHERE job_id {}",
+                        <Db as Dialect>::in_ids("$1")
+                    ))
                     .bind(<Db as Dialect>::ids(job_ids))
                     .fetch_all(&mut *self)
                     .await?;

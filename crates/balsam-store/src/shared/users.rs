@@ -1,4 +1,6 @@
 //! Users, on both backends: the SQL differs only in how `created_at` is bound.
+//!
+//! Repetition note: the password change and the delete share their not-found check.
 
 /// `impl UserStore for $store`, where `$db` is the store's `sqlx::Database`.
 macro_rules! user_store {

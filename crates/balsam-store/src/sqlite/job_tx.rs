@@ -1,4 +1,8 @@
 //! The lifecycle primitives ([`JobTx`]) on SQLite.
+//!
+//! Repetition note: this file and `postgres/job_tx.rs` share each method's skeleton (guard,
+//! bind, map the rows) on purpose; every statement's SQL and bound types differ. What is
+//! the same SQL on both backends is written once in `shared/job_tx.rs`.
 
 use super::job_queries::*;
 use super::{ids_json, to_micros};

@@ -1,6 +1,9 @@
 //! The SQLite store: the embedded default. One file in WAL mode; writes go through a
 //! single-connection pool with `BEGIN IMMEDIATE`, so writers queue in-process instead of
 //! failing with SQLITE_BUSY; reads use a pool of their own.
+//!
+//! Repetition note: the `Store` and `Backend` impls here and in `postgres/mod.rs` have the
+//! same shape over different pools (a writer and a reader here; one pool there).
 
 mod aggregates;
 mod apps;

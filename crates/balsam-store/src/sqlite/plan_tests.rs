@@ -4,6 +4,9 @@
 //! one). Every plan must search the intended index, never `SCAN` `jobs` or `log_events`,
 //! and sort (`USE TEMP B-TREE FOR ORDER BY`) only where the shape allows a bounded sort
 //! (the acquire's merge of its per-state branches, an id list).
+//!
+//! Repetition note: like `postgres/plan_tests.rs`, each test builds its own table and
+//! asserts its own plan, spelled out so a failing plan reads on its own.
 
 use super::job_queries::push_job_count;
 use super::log_events::push_event_page;
