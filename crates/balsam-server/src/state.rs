@@ -1,5 +1,9 @@
 //! `ServerState`: what every handler receives (the store, the channel layer, config and
 //! the auth helpers). Handlers depend on this module; it depends on no handler.
+//!
+//! Repetition note: this file spells out a step another crate's test or client spells out
+//! too (starting a server, waiting for a port, a call with its error handling); crates do
+//! not share test code.
 
 use crate::auth::password::Hasher;
 use crate::auth::revocation::Generations;

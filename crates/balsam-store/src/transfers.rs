@@ -1,4 +1,7 @@
 //! TransferItems: the files a job stages in and out.
+//!
+//! Repetition note: the per-resource store traits share one shape on purpose (one async
+//! method per use case, owner first, `Result<_, StoreError>`).
 
 use crate::StoreError;
 use balsam_types::{Id, Page, Paginated, TransferItem, TransferPatch, TransferQuery, UserId};

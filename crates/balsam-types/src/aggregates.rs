@@ -1,6 +1,10 @@
 //! Chart aggregates of the LogEvent history (`GET /aggregates/…`): fixed windows cut into
 //! a fixed number of buckets, so an answer's size never depends on how many events or jobs
 //! there are.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use crate::{time, Id};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};

@@ -1,4 +1,8 @@
 //! BatchJobs: scheduler allocations (a queued or running pilot job) at a Site.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use crate::limits::{MAX_PARAMS_BYTES, MAX_TAGS_BYTES};
 use crate::site::BATCH_JOB_STATES;

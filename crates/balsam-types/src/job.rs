@@ -1,4 +1,8 @@
 //! Jobs: one task of a workflow, with its resources, tags, parents and transfers.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use crate::job_state::JobState;
 use crate::limits::{MAX_DATA_BYTES, MAX_PARAMS_BYTES, MAX_TAGS_BYTES};

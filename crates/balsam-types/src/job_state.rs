@@ -2,6 +2,10 @@
 //! requested state (READY → STAGED_IN, POSTPROCESSED/STAGED_OUT → JOB_FINISHED), lock
 //! release, and the LogEvent data. The server never refuses a transition (upstream
 //! clients and tests depend on free transitions); it only rewrites them.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

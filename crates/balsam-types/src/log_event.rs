@@ -1,4 +1,8 @@
 //! LogEvents: the history of job state changes, written by the server only.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use crate::{time, Id};
 use chrono::{DateTime, Utc};

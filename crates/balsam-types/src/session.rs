@@ -1,4 +1,8 @@
 //! Sessions: a running job consumer (launcher or processing service) holding job locks.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use crate::job::job_state;
 use crate::job_state::JobState;

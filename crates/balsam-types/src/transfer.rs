@@ -1,5 +1,9 @@
 //! TransferItems: one stage-in or stage-out of a job, created with the job from its
 //! App's transfer slots, advanced by the Site's transfer service.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use crate::app::TransferDirection;
 use crate::validate::{self as v, Cx, ValidationErrors};

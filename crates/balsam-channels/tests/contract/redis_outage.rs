@@ -1,4 +1,8 @@
 //! Redis only: outages (a throwaway `redis-server` of the test's own dies, stalls, comes back).
+//!
+//! Repetition note: this file spells out a step another crate's test or client spells out
+//! too (starting a server, waiting for a port, a call with its error handling); crates do
+//! not share test code.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,4 +1,8 @@
 //! `/auth`: login-method discovery, password registration and login, and `me`.
+//!
+//! Repetition note: this file spells out a step another crate's test or client spells out
+//! too (starting a server, waiting for a port, a call with its error handling); crates do
+//! not share test code.
 
 use crate::auth::{password, AuthUser};
 use crate::http::error::ApiError;

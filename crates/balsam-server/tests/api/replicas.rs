@@ -1,6 +1,10 @@
 //! Two replicas sharing PostgreSQL and Redis: a change made through one reaches the
 //! websocket clients of the other, and a Redis outage loses nothing. Runs when
 //! `BALSAM_TEST_POSTGRES_URL` is set; starts a throwaway redis-server of its own.
+//!
+//! Repetition note: this file spells out a step another crate's test or client spells out
+//! too (starting a server, waiting for a port, a call with its error handling); crates do
+//! not share test code.
 
 use crate::support::TestApp;
 use crate::ws::{events, hello};

@@ -1,6 +1,9 @@
 //! Deletions that reach other resources: a job's TransferItems and LogEvents, a Site's or
 //! App's jobs, a BatchJob's or Session's links. Every removed or unlinked instance is
 //! recorded, so a client hears of each.
+//!
+//! Repetition note: the use cases share their signature (transaction, owner, ids, clock,
+//! outbox) on purpose; it is the lifecycle's calling convention.
 
 use super::update::time_out_running;
 use super::{Dependents, JobTx};

@@ -1,5 +1,8 @@
 //! `POST /jobs/`: validation against Apps, parents and transfer slots, initial states,
 //! and the rows a create writes (built here, not read back).
+//!
+//! Repetition note: the use cases share their signature (transaction, owner, ids, clock,
+//! outbox) on purpose; it is the lifecycle's calling convention.
 
 use super::{bad, distinct, AppInfo, JobTx, NewJob, NewLogEvent, NewTransfer};
 use crate::StoreError;

@@ -1,6 +1,10 @@
 //! Chart aggregates on PostgreSQL: the SQL that groups a window's LogEvents by bucket; the
 //! layout is [`crate::shared::aggregates`]. Read in one REPEATABLE READ snapshot, so the
 //! jobs RUNNING now and the moves since the window's start agree.
+//!
+//! Repetition note: this file and its twin in the other backend have the same skeleton on
+//! purpose; the statements differ in SQL and bound types, and what is the same is in
+//! `shared/`.
 
 use sqlx::Postgres;
 

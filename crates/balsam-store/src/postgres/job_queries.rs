@@ -1,6 +1,9 @@
 //! Jobs on PostgreSQL: the columns, the row type and the SQL builders of job queries
 //! (filters, counts, pages), shared by the JobStore, the lifecycle primitives, Sessions
 //! and TransferItems.
+//!
+//! Repetition note: the filters are one `AND` clause per query field, in the same order
+//! as the other backend's `job_queries.rs`, each spelled and bound as this dialect needs.
 
 use crate::lifecycle::ColumnKind;
 use crate::shared::counts::answered_by_state_counts;

@@ -1,6 +1,10 @@
 //! Sessions on PostgreSQL: written once in [`crate::shared::sessions`] but for the
 //! acquire, one statement whose candidates are locked with `FOR UPDATE SKIP LOCKED`, so
 //! concurrent launchers never take the same job.
+//!
+//! Repetition note: this file and its twin in the other backend have the same skeleton on
+//! purpose; the statements differ in SQL and bound types, and what is the same is in
+//! `shared/`.
 
 use super::job_queries::{JobRow, JOB_COLUMNS};
 use balsam_types::JobState;

@@ -1,6 +1,10 @@
 //! The arithmetic of the chart aggregates, shared by both backends: each backend's SQL
 //! (`{sqlite,postgres}/aggregates.rs`) groups the window's events by bucket, and these
 //! functions lay the groups out as the API's fixed-size series.
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 use balsam_types::aggregates::{AggregateWindow, SiteThroughput, Span, Throughput, Utilization};
 use balsam_types::Id;

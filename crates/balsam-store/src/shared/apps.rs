@@ -1,4 +1,8 @@
 //! Apps, on both backends: the SQL differs only in [`Dialect`](super::Dialect) bits.
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 use balsam_types::App;
 use serde_json::{Map, Value};

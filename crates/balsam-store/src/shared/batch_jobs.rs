@@ -1,6 +1,10 @@
 //! BatchJobs on both backends: [`BatchJobStore`](crate::BatchJobStore) written once; what
 //! each dialect spells differently is [`BatchJobSql`], implemented in the backend's
 //! `batch_jobs.rs`.
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 use super::Dialect;
 use chrono::{DateTime, Utc};

@@ -1,6 +1,10 @@
 //! The change log on both backends: the append a commit ends with, and the replay
 //! reads ([`ChangeLogStore`](crate::ChangeLogStore)), written once; what each dialect
 //! spells differently is [`ChangeLogSql`], implemented in the backend's `change_log.rs`.
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 use super::jobs::JobSql;
 use crate::StoreError;

@@ -2,6 +2,10 @@
 //! transaction and runs the lifecycle or a job query) and
 //! [`JobExportStore`](crate::JobExportStore), written once; what each dialect spells
 //! differently is [`JobSql`], implemented in the backend's `job_queries.rs`.
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 use super::Dialect;
 use balsam_types::job::JobOrdering;

@@ -1,5 +1,9 @@
 //! LogEvent listing, on both backends: the SQL differs only in how timestamps are bound
 //! and in the tag filters ([`Dialect::push_tag_filters`]).
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 use super::Dialect;
 use balsam_types::LogEvent;

@@ -2,6 +2,10 @@
 //! the acquire, which each backend writes its own way ([`AcquireSql`]: PostgreSQL locks
 //! candidates with `FOR UPDATE SKIP LOCKED` in one statement; SQLite's single writer
 //! serialises launchers).
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 use crate::StoreError;
 use balsam_types::{Id, Job, Session, SessionAcquire, UserId};

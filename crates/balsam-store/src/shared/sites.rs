@@ -1,4 +1,8 @@
 //! Sites, on both backends: the SQL differs only in [`Dialect`](super::Dialect) bits.
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 pub(crate) const COLUMNS: &str = "id, name, path, globus_endpoint_id, backfill_windows, \
     queued_jobs, optional_batch_job_params, allowed_projects, allowed_queues, \

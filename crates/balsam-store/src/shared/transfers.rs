@@ -1,6 +1,10 @@
 //! TransferItems, on both backends: the rows (no timestamp or dialect-typed columns) and
 //! [`TransferStore`](crate::TransferStore), whose one per-dialect statement is
 //! [`TransferSql::PATCH`].
+//!
+//! Repetition note: each resource's listing, read, create and delete have the same shape on
+//! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
+//! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
 use balsam_types::app::TransferDirection;
 use balsam_types::TransferItem;

@@ -1,5 +1,9 @@
 //! Chart aggregates on SQLite (timestamps are integer microseconds): the SQL that groups a
 //! window's LogEvents by bucket; the layout is [`crate::shared::aggregates`].
+//!
+//! Repetition note: this file and its twin in the other backend have the same skeleton on
+//! purpose; the statements differ in SQL and bound types, and what is the same is in
+//! `shared/`.
 
 use sqlx::Sqlite;
 

@@ -1,5 +1,9 @@
 //! Sessions on SQLite: written once in [`crate::shared::sessions`] but for the acquire,
 //! serialised by the single writer, so two launchers can never take the same job.
+//!
+//! Repetition note: this file and its twin in the other backend have the same skeleton on
+//! purpose; the statements differ in SQL and bound types, and what is the same is in
+//! `shared/`.
 
 use super::job_queries::{JobRow, JOB_COLUMNS};
 use super::{ids_json, to_micros};

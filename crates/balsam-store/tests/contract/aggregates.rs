@@ -1,5 +1,8 @@
 //! The chart aggregates against the LogEvents the store lists for the same window: jobs run
 //! with backdated `state_timestamp`s at two Sites, read for windows ending "now".
+//!
+//! Repetition note: each story sets up and checks its own world, spelled out, so a failing
+//! story reads on its own; shared fixtures live in `support.rs` and `jobs.rs`.
 
 use crate::jobs::jobs;
 use crate::support::user;

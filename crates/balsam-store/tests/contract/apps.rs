@@ -1,3 +1,6 @@
+//! Repetition note: each story sets up and checks its own world, spelled out, so a failing
+//! story reads on its own; shared fixtures live in `support.rs` and `jobs.rs`.
+
 use crate::sites::site;
 use crate::support::user;
 use balsam_store::{Store, StoreError};

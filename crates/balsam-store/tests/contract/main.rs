@@ -1,6 +1,9 @@
 //! The store contract: every story runs on SQLite, and on PostgreSQL when
 //! `BALSAM_TEST_POSTGRES_URL` points at a server (each test gets a throwaway database,
 //! dropped afterwards). `BALSAM_TEST_REQUIRE_POSTGRES=1` turns "unreachable" into a failure.
+//!
+//! Repetition note: each story sets up and checks its own world, spelled out, so a failing
+//! story reads on its own; shared fixtures live in `support.rs` and `jobs.rs`.
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 

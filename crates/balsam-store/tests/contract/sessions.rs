@@ -1,3 +1,6 @@
+//! Repetition note: each story sets up and checks its own world, spelled out, so a failing
+//! story reads on its own; shared fixtures live in `support.rs` and `jobs.rs`.
+
 use crate::jobs::{jobs, world};
 use balsam_store::{JobUpdate, Store, StoreError};
 use balsam_types::{

@@ -1,4 +1,7 @@
 //! Throwaway databases for the contract stories.
+//!
+//! Repetition note: each story sets up and checks its own world, spelled out, so a failing
+//! story reads on its own; shared fixtures live in `support.rs` and `jobs.rs`.
 
 use balsam_store::Store;
 use balsam_types::UserId;

@@ -1,5 +1,9 @@
 //! Where validation errors are collected: the location being parsed ([`Cx`]) and the
 //! error list FastAPI's 422 returns.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use serde::Serialize;
 use serde_json::{Map, Value};

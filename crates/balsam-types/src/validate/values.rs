@@ -1,4 +1,8 @@
 //! Coercions of one JSON value, with pydantic v1's rules and error kinds.
+//!
+//! Repetition note: every body is validated with the same steps on purpose (`Cx` fields,
+//! required or optional, coerced as pydantic v1 does); what repeats is that pattern with
+//! this type's fields.
 
 use super::cx::{non_null, Cx, LocPart};
 use super::datetime::{
