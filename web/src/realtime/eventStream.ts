@@ -6,7 +6,6 @@ import { API_PREFIX } from '@/api/client'
 import { getMemo } from '@/api/getMemo'
 import { EXPIRED_MESSAGE, REJECTED_MESSAGE, useAuthStore } from '@/stores/auth'
 import { useAppsStore } from '@/stores/apps'
-import { useBatchJobsStore } from '@/stores/batchJobs'
 import {
   initialStatus,
   useConnectionStore,
@@ -14,14 +13,11 @@ import {
   type ReloadReason,
 } from '@/stores/connection'
 import { useJobsStore } from '@/stores/jobs'
-import { useLogEventsStore } from '@/stores/logEvents'
-import { useSessionsStore } from '@/stores/sessions'
-import { useSitesStore } from '@/stores/sites'
+import { RESOURCE_STORES } from '@/stores/registry'
 import { useStateCountsStore, type CountLookups } from '@/stores/stateCounts'
-import { useTransferItemsStore } from '@/stores/transferItems'
 
 import { notifyApplied } from './appliedChanges'
-import { parseServerFrame, STATE_COUNTS, type ResourceChange, type ResourceType } from './change'
+import { parseServerFrame, STATE_COUNTS, type ResourceChange } from './change'
 
 /** Close codes (docs/realtime.md, "Close codes"). */
 export const CLOSE = {
@@ -462,21 +458,6 @@ export class EventStream {
   }
 }
 
-type Applier = { apply(change: ResourceChange): unknown }
-
-/** Which store owns each resource type. */
-export function storeRoutes(): Record<ResourceType, () => Applier> {
-  return {
-    site: useSitesStore,
-    app: useAppsStore,
-    batch_job: useBatchJobsStore,
-    session: useSessionsStore,
-    job: useJobsStore,
-    transfer_item: useTransferItemsStore,
-    log_event: useLogEventsStore,
-  }
-}
-
 export function subscribeUrl(loc: Pick<Location, 'protocol' | 'host'> = location): string {
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${API_PREFIX}/subscribe-user`
 }
@@ -493,7 +474,6 @@ export function createAppEventStream(
 ): EventStream {
   const auth = useAuthStore()
   const connection = useConnectionStore()
-  const routes = storeRoutes()
   const counts = useStateCountsStore()
   const jobs = useJobsStore()
   const apps = useAppsStore()
@@ -517,7 +497,7 @@ export function createAppEventStream(
         // Before applying: a deleted job's state is only known while the store holds it.
         counts.track(change, countLookups)
         if (change.type === STATE_COUNTS) counts.replace(change)
-        else routes[change.type]().apply(change)
+        else RESOURCE_STORES[change.type]().apply(change)
       }
       counts.publish()
       notifyApplied(changes)
