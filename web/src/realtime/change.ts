@@ -121,7 +121,8 @@ export function parseServerFrame(text: string): ServerFrame | null {
         op: 'welcome',
         seq,
         resumed: raw.resumed,
-        // Honoured when the server announces its heartbeat interval.
+        // Every welcome carries the server's heartbeat interval (`ws.ping_interval_secs`);
+        // the silence timeout follows it. Optional here only to read older servers.
         ...(typeof every === 'number' && every > 0 ? { heartbeatSecs: every } : {}),
         // The database's identity: sent back in the next hello, so that a `last_seq` from
         // another database (a restored backup, another server) gets `resync`.

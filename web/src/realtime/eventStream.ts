@@ -1,7 +1,8 @@
 // The only websocket: `/api/v1/subscribe-user`, sequenced protocol (docs/realtime.md). Says
 // hello with the last applied `seq`, applies events in order exactly once (in batches, one per
 // animation frame), resumes after any drop, and reports what it cannot replay (`resync`) so
-// views reload. It never fetches and never touches a store directly: callers wire it up.
+// views reload. `EventStream` never fetches and never touches a store: `createAppEventStream`
+// wires it to them (through stores/registry.ts), and realtime/liveSession.ts runs it.
 import { API_PREFIX } from '@/api/client'
 import { getMemo } from '@/api/getMemo'
 import { EXPIRED_MESSAGE, REJECTED_MESSAGE, useAuthStore } from '@/stores/auth'
@@ -42,7 +43,7 @@ export const BACKOFF_MIN_MS = 1_000
 export const BACKOFF_MAX_MS = 8_000
 /** A connection that stayed live this long resets the back-off. */
 export const STABLE_AFTER_MS = 10_000
-/** The server's `ws.ping_interval_secs`: a heartbeat frame at least this often. */
+/** The server's default `ws.ping_interval_secs`, until a welcome's `heartbeat_secs` says. */
 export const HEARTBEAT_INTERVAL_MS = 20_000
 /** No frame at all for this long (2.5 heartbeats) means the socket is dead. */
 export const SILENCE_TIMEOUT_MS = 2.5 * HEARTBEAT_INTERVAL_MS
