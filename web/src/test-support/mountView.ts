@@ -2,6 +2,7 @@
 // in-memory router.
 import { mount } from '@vue/test-utils'
 import { createPinia, setActivePinia, type Pinia } from 'pinia'
+import { vi } from 'vitest'
 import { defineComponent, h, type Component } from 'vue'
 import { createMemoryHistory, type Router } from 'vue-router'
 import { VApp } from 'vuetify/components'
@@ -36,5 +37,19 @@ export function storeLogin(username = 'alice'): void {
   localStorage.setItem(
     'balsam.auth',
     JSON.stringify({ token: 'test-token', expiresAt: Date.now() + 3_600_000, username }),
+  )
+}
+
+/** Vuetify's dialogs read the visual viewport, which happy-dom does not have. */
+export function stubVisualViewport(): void {
+  vi.stubGlobal(
+    'visualViewport',
+    Object.assign(new EventTarget(), {
+      width: 1024,
+      height: 768,
+      offsetLeft: 0,
+      offsetTop: 0,
+      scale: 1,
+    }),
   )
 }

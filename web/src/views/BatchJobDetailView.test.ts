@@ -13,7 +13,7 @@ import { listSites } from '@/api/sites'
 import type { BatchJob, Site } from '@/api/types'
 import { useBatchJobsStore } from '@/stores/batchJobs'
 import { makeJob } from '@/test-support/jobFactory'
-import { mountView, storeLogin } from '@/test-support/mountView'
+import { mountView, storeLogin, stubVisualViewport } from '@/test-support/mountView'
 
 import BatchJobDetailView from './BatchJobDetailView.vue'
 
@@ -98,16 +98,7 @@ async function render(rows: BatchJob[]) {
 }
 
 beforeEach(() => {
-  vi.stubGlobal(
-    'visualViewport',
-    Object.assign(new EventTarget(), {
-      width: 1024,
-      height: 768,
-      offsetLeft: 0,
-      offsetTop: 0,
-      scale: 1,
-    }),
-  )
+  stubVisualViewport()
   getMemo.clear()
   getMemo.setRemembering(true)
 })

@@ -17,7 +17,7 @@ import { LIVE_TABLE_INTERVAL_MS } from '@/composables/useCoalesced'
 import type { App, Job, Site } from '@/api/types'
 import { useJobsStore } from '@/stores/jobs'
 import { makeJob } from '@/test-support/jobFactory'
-import { mountView, storeLogin } from '@/test-support/mountView'
+import { mountView, storeLogin, stubVisualViewport } from '@/test-support/mountView'
 
 import JobsView from './JobsView.vue'
 
@@ -55,21 +55,27 @@ async function settle() {
   await flushPromises()
 }
 
+/** Two jobs (one tagged run=1 besides exp=a), both selected, and the tags dialog open. */
+async function openTagsOnTwoJobs() {
+  const { wrapper } = await render('/jobs', [
+    makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
+    makeJob(1, 'READY', { tags: { exp: 'a' } }),
+  ])
+  const boxes = wrapper.findAll('tbody input[type="checkbox"]')
+  await boxes[0]?.trigger('click')
+  await boxes[1]?.trigger('click')
+  await wrapper
+    .findAll('button')
+    .find((b) => b.text() === 'Edit tags')
+    ?.trigger('click')
+  await flushPromises()
+}
+
 const ids = (wrapper: Awaited<ReturnType<typeof render>>['wrapper']) =>
   wrapper.findAll('tbody tr').map((row) => row.findAll('td')[1]?.text())
 
 beforeEach(() => {
-  // Vuetify's dialogs read the visual viewport, which happy-dom does not have.
-  vi.stubGlobal(
-    'visualViewport',
-    Object.assign(new EventTarget(), {
-      width: 1024,
-      height: 768,
-      offsetLeft: 0,
-      offsetTop: 0,
-      scale: 1,
-    }),
-  )
+  stubVisualViewport()
   getMemo.clear()
   getMemo.setRemembering(true)
 })
@@ -180,18 +186,7 @@ describe('JobsView', () => {
   })
 
   it('merges a tag edit into each job’s own tags by default', async () => {
-    const { wrapper } = await render('/jobs', [
-      makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
-      makeJob(1, 'READY', { tags: { exp: 'a' } }),
-    ])
-    const boxes = wrapper.findAll('tbody input[type="checkbox"]')
-    await boxes[0]?.trigger('click')
-    await boxes[1]?.trigger('click')
-    await wrapper
-      .findAll('button')
-      .find((b) => b.text() === 'Edit tags')
-      ?.trigger('click')
-    await flushPromises()
+    await openTagsOnTwoJobs()
     const dialog = () => document.querySelector('[data-testid="job-tags-dialog"]')
     expect(dialog()?.textContent).not.toContain('Tags are replaced as a whole')
     // Add stage=x in a new row.
@@ -219,18 +214,7 @@ describe('JobsView', () => {
   })
 
   it('replaces tags as a whole when asked, saying what each job loses before writing', async () => {
-    const { wrapper } = await render('/jobs', [
-      makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
-      makeJob(1, 'READY', { tags: { exp: 'a' } }),
-    ])
-    const boxes = wrapper.findAll('tbody input[type="checkbox"]')
-    await boxes[0]?.trigger('click')
-    await boxes[1]?.trigger('click')
-    await wrapper
-      .findAll('button')
-      .find((b) => b.text() === 'Edit tags')
-      ?.trigger('click')
-    await flushPromises()
+    await openTagsOnTwoJobs()
 
     const dialog = () => document.querySelector('[data-testid="job-tags-dialog"]')
     ;(document.querySelector('[data-testid="replace-all-tags"] input') as HTMLElement).click()
