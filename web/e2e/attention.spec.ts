@@ -4,11 +4,11 @@ import { expect, test } from '@playwright/test'
 
 import {
   apiToken,
-  createApp,
   createJobs,
   createSite,
   logInThroughUi,
   registerUser,
+  seedApp,
   setJobStates,
 } from './fixtures'
 
@@ -16,10 +16,7 @@ test('jobs failing while the page is open raise a banner and a tab-title counter
   page,
   request,
 }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, 'attention')
-  const app = await createApp(request, token, site.id, 'Hello')
+  const { user, token, app } = await seedApp(request, 'attention')
   const jobs = await createJobs(request, token, app.id, 3)
   await page.goto('/login')
   await logInThroughUi(page, user)
