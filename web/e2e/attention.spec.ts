@@ -3,12 +3,12 @@
 import { expect, test } from '@playwright/test'
 
 import {
-  apiToken,
   createJobs,
   createSite,
   logInThroughUi,
   registerUser,
   seedApp,
+  seedSite,
   setJobStates,
 } from './fixtures'
 
@@ -56,9 +56,7 @@ test('pausing live updates holds the page still; resuming applies what came mean
   page,
   request,
 }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  await createSite(request, token, 'before-pause')
+  const { user, token } = await seedSite(request, 'before-pause')
   await page.goto('/login?redirect=/sites')
   await logInThroughUi(page, user)
   const indicator = page.getByTestId('connection-indicator')

@@ -1,10 +1,21 @@
 // Bulk actions say what they did to each job, and tag edits merge per job unless asked not to.
-import { expect, test, type APIRequestContext } from '@playwright/test'
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
 
-import { createJobs, createSession, logInThroughUi, seedApp } from './fixtures'
+import { createJobs, createSession, logInThroughUi, seedApp, type TestUser } from './fixtures'
 
 /** A user with a Site and an App (a Site named for the moment). */
 const setUp = (request: APIRequestContext) => seedApp(request, `bulk-${Date.now().toString(36)}`)
+
+/** Logs in to the Jobs page and selects its two jobs; answers the table. */
+async function selectBothJobs(page: Page, user: TestUser) {
+  await page.goto('/login?redirect=/jobs')
+  await logInThroughUi(page, user)
+  const table = page.getByTestId('jobs-table')
+  await expect(table.getByRole('row')).toHaveCount(3)
+  await table.getByRole('row').nth(1).getByRole('checkbox').check()
+  await table.getByRole('row').nth(2).getByRole('checkbox').check()
+  return table
+}
 
 test('deleting two jobs, one held by a launcher, says one was deleted and one skipped', async ({
   page,
@@ -33,12 +44,7 @@ test('deleting two jobs, one held by a launcher, says one was deleted and one sk
   const heldId = taken!.id
   const freeId = heldId === held!.id ? free!.id : held!.id
 
-  await page.goto('/login?redirect=/jobs')
-  await logInThroughUi(page, user)
-  const table = page.getByTestId('jobs-table')
-  await expect(table.getByRole('row')).toHaveCount(3)
-  await table.getByRole('row').nth(1).getByRole('checkbox').check()
-  await table.getByRole('row').nth(2).getByRole('checkbox').check()
+  const table = await selectBothJobs(page, user)
   await page.getByRole('button', { name: 'Delete', exact: true }).click()
   await page.getByTestId('confirm-job-action').click()
 
@@ -55,12 +61,7 @@ test('adding a tag keeps the tags the selected jobs do not share', async ({ page
   const [one] = await createJobs(request, token, app.id, 1, { exp: 'a', run: '1' })
   const [two] = await createJobs(request, token, app.id, 1, { exp: 'a', run: '2' })
 
-  await page.goto('/login?redirect=/jobs')
-  await logInThroughUi(page, user)
-  const table = page.getByTestId('jobs-table')
-  await expect(table.getByRole('row')).toHaveCount(3)
-  await table.getByRole('row').nth(1).getByRole('checkbox').check()
-  await table.getByRole('row').nth(2).getByRole('checkbox').check()
+  const table = await selectBothJobs(page, user)
   await page.getByRole('button', { name: 'Edit tags' }).click()
   const dialog = page.getByTestId('job-tags-dialog')
   await expect(dialog).not.toContainText('Tags are replaced as a whole')

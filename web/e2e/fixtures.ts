@@ -247,3 +247,11 @@ export async function openWithApp(
   await expect(page.getByTestId('connection-indicator')).toHaveAttribute('data-phase', 'live')
   return seeded
 }
+
+/** A fresh user with a token and one Site. */
+export async function seedSite(request: APIRequestContext, siteName: string) {
+  const user = await registerUser(request)
+  const token = await apiToken(request, user)
+  const site = await createSite(request, token, siteName)
+  return { user, token, site }
+}
