@@ -2,11 +2,12 @@
 // in-memory router.
 import { mount } from '@vue/test-utils'
 import { createPinia, setActivePinia, type Pinia } from 'pinia'
-import { vi } from 'vitest'
+import { afterEach, beforeEach, vi } from 'vitest'
 import { defineComponent, h, type Component } from 'vue'
 import { createMemoryHistory, type Router } from 'vue-router'
 import { VApp } from 'vuetify/components'
 
+import { getMemo } from '@/api/getMemo'
 import { buildVuetify } from '@/plugins/vuetify'
 import { buildRouter } from '@/router'
 import { useAuthStore } from '@/stores/auth'
@@ -52,4 +53,31 @@ export function stubVisualViewport(): void {
       scale: 1,
     }),
   )
+}
+
+/**
+ * Before each test of a view: the visual viewport its dialogs read, and a GET memo that is
+ * empty and remembers (as with a live stream); after each, an empty page.
+ */
+export function setUpViewTests(): void {
+  beforeEach(() => {
+    stubVisualViewport()
+    getMemo.clear()
+    getMemo.setRemembering(true)
+  })
+  afterEach(() => {
+    document.body.innerHTML = ''
+  })
+}
+
+/** Each test runs at `now` (only `Date` is faked) and leaves an empty page behind. */
+export function freezeClockAt(now: number): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(now)
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+    document.body.innerHTML = ''
+  })
 }

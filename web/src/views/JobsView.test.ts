@@ -1,7 +1,6 @@
 import { flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
-import { getMemo } from '@/api/getMemo'
 import { listApps } from '@/api/apps'
 import {
   deleteJobs,
@@ -17,7 +16,7 @@ import { LIVE_TABLE_INTERVAL_MS } from '@/composables/useCoalesced'
 import type { App, Job, Site } from '@/api/types'
 import { useJobsStore } from '@/stores/jobs'
 import { makeJob } from '@/test-support/jobFactory'
-import { mountView, storeLogin, stubVisualViewport } from '@/test-support/mountView'
+import { mountView, setUpViewTests, storeLogin } from '@/test-support/mountView'
 
 import JobsView from './JobsView.vue'
 
@@ -74,15 +73,7 @@ async function openTagsOnTwoJobs() {
 const ids = (wrapper: Awaited<ReturnType<typeof render>>['wrapper']) =>
   wrapper.findAll('tbody tr').map((row) => row.findAll('td')[1]?.text())
 
-beforeEach(() => {
-  stubVisualViewport()
-  getMemo.clear()
-  getMemo.setRemembering(true)
-})
-
-afterEach(() => {
-  document.body.innerHTML = ''
-})
+setUpViewTests()
 
 describe('JobsView', () => {
   it('asks the server for the page the URL describes', async () => {
