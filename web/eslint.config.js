@@ -29,6 +29,8 @@ export default withVueTs(
       'vue/component-api-style': ['error', ['script-setup']],
       'vue/block-lang': ['error', { script: { lang: 'ts' } }],
       'vue/require-typed-ref': 'error',
+      // A component used but not imported renders as an unknown element, silently.
+      'vue/no-undef-components': ['error', { ignorePatterns: ['^v-', '^router-'] }],
       'no-console': ['error', { allow: ['warn', 'error'] }],
     },
   },

@@ -3,11 +3,11 @@ import { expect, test, type Page } from '@playwright/test'
 
 import {
   apiToken,
-  createApp,
   createJobs,
   createSite,
   logInThroughUi,
   registerUser,
+  seedApp,
   setJobStates,
 } from './fixtures'
 import { seedTour } from './tour'
@@ -52,10 +52,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     request,
   }) => {
     await page.emulateMedia({ colorScheme })
-    const user = await registerUser(request)
-    const token = await apiToken(request, user)
-    const site = await createSite(request, token, 'a11y-jobs')
-    const app = await createApp(request, token, site.id, 'A11y')
+    const { user, token, app } = await seedApp(request, 'a11y-jobs', 'A11y')
     const jobs = await createJobs(request, token, app.id, 8, { exp: 'a11y' })
     await setJobStates(request, token, [jobs[0]!.id], 'RUNNING')
     await setJobStates(request, token, [jobs[1]!.id], 'JOB_FINISHED')

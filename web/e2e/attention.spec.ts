@@ -3,12 +3,12 @@
 import { expect, test } from '@playwright/test'
 
 import {
-  apiToken,
-  createApp,
   createJobs,
   createSite,
   logInThroughUi,
   registerUser,
+  seedApp,
+  seedSite,
   setJobStates,
 } from './fixtures'
 
@@ -16,10 +16,7 @@ test('jobs failing while the page is open raise a banner and a tab-title counter
   page,
   request,
 }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, 'attention')
-  const app = await createApp(request, token, site.id, 'Hello')
+  const { user, token, app } = await seedApp(request, 'attention')
   const jobs = await createJobs(request, token, app.id, 3)
   await page.goto('/login')
   await logInThroughUi(page, user)
@@ -59,9 +56,7 @@ test('pausing live updates holds the page still; resuming applies what came mean
   page,
   request,
 }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  await createSite(request, token, 'before-pause')
+  const { user, token } = await seedSite(request, 'before-pause')
   await page.goto('/login?redirect=/sites')
   await logInThroughUi(page, user)
   const indicator = page.getByTestId('connection-indicator')

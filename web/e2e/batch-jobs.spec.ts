@@ -1,17 +1,15 @@
 import AxeBuilder from '@axe-core/playwright'
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
 
 import {
-  apiToken,
-  createApp,
   createBatchJob,
   createJobs,
-  createSite,
   logInThroughUi,
   naiveUtc,
+  openWithApp,
   patchJobs,
-  registerUser,
   SCHEDULER_SETTINGS,
+  seedApp,
   updateBatchJob,
 } from './fixtures'
 
@@ -23,30 +21,19 @@ async function expectNoSeriousViolations(page: Page, what: string) {
   expect(serious.map((v) => `${what}: ${v.id} ${v.nodes[0]?.target.join(' ')}`)).toEqual([])
 }
 
-async function setUp(page: Page, request: Parameters<typeof registerUser>[0], to: string) {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(
-    request,
-    token,
-    `site-${Date.now().toString(36)}`,
-    SCHEDULER_SETTINGS,
-  )
-  const app = await createApp(request, token, site.id, 'Hello')
-  await page.goto(`/login?redirect=${encodeURIComponent(to)}`)
-  await logInThroughUi(page, user)
-  await expect(page.getByTestId('connection-indicator')).toHaveAttribute('data-phase', 'live')
-  return { token, site, app }
-}
+const setUp = (page: Page, request: APIRequestContext, to: string) =>
+  openWithApp(page, request, to, SCHEDULER_SETTINGS)
 
 test('a BatchJob’s page follows it through the queue, with its jobs, timeline and utilisation', async ({
   page,
   request,
 }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, 'bj-detail', SCHEDULER_SETTINGS)
-  const app = await createApp(request, token, site.id, 'Hello')
+  const { user, token, site, app } = await seedApp(
+    request,
+    'bj-detail',
+    'Hello',
+    SCHEDULER_SETTINGS,
+  )
   const bj = await createBatchJob(request, token, site.id)
   await page.goto(`/login?redirect=/batch-jobs/${bj.id}`)
   await logInThroughUi(page, user)

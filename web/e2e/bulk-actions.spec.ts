@@ -1,32 +1,27 @@
 // Bulk actions say what they did to each job, and tag edits merge per job unless asked not to.
-import { expect, test } from '@playwright/test'
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
 
-import {
-  apiToken,
-  createApp,
-  createJobs,
-  createSession,
-  createSite,
-  logInThroughUi,
-  registerUser,
-} from './fixtures'
+import { createJobs, createSession, logInThroughUi, seedApp, type TestUser } from './fixtures'
 
-async function setUp(
-  page: Parameters<Parameters<typeof test>[2]>[0]['page'],
-  request: Parameters<typeof registerUser>[0],
-) {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, `bulk-${Date.now().toString(36)}`)
-  const app = await createApp(request, token, site.id, 'Hello')
-  return { user, token, site, app }
+/** A user with a Site and an App (a Site named for the moment). */
+const setUp = (request: APIRequestContext) => seedApp(request, `bulk-${Date.now().toString(36)}`)
+
+/** Logs in to the Jobs page and selects its two jobs; answers the table. */
+async function selectBothJobs(page: Page, user: TestUser) {
+  await page.goto('/login?redirect=/jobs')
+  await logInThroughUi(page, user)
+  const table = page.getByTestId('jobs-table')
+  await expect(table.getByRole('row')).toHaveCount(3)
+  await table.getByRole('row').nth(1).getByRole('checkbox').check()
+  await table.getByRole('row').nth(2).getByRole('checkbox').check()
+  return table
 }
 
 test('deleting two jobs, one held by a launcher, says one was deleted and one skipped', async ({
   page,
   request,
 }) => {
-  const { user, token, site, app } = await setUp(page, request)
+  const { user, token, site, app } = await setUp(request)
   const [free, held] = await createJobs(request, token, app.id, 2)
   // A launcher Session acquires the second job: the server will not delete it.
   const session = await createSession(request, token, site.id, null)
@@ -49,12 +44,7 @@ test('deleting two jobs, one held by a launcher, says one was deleted and one sk
   const heldId = taken!.id
   const freeId = heldId === held!.id ? free!.id : held!.id
 
-  await page.goto('/login?redirect=/jobs')
-  await logInThroughUi(page, user)
-  const table = page.getByTestId('jobs-table')
-  await expect(table.getByRole('row')).toHaveCount(3)
-  await table.getByRole('row').nth(1).getByRole('checkbox').check()
-  await table.getByRole('row').nth(2).getByRole('checkbox').check()
+  const table = await selectBothJobs(page, user)
   await page.getByRole('button', { name: 'Delete', exact: true }).click()
   await page.getByTestId('confirm-job-action').click()
 
@@ -67,16 +57,11 @@ test('deleting two jobs, one held by a launcher, says one was deleted and one sk
 })
 
 test('adding a tag keeps the tags the selected jobs do not share', async ({ page, request }) => {
-  const { user, token, app } = await setUp(page, request)
+  const { user, token, app } = await setUp(request)
   const [one] = await createJobs(request, token, app.id, 1, { exp: 'a', run: '1' })
   const [two] = await createJobs(request, token, app.id, 1, { exp: 'a', run: '2' })
 
-  await page.goto('/login?redirect=/jobs')
-  await logInThroughUi(page, user)
-  const table = page.getByTestId('jobs-table')
-  await expect(table.getByRole('row')).toHaveCount(3)
-  await table.getByRole('row').nth(1).getByRole('checkbox').check()
-  await table.getByRole('row').nth(2).getByRole('checkbox').check()
+  const table = await selectBothJobs(page, user)
   await page.getByRole('button', { name: 'Edit tags' }).click()
   const dialog = page.getByTestId('job-tags-dialog')
   await expect(dialog).not.toContainText('Tags are replaced as a whole')

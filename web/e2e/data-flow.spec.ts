@@ -1,17 +1,9 @@
 // The seed's client data flow, read off the browser's own network log: the socket is welcomed
 // before the first GET, each GET goes out once in a page's life, and live job changes cost
 // no GET at all (the state counts follow the stream instead of being polled).
-import { expect, test, type Page, type Request } from '@playwright/test'
+import { expect, test, type APIRequestContext, type Page, type Request } from '@playwright/test'
 
-import {
-  apiToken,
-  createApp,
-  createJobs,
-  createSite,
-  logInThroughUi,
-  patchJobs,
-  registerUser,
-} from './fixtures'
+import { createJobs, logInThroughUi, patchJobs, seedApp } from './fixtures'
 
 /**
  * How long jobs change while the test watches for GETs, per view. The old client asked for
@@ -54,11 +46,8 @@ function repeated(urls: string[]): string[] {
   return urls.filter((url) => (seen.has(url) ? true : (seen.add(url), false)))
 }
 
-async function seedJobs(page: Page, request: Parameters<typeof registerUser>[0]) {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, 'flow-site')
-  const app = await createApp(request, token, site.id, 'FlowApp')
+async function seedJobs(page: Page, request: APIRequestContext) {
+  const { user, token, site, app } = await seedApp(request, 'flow-site', 'FlowApp')
   const jobs = await createJobs(request, token, app.id, 12, { exp: 'flow' })
   return { user, token, site, app, jobs }
 }

@@ -4,21 +4,10 @@ import { readFile } from 'node:fs/promises'
 
 import { expect, test } from '@playwright/test'
 
-import {
-  apiToken,
-  createApp,
-  createJobs,
-  createSite,
-  logInThroughUi,
-  registerUser,
-  setJobStates,
-} from './fixtures'
+import { createJobs, logInThroughUi, seedApp, setJobStates } from './fixtures'
 
 test('Export saves every job the filters match, as CSV and as JSON', async ({ page, request }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, `site-${Date.now().toString(36)}`)
-  const app = await createApp(request, token, site.id, 'Hello')
+  const { user, token, app } = await seedApp(request, `site-${Date.now().toString(36)}`)
   const wanted = await createJobs(request, token, app.id, 60, { exp: 'keep' })
   await createJobs(request, token, app.id, 5, { exp: 'other' })
   await setJobStates(

@@ -213,3 +213,45 @@ export async function patchJobs(
 export function naiveUtc(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '')
 }
+
+/**
+ * A fresh user with a token, a Site and an App on it: where most tests start. Site `settings`
+ * as for `createSite`.
+ */
+export async function seedApp(
+  request: APIRequestContext,
+  siteName: string,
+  appName = 'Hello',
+  settings: Record<string, unknown> = {},
+) {
+  const user = await registerUser(request)
+  const token = await apiToken(request, user)
+  const site = await createSite(request, token, siteName, settings)
+  const app = await createApp(request, token, site.id, appName)
+  return { user, token, site, app }
+}
+
+/**
+ * `seedApp` on a Site named for the moment, then logged in through the login page, which
+ * redirects `to` there; resolves once the event stream is live.
+ */
+export async function openWithApp(
+  page: Page,
+  request: APIRequestContext,
+  to: string,
+  siteSettings: Record<string, unknown> = {},
+) {
+  const seeded = await seedApp(request, `site-${Date.now().toString(36)}`, 'Hello', siteSettings)
+  await page.goto(`/login?redirect=${encodeURIComponent(to)}`)
+  await logInThroughUi(page, seeded.user)
+  await expect(page.getByTestId('connection-indicator')).toHaveAttribute('data-phase', 'live')
+  return seeded
+}
+
+/** A fresh user with a token and one Site. */
+export async function seedSite(request: APIRequestContext, siteName: string) {
+  const user = await registerUser(request)
+  const token = await apiToken(request, user)
+  const site = await createSite(request, token, siteName)
+  return { user, token, site }
+}

@@ -3,24 +3,13 @@
 import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from '@playwright/test'
 
-import {
-  apiToken,
-  createApp,
-  createJobs,
-  createSite,
-  logInThroughUi,
-  patchJobs,
-  registerUser,
-} from './fixtures'
+import { createJobs, logInThroughUi, patchJobs, seedApp } from './fixtures'
 
 test('a failed job’s page says why it failed, times each state, and acts on it', async ({
   page,
   request,
 }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, `job-page-${Date.now().toString(36)}`)
-  const app = await createApp(request, token, site.id, 'Hello')
+  const { user, token, app } = await seedApp(request, `job-page-${Date.now().toString(36)}`)
   const [job] = await createJobs(request, token, app.id, 1, { exp: 'a', run: '1' })
   const id = job!.id
   await patchJobs(request, token, [{ id, state: 'PREPROCESSED' }])

@@ -1,27 +1,9 @@
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
 
-import {
-  apiToken,
-  createApp,
-  createJobs,
-  createSite,
-  logInThroughUi,
-  registerUser,
-  setJobStates,
-  type TestUser,
-} from './fixtures'
+import { createJobs, openWithApp, setJobStates } from './fixtures'
 import { controlStream } from './streamControl'
 
-async function setUp(page: Page, request: Parameters<typeof registerUser>[0], to: string) {
-  const user: TestUser = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, `site-${Date.now().toString(36)}`)
-  const app = await createApp(request, token, site.id, 'Hello')
-  await page.goto(`/login?redirect=${encodeURIComponent(to)}`)
-  await logInThroughUi(page, user)
-  await expect(page.getByTestId('connection-indicator')).toHaveAttribute('data-phase', 'live')
-  return { user, token, site, app }
-}
+const setUp = (page: Page, request: APIRequestContext, to: string) => openWithApp(page, request, to)
 
 function groupCount(page: Page, scope: string, group: string) {
   return page.getByTestId(scope).locator(`[data-group="${group}"] [data-testid="group-count"]`)

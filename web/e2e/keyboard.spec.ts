@@ -2,7 +2,7 @@
 // each page's heading), select jobs, act on them and back out of a dialog, sort, open a job.
 import { expect, test, type Page } from '@playwright/test'
 
-import { apiToken, createApp, createJobs, createSite, registerUser } from './fixtures'
+import { createJobs, seedApp } from './fixtures'
 
 interface Target {
   tag: string
@@ -34,10 +34,7 @@ test('everything a user needs is reachable and usable from the keyboard', async 
   page,
   request,
 }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, 'keyboard-site')
-  const app = await createApp(request, token, site.id, 'Hello')
+  const { user, token, app } = await seedApp(request, 'keyboard-site')
   const jobs = await createJobs(request, token, app.id, 3)
 
   // Log in: the username field has focus; Tab to the password; Enter submits.

@@ -1,12 +1,10 @@
 import { expect, test } from '@playwright/test'
 
-import { apiToken, createSite, logHead, logInThroughUi, registerUser } from './fixtures'
+import { apiToken, createSite, logHead, logInThroughUi, registerUser, seedSite } from './fixtures'
 import { controlStream } from './streamControl'
 
 test('the connection indicator is honest, and REST data loads', async ({ page, request }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  await createSite(request, token, 'e2e-rest')
+  const { user } = await seedSite(request, 'e2e-rest')
 
   await page.goto('/login?redirect=/sites')
   await logInThroughUi(page, user)
@@ -32,9 +30,7 @@ test('after a dropped socket the client resumes: changes made meanwhile arrive, 
   request,
 }) => {
   const stream = await controlStream(page)
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  await createSite(request, token, 'before-drop')
+  const { user, token } = await seedSite(request, 'before-drop')
   const siteGets: string[] = []
   page.on('request', (r) => {
     if (new URL(r.url()).pathname === '/api/v1/sites/') siteGets.push(r.url())
@@ -72,9 +68,7 @@ test('a resync clears what was fetched and reloads what is on screen', async ({
   request,
 }) => {
   const stream = await controlStream(page)
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  await createSite(request, token, 'first')
+  const { user, token } = await seedSite(request, 'first')
   let siteGets = 0
   page.on('request', (r) => {
     if (new URL(r.url()).pathname === '/api/v1/sites/') siteGets += 1

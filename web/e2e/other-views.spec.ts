@@ -1,22 +1,13 @@
 import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from '@playwright/test'
 
-import {
-  apiToken,
-  createBatchJob,
-  createSession,
-  createSite,
-  logInThroughUi,
-  registerUser,
-} from './fixtures'
+import { createBatchJob, createSession, logInThroughUi, seedSite } from './fixtures'
 
 test('BatchJobs and Sessions appear live, and say what to do when empty', async ({
   page,
   request,
 }) => {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, 'bj-site')
+  const { user, token, site } = await seedSite(request, 'bj-site')
 
   await page.goto('/login?redirect=/batch-jobs')
   await logInThroughUi(page, user)

@@ -2,17 +2,9 @@
 // browser notifications of failures, configurable columns and saved views, and a Site page
 // with its queues and backfill windows.
 import AxeBuilder from '@axe-core/playwright'
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
 
-import {
-  apiToken,
-  createApp,
-  createJobs,
-  createSite,
-  logInThroughUi,
-  registerUser,
-  setJobStates,
-} from './fixtures'
+import { createJobs, openWithApp, setJobStates } from './fixtures'
 
 const SHOTS = 'test-results/screenshots'
 
@@ -24,51 +16,46 @@ async function violations(page: Page) {
     .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)
 }
 
-async function setUp(page: Page, request: Parameters<typeof registerUser>[0], to: string) {
-  const user = await registerUser(request)
-  const token = await apiToken(request, user)
-  const site = await createSite(request, token, `site-${Date.now().toString(36)}`, {
-    allowed_queues: {
-      debug: { max_nodes: 8, max_walltime: 60, max_queued_jobs: 1 },
-      prod: { max_nodes: 512, max_walltime: 1440, max_queued_jobs: 20 },
+/** A Site with queues, backfill windows and scheduler jobs, as its scheduler reports them. */
+const SITE_SETTINGS = {
+  allowed_queues: {
+    debug: { max_nodes: 8, max_walltime: 60, max_queued_jobs: 1 },
+    prod: { max_nodes: 512, max_walltime: 1440, max_queued_jobs: 20 },
+  },
+  backfill_windows: {
+    debug: [{ num_nodes: 4, wall_time_min: 30 }],
+    prod: [
+      { num_nodes: 128, wall_time_min: 45 },
+      { num_nodes: 16, wall_time_min: 120 },
+    ],
+  },
+  queued_jobs: {
+    '4001': {
+      scheduler_id: 4001,
+      state: 'queued',
+      queue: 'prod',
+      project: 'datascience',
+      time_remaining_min: 30,
+      queued_time_min: 5,
+      num_nodes: 64,
+      wall_time_min: 60,
     },
-    backfill_windows: {
-      debug: [{ num_nodes: 4, wall_time_min: 30 }],
-      prod: [
-        { num_nodes: 128, wall_time_min: 45 },
-        { num_nodes: 16, wall_time_min: 120 },
-      ],
+    '4002': {
+      scheduler_id: 4002,
+      state: 'running',
+      queue: 'prod',
+      project: 'datascience',
+      time_remaining_min: 30,
+      queued_time_min: 5,
+      num_nodes: 32,
+      wall_time_min: 30,
     },
-    queued_jobs: {
-      '4001': {
-        scheduler_id: 4001,
-        state: 'queued',
-        queue: 'prod',
-        project: 'datascience',
-        time_remaining_min: 30,
-        queued_time_min: 5,
-        num_nodes: 64,
-        wall_time_min: 60,
-      },
-      '4002': {
-        scheduler_id: 4002,
-        state: 'running',
-        queue: 'prod',
-        project: 'datascience',
-        time_remaining_min: 30,
-        queued_time_min: 5,
-        num_nodes: 32,
-        wall_time_min: 30,
-      },
-    },
-    allowed_projects: ['datascience'],
-  })
-  const app = await createApp(request, token, site.id, 'Hello')
-  await page.goto(`/login?redirect=${encodeURIComponent(to)}`)
-  await logInThroughUi(page, user)
-  await expect(page.getByTestId('connection-indicator')).toHaveAttribute('data-phase', 'live')
-  return { user, token, site, app }
+  },
+  allowed_projects: ['datascience'],
 }
+
+const setUp = (page: Page, request: APIRequestContext, to: string) =>
+  openWithApp(page, request, to, SITE_SETTINGS)
 
 test('keyboard: / focuses the filter, ↑/↓ and Enter work the Jobs table, ? lists the shortcuts', async ({
   page,

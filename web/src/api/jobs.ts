@@ -60,7 +60,7 @@ export async function setJobStates(ids: readonly number[], state: JobState): Pro
 /** Deletes every job in `ids` (`DELETE /jobs/?id=…`); jobs held by a Session are skipped. */
 export async function deleteJobs(ids: readonly number[]): Promise<void> {
   for (const part of chunks(ids, IDS_PER_DELETE)) {
-    // The OpenAPI document does not list this route's filters; they are GET /jobs/'s.
+    // The route takes GET /jobs/'s filters (without paging), written as the server reads them.
     const search = searchOf({ id: part })
     ensureOk(await api.DELETE('/jobs/', { querySerializer: () => search, parseAs: 'text' }))
   }
@@ -72,7 +72,7 @@ export async function deleteJobs(ids: readonly number[]): Promise<void> {
  */
 export async function setJobStatesWhere(filters: JobQuery, state: JobState): Promise<number> {
   const search = searchOf(filters)
-  // As for DELETE: the OpenAPI document does not list this route's filters.
+  // As for DELETE: GET /jobs/'s filters (without paging), as the server reads them.
   const result = await api.PUT('/jobs/', {
     body: { state },
     querySerializer: () => search,

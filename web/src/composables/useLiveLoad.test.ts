@@ -22,6 +22,14 @@ function mountProbe(load: () => void) {
   )
 }
 
+/** A mounted probe, the stream in `phase`; answers its load function. */
+function probeAt(phase: ConnectionPhase) {
+  setPhase(phase)
+  const load = vi.fn()
+  mountProbe(load)
+  return load
+}
+
 beforeEach(() => {
   vi.useFakeTimers()
   setActivePinia(createPinia())
@@ -32,22 +40,14 @@ afterEach(() => {
 })
 
 describe('useLiveLoad', () => {
-  it('waits for the socket to connect before the first load', async () => {
-    setPhase('connecting')
-    const load = vi.fn()
-    mountProbe(load)
-    await flushPromises()
-    expect(load).not.toHaveBeenCalled()
-
-    setPhase('live')
-    await flushPromises()
-    expect(load).toHaveBeenCalledOnce()
-  })
-
-  it('keeps waiting while the first connection is retried, until the welcome', async () => {
-    setPhase('reconnecting')
-    const load = vi.fn()
-    mountProbe(load)
+  it.each([
+    { phase: 'connecting' as const, name: 'waits for the socket to connect before the first load' },
+    {
+      phase: 'reconnecting' as const,
+      name: 'keeps waiting while the first connection is retried, until the welcome',
+    },
+  ])('$name', async ({ phase }) => {
+    const load = probeAt(phase)
     await flushPromises()
     expect(load).not.toHaveBeenCalled()
 
@@ -65,9 +65,7 @@ describe('useLiveLoad', () => {
   })
 
   it('loads anyway once the grace period is over', async () => {
-    setPhase('connecting')
-    const load = vi.fn()
-    mountProbe(load)
+    const load = probeAt('connecting')
     vi.advanceTimersByTime(CONNECT_GRACE_MS)
     await flushPromises()
 
@@ -75,9 +73,7 @@ describe('useLiveLoad', () => {
   })
 
   it('reloads when the stream asks (fresh start, resync), not on a resumed reconnect', async () => {
-    setPhase('live')
-    const load = vi.fn()
-    mountProbe(load)
+    const load = probeAt('live')
     await flushPromises()
     expect(load).toHaveBeenCalledTimes(1)
 
@@ -93,9 +89,7 @@ describe('useLiveLoad', () => {
   })
 
   it('does not load twice when the fresh start comes before the first load', async () => {
-    setPhase('connecting')
-    const load = vi.fn()
-    mountProbe(load)
+    const load = probeAt('connecting')
     useConnectionStore().noteReload('fresh')
     setPhase('live')
     await flushPromises()

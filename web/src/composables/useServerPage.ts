@@ -4,7 +4,7 @@
 import { ref, watch, type Ref } from 'vue'
 
 import { memoKey } from '@/api/getMemo'
-import type { PageSummary } from '@/stores/loadStatus'
+import type { PageSummary } from '@/domain/livePage'
 
 import { useLiveLoad } from './useLiveLoad'
 

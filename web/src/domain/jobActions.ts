@@ -125,3 +125,8 @@ export function actionOutcome(
   if (gone > 0) parts.push(`${formatCount(gone)} no longer ${gone === 1 ? 'exists' : 'exist'}`)
   return parts.join('; ')
 }
+
+/** Where the jobs an action touches come from, after "n jobs": "selected", "you have"… */
+export function selectionScope(allMatching: boolean, filtered: boolean): string {
+  return allMatching ? (filtered ? 'matching these filters' : 'you have') : 'selected'
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import type { Job } from '@/api/types'
-import type { PageSummary } from '@/stores/loadStatus'
+import type { PageSummary } from '@/domain/livePage'
 import { makeJob } from '@/test-support/jobFactory'
 
 import {

@@ -2,7 +2,7 @@
 // evaluated on the client so the page on screen follows live events (new matching jobs join
 // page 1, jobs that stop matching leave) without repeating the GET (`livePageOf`).
 import type { Job, JobQuery, JobState } from '@/api/types'
-import type { PageSummary } from '@/stores/loadStatus'
+import type { PageSummary } from '@/domain/livePage'
 
 import { JOB_STATE_GROUPS } from './jobStates'
 import { livePageOf, type LivePage } from './livePage'

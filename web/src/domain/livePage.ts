@@ -2,7 +2,17 @@
 // match, in the server's order, and on page 1 every known row that matches and ranks above
 // the page's last row (every row changed since the answer came through the stream). When the
 // answered page was not full, every matching known row belongs on it.
-import type { PageSummary } from '@/stores/loadStatus'
+
+/** What a list GET answered, remembered with it: the page's ids in server order. */
+export interface PageSummary {
+  ids: number[]
+  /** How many rows match the query in all (the server's `count`). */
+  count: number
+  /** The snapshot the page was read in (`X-Balsam-Seq`). */
+  seq?: number
+  /** Epoch ms when the answer arrived. */
+  at: number
+}
 
 export interface LivePage<T> {
   rows: T[]

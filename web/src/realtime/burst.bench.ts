@@ -5,21 +5,12 @@ import { bench, describe } from 'vitest'
 import { computed } from 'vue'
 
 import { parseServerFrame, type ResourceChange } from '@/realtime/change'
-import { livePage, parseJobFilters } from '@/domain/jobQuery'
+import { livePage } from '@/domain/jobQuery'
 import { useJobsStore } from '@/stores/jobs'
-import { jobBurst } from '@/test-support/jobFactory'
+import { jobBurst, RUNNING_JOBS_PAGE } from '@/test-support/jobFactory'
 
 const JOBS = 5_000
-const filters = parseJobFilters({
-  site: [],
-  app: '',
-  batch_job: '',
-  state: ['RUNNING'],
-  tag: [],
-  sort: '',
-  page: '',
-  per: '',
-})
+const filters = RUNNING_JOBS_PAGE
 
 setActivePinia(createPinia())
 const jobs = useJobsStore()

@@ -5,11 +5,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { computed } from 'vue'
 
 import { getMemo } from '@/api/getMemo'
-import { livePage, parseJobFilters } from '@/domain/jobQuery'
+import { livePage } from '@/domain/jobQuery'
 import { useAuthStore } from '@/stores/auth'
 import { useJobsStore } from '@/stores/jobs'
 import { FakeWebSocket } from '@/test-support/fakeWebSocket'
-import { jobBurst } from '@/test-support/jobFactory'
+import { jobBurst, RUNNING_JOBS_PAGE } from '@/test-support/jobFactory'
 
 import { createAppEventStream, type FlushScheduler } from './eventStream'
 
@@ -52,16 +52,7 @@ describe('a burst of job events', () => {
     expect(jobs.size).toBe(JOBS)
 
     // What the Jobs view computes: page 1 of 50, newest first, over every known job.
-    const filters = parseJobFilters({
-      site: [],
-      app: '',
-      batch_job: '',
-      state: ['RUNNING'],
-      tag: [],
-      sort: '',
-      page: '',
-      per: '',
-    })
+    const filters = RUNNING_JOBS_PAGE
     let recomputed = 0
     const page = computed(() => {
       recomputed += 1

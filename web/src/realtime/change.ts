@@ -1,7 +1,7 @@
 // The event stream's frames (docs/realtime.md): sequenced `{"seq","action","type","data"}`
 // events and the `welcome` / `resync` / `heartbeat` control frames, parsed defensively; an
-// event reduces to "upsert these rows" or "delete these ids". REST results are expressed in
-// the same envelope so both paths share one reducer.
+// event reduces to "upsert these rows" or "delete these ids", the form the stores' one reducer
+// takes (REST results reach it directly as an upsert).
 
 export const RESOURCE_TYPES = [
   'site',
@@ -50,7 +50,7 @@ export interface IdentifiedRow {
 }
 
 export type NormalizedChange =
-  | { op: 'upsert'; rows: IdentifiedRow[]; seq?: number }
+  | { op: 'upsert'; rows: readonly IdentifiedRow[]; seq?: number }
   | { op: 'delete'; ids: number[]; seq?: number }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -121,7 +121,8 @@ export function parseServerFrame(text: string): ServerFrame | null {
         op: 'welcome',
         seq,
         resumed: raw.resumed,
-        // Honoured when the server announces its heartbeat interval.
+        // Every welcome carries the server's heartbeat interval (`ws.ping_interval_secs`);
+        // the silence timeout follows it. Optional here only to read older servers.
         ...(typeof every === 'number' && every > 0 ? { heartbeatSecs: every } : {}),
         // The database's identity: sent back in the next hello, so that a `last_seq` from
         // another database (a restored backup, another server) gets `resync`.

@@ -1,12 +1,12 @@
 // The only websocket: `/api/v1/subscribe-user`, sequenced protocol (docs/realtime.md). Says
 // hello with the last applied `seq`, applies events in order exactly once (in batches, one per
 // animation frame), resumes after any drop, and reports what it cannot replay (`resync`) so
-// views reload. It never fetches and never touches a store directly: callers wire it up.
+// views reload. `EventStream` never fetches and never touches a store: `createAppEventStream`
+// wires it to them (through stores/registry.ts), and realtime/liveSession.ts runs it.
 import { API_PREFIX } from '@/api/client'
 import { getMemo } from '@/api/getMemo'
 import { EXPIRED_MESSAGE, REJECTED_MESSAGE, useAuthStore } from '@/stores/auth'
 import { useAppsStore } from '@/stores/apps'
-import { useBatchJobsStore } from '@/stores/batchJobs'
 import {
   initialStatus,
   useConnectionStore,
@@ -14,14 +14,11 @@ import {
   type ReloadReason,
 } from '@/stores/connection'
 import { useJobsStore } from '@/stores/jobs'
-import { useLogEventsStore } from '@/stores/logEvents'
-import { useSessionsStore } from '@/stores/sessions'
-import { useSitesStore } from '@/stores/sites'
+import { RESOURCE_STORES } from '@/stores/registry'
 import { useStateCountsStore, type CountLookups } from '@/stores/stateCounts'
-import { useTransferItemsStore } from '@/stores/transferItems'
 
 import { notifyApplied } from './appliedChanges'
-import { parseServerFrame, STATE_COUNTS, type ResourceChange, type ResourceType } from './change'
+import { parseServerFrame, STATE_COUNTS, type ResourceChange } from './change'
 
 /** Close codes (docs/realtime.md, "Close codes"). */
 export const CLOSE = {
@@ -46,7 +43,7 @@ export const BACKOFF_MIN_MS = 1_000
 export const BACKOFF_MAX_MS = 8_000
 /** A connection that stayed live this long resets the back-off. */
 export const STABLE_AFTER_MS = 10_000
-/** The server's `ws.ping_interval_secs`: a heartbeat frame at least this often. */
+/** The server's default `ws.ping_interval_secs`, until a welcome's `heartbeat_secs` says. */
 export const HEARTBEAT_INTERVAL_MS = 20_000
 /** No frame at all for this long (2.5 heartbeats) means the socket is dead. */
 export const SILENCE_TIMEOUT_MS = 2.5 * HEARTBEAT_INTERVAL_MS
@@ -462,21 +459,6 @@ export class EventStream {
   }
 }
 
-type Applier = { apply(change: ResourceChange): unknown }
-
-/** Which store owns each resource type. */
-export function storeRoutes(): Record<ResourceType, () => Applier> {
-  return {
-    site: useSitesStore,
-    app: useAppsStore,
-    batch_job: useBatchJobsStore,
-    session: useSessionsStore,
-    job: useJobsStore,
-    transfer_item: useTransferItemsStore,
-    log_event: useLogEventsStore,
-  }
-}
-
 export function subscribeUrl(loc: Pick<Location, 'protocol' | 'host'> = location): string {
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${API_PREFIX}/subscribe-user`
 }
@@ -493,7 +475,6 @@ export function createAppEventStream(
 ): EventStream {
   const auth = useAuthStore()
   const connection = useConnectionStore()
-  const routes = storeRoutes()
   const counts = useStateCountsStore()
   const jobs = useJobsStore()
   const apps = useAppsStore()
@@ -517,7 +498,7 @@ export function createAppEventStream(
         // Before applying: a deleted job's state is only known while the store holds it.
         counts.track(change, countLookups)
         if (change.type === STATE_COUNTS) counts.replace(change)
-        else routes[change.type]().apply(change)
+        else RESOURCE_STORES[change.type]().apply(change)
       }
       counts.publish()
       notifyApplied(changes)

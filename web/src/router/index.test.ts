@@ -5,7 +5,8 @@ import { createMemoryHistory } from 'vue-router'
 import { useAuthStore } from '@/stores/auth'
 import { storeLogin } from '@/test-support/mountView'
 
-import { buildRouter, safeRedirect } from './index'
+import { buildRouter } from './index'
+import { safeRedirect } from './redirect'
 
 function routerFor(loggedIn: boolean) {
   const pinia = createPinia()

@@ -11,6 +11,8 @@ import {
 import { useAuthStore } from '@/stores/auth'
 import LoginView from '@/views/LoginView.vue'
 
+import { safeRedirect } from './redirect'
+
 declare module 'vue-router' {
   interface RouteMeta {
     title?: string
@@ -98,14 +100,6 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Not found' },
   },
 ]
-
-/** A `?redirect=` target that stays inside the app; anything else becomes `null`. */
-export function safeRedirect(value: unknown): string | null {
-  if (typeof value !== 'string') return null
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return null
-  if (value === '/login' || value.startsWith('/login?')) return null
-  return value
-}
 
 export function buildRouter(pinia: Pinia, history: RouterHistory = createWebHistory()): Router {
   const router = createRouter({ history, routes })

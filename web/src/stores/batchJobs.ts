@@ -30,13 +30,10 @@ export const useBatchJobsStore = defineStore('batchJobs', () => {
 
   const seen = shallowRef(new Map<number, SeenState[]>())
 
-  function apply(change: ResourceChange) {
-    const before = new Map<number, string | undefined>()
-    const rows = Array.isArray(change.data) ? change.data : [change.data]
-    for (const row of rows as { id?: unknown }[]) {
-      if (typeof row.id === 'number') before.set(row.id, table.byId.value[row.id]?.state)
-    }
-    const outcome = table.apply(change)
+  /** Writes through the table, noting each state change it makes to the rows `ids`. */
+  function noting<R>(ids: readonly number[], write: () => R): R {
+    const before = new Map(ids.map((id) => [id, table.byId.value[id]?.state]))
+    const outcome = write()
     let noted = false
     for (const [id, previous] of before) {
       const now = table.byId.value[id]?.state
@@ -50,13 +47,17 @@ export const useBatchJobsStore = defineStore('batchJobs', () => {
     return outcome
   }
 
+  function apply(change: ResourceChange) {
+    const rows = (Array.isArray(change.data) ? change.data : [change.data]) as { id?: unknown }[]
+    const ids = rows.flatMap((row) => (typeof row.id === 'number' ? [row.id] : []))
+    return noting(ids, () => table.apply(change))
+  }
+
   function applyRows(rows: readonly BatchJob[], seq?: number) {
-    return apply({
-      action: 'bulk-update',
-      type: 'batch_job',
-      data: rows,
-      ...(seq === undefined ? {} : { seq }),
-    })
+    return noting(
+      rows.map((row) => row.id),
+      () => table.applyRows(rows, seq),
+    )
   }
 
   function clear() {

@@ -5,34 +5,13 @@ import { getMemo } from '@/api/getMemo'
 import { listJobs } from '@/api/jobs'
 import type { Job } from '@/api/types'
 
+import { makeJob } from '@/test-support/jobFactory'
+
 import { useJobsStore } from './jobs'
 
 vi.mock('@/api/jobs')
 
-function job(id: number, state: Job['state']): Job {
-  return {
-    id,
-    app_id: 1,
-    workdir: `w/${id}`,
-    tags: {},
-    serialized_parameters: '',
-    serialized_return_value: '',
-    serialized_exception: '',
-    state,
-    last_update: '2026-11-29T17:02:03.408584+00:00',
-    data: {},
-    pending_file_cleanup: true,
-    parent_ids: [],
-    num_nodes: 1,
-    ranks_per_node: 1,
-    threads_per_rank: 1,
-    threads_per_core: 1,
-    gpus_per_rank: 0,
-    node_packing_count: 1,
-    wall_time_min: 0,
-    launch_params: {},
-  }
-}
+const job = (id: number, state: Job['state']) => makeJob(id, state)
 
 beforeEach(() => {
   setActivePinia(createPinia())

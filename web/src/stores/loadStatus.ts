@@ -3,6 +3,8 @@ import { computed, ref } from 'vue'
 
 import { getMemo, memoKey } from '@/api/getMemo'
 
+import type { PageSummary } from '@/domain/livePage'
+
 import type { Identified } from './resourceTable'
 
 export function describeError(error: unknown): string {
@@ -52,17 +54,6 @@ export function useLoadStatus() {
   }
 
   return { loading, error, loaded, fetchOnce, fetchRemembered, resetStatus }
-}
-
-/** What a list GET answered, remembered with it: the page's ids in server order. */
-export interface PageSummary {
-  ids: number[]
-  /** How many rows match the query in all (the server's `count`). */
-  count: number
-  /** The snapshot the page was read in (`X-Balsam-Seq`). */
-  seq?: number
-  /** Epoch ms when the answer arrived. */
-  at: number
 }
 
 interface ListAnswer<T extends Identified> {

@@ -219,18 +219,26 @@ export function useResourceTable<T extends Identified>(
     pins.delete(owner)
   }
 
-  function apply(change: ResourceChange): ApplyOutcome {
-    if (change.type !== type) {
-      throw new Error(`a ${change.type} change was routed to the ${type} store`)
-    }
-    const outcome = applyToTable(state, normalizeChange(change), isComplete)
+  /** The table's one reducer, shared by events and REST results. */
+  function reduce(change: NormalizedChange): ApplyOutcome {
+    const outcome = applyToTable(state, change, isComplete)
     if (outcome.upserted > 0 || outcome.deleted > 0) changed()
     return outcome
   }
 
-  /** REST results go through `apply` as an update, carrying the snapshot's sequence if any. */
+  /** An event of the stream. */
+  function apply(change: ResourceChange): ApplyOutcome {
+    if (change.type !== type) {
+      throw new Error(`a ${change.type} change was routed to the ${type} store`)
+    }
+    return reduce(normalizeChange(change))
+  }
+
+  /** REST results: upserted as they are, carrying the snapshot's sequence if any. */
   function applyRows(rows: readonly T[], seq?: number): ApplyOutcome {
-    return apply({ action: 'bulk-update', type, data: rows, ...(seq === undefined ? {} : { seq }) })
+    // A typed row is an identified row whose fields TypeScript knows.
+    const upsert: NormalizedChange = { op: 'upsert', rows: rows as unknown as IdentifiedRow[] }
+    return reduce(seq === undefined ? upsert : { ...upsert, seq })
   }
 
   /**

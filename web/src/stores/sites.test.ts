@@ -5,26 +5,13 @@ import { getMemo } from '@/api/getMemo'
 import { listSites } from '@/api/sites'
 import type { Site } from '@/api/types'
 
+import { makeSite } from '@/test-support/siteFactory'
+
 import { useSitesStore } from './sites'
 
 vi.mock('@/api/sites')
 
-function site(id: number, name: string): Site {
-  return {
-    id,
-    name,
-    path: `/p/${name}`,
-    globus_endpoint_id: null,
-    backfill_windows: {},
-    queued_jobs: {},
-    optional_batch_job_params: {},
-    allowed_projects: [],
-    allowed_queues: {},
-    transfer_locations: {},
-    last_refresh: '2026-11-29T17:00:00',
-    creation_date: '2026-11-29T17:00:00',
-  }
-}
+const site = (id: number, name: string) => makeSite(id, name)
 
 function page(...results: Site[]) {
   return { count: results.length, results }

@@ -4,31 +4,9 @@ import type { Pinia } from 'pinia'
 
 import { getMemo } from '@/api/getMemo'
 
-import { useAppsStore } from './apps'
-import { useBatchJobsStore } from './batchJobs'
-import { useChartsStore } from './charts'
-import { useFailuresStore } from './failures'
-import { useJobsStore } from './jobs'
-import { useLogEventsStore } from './logEvents'
-import { useSessionsStore } from './sessions'
-import { useSitesStore } from './sites'
-import { useStateCountsStore } from './stateCounts'
-import { useTransferItemsStore } from './transferItems'
+import { USER_DATA_STORES } from './registry'
 
 export function clearUserData(pinia?: Pinia): void {
   getMemo.clear()
-  for (const useStore of [
-    useSitesStore,
-    useAppsStore,
-    useBatchJobsStore,
-    useSessionsStore,
-    useJobsStore,
-    useTransferItemsStore,
-    useLogEventsStore,
-    useStateCountsStore,
-    useFailuresStore,
-    useChartsStore,
-  ]) {
-    useStore(pinia).clear()
-  }
+  for (const useStore of USER_DATA_STORES) useStore(pinia).clear()
 }

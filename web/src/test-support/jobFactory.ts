@@ -1,5 +1,6 @@
 // Full Job rows and job events, as the server sends them, for tests and benchmarks.
 import type { Job, JobState } from '@/api/types'
+import { parseJobFilters } from '@/domain/jobQuery'
 import type { ResourceChange } from '@/realtime/change'
 
 export function makeJob(id: number, state: JobState = 'READY', overrides: Partial<Job> = {}): Job {
@@ -48,3 +49,15 @@ export function jobBurst(
   }
   return events
 }
+
+/** The Jobs view's default page (50 newest first) filtered to RUNNING jobs. */
+export const RUNNING_JOBS_PAGE = parseJobFilters({
+  site: [],
+  app: '',
+  batch_job: '',
+  state: ['RUNNING'],
+  tag: [],
+  sort: '',
+  page: '',
+  per: '',
+})

@@ -2,10 +2,12 @@
 // in-memory router.
 import { mount } from '@vue/test-utils'
 import { createPinia, setActivePinia, type Pinia } from 'pinia'
+import { afterEach, beforeEach, vi } from 'vitest'
 import { defineComponent, h, type Component } from 'vue'
 import { createMemoryHistory, type Router } from 'vue-router'
 import { VApp } from 'vuetify/components'
 
+import { getMemo } from '@/api/getMemo'
 import { buildVuetify } from '@/plugins/vuetify'
 import { buildRouter } from '@/router'
 import { useAuthStore } from '@/stores/auth'
@@ -37,4 +39,45 @@ export function storeLogin(username = 'alice'): void {
     'balsam.auth',
     JSON.stringify({ token: 'test-token', expiresAt: Date.now() + 3_600_000, username }),
   )
+}
+
+/** Vuetify's dialogs read the visual viewport, which happy-dom does not have. */
+export function stubVisualViewport(): void {
+  vi.stubGlobal(
+    'visualViewport',
+    Object.assign(new EventTarget(), {
+      width: 1024,
+      height: 768,
+      offsetLeft: 0,
+      offsetTop: 0,
+      scale: 1,
+    }),
+  )
+}
+
+/**
+ * Before each test of a view: the visual viewport its dialogs read, and a GET memo that is
+ * empty and remembers (as with a live stream); after each, an empty page.
+ */
+export function setUpViewTests(): void {
+  beforeEach(() => {
+    stubVisualViewport()
+    getMemo.clear()
+    getMemo.setRemembering(true)
+  })
+  afterEach(() => {
+    document.body.innerHTML = ''
+  })
+}
+
+/** Each test runs at `now` (only `Date` is faked) and leaves an empty page behind. */
+export function freezeClockAt(now: number): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(now)
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+    document.body.innerHTML = ''
+  })
 }

@@ -1,11 +1,10 @@
 import { flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 
 import { cancelBatchJob, deleteBatchJob, listBatchJobs } from '@/api/batchJobs'
 import type * as BatchJobsApi from '@/api/batchJobs'
 import { listLogEvents } from '@/api/events'
-import { getMemo } from '@/api/getMemo'
 import { listJobs } from '@/api/jobs'
 import type * as JobsApi from '@/api/jobs'
 import { listApps } from '@/api/apps'
@@ -13,7 +12,7 @@ import { listSites } from '@/api/sites'
 import type { BatchJob, Site } from '@/api/types'
 import { useBatchJobsStore } from '@/stores/batchJobs'
 import { makeJob } from '@/test-support/jobFactory'
-import { mountView, storeLogin } from '@/test-support/mountView'
+import { mountView, setUpViewTests, storeLogin } from '@/test-support/mountView'
 
 import BatchJobDetailView from './BatchJobDetailView.vue'
 
@@ -97,24 +96,7 @@ async function render(rows: BatchJob[]) {
   return mounted
 }
 
-beforeEach(() => {
-  vi.stubGlobal(
-    'visualViewport',
-    Object.assign(new EventTarget(), {
-      width: 1024,
-      height: 768,
-      offsetLeft: 0,
-      offsetTop: 0,
-      scale: 1,
-    }),
-  )
-  getMemo.clear()
-  getMemo.setRemembering(true)
-})
-
-afterEach(() => {
-  document.body.innerHTML = ''
-})
+setUpViewTests()
 
 describe('BatchJobDetailView', () => {
   it('shows the allocation, its jobs and their timeline, from the BatchJob’s own queries', async () => {

@@ -1,7 +1,6 @@
 import { flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
-import { getMemo } from '@/api/getMemo'
 import { listApps } from '@/api/apps'
 import {
   deleteJobs,
@@ -17,7 +16,7 @@ import { LIVE_TABLE_INTERVAL_MS } from '@/composables/useCoalesced'
 import type { App, Job, Site } from '@/api/types'
 import { useJobsStore } from '@/stores/jobs'
 import { makeJob } from '@/test-support/jobFactory'
-import { mountView, storeLogin } from '@/test-support/mountView'
+import { mountView, setUpViewTests, storeLogin } from '@/test-support/mountView'
 
 import JobsView from './JobsView.vue'
 
@@ -55,28 +54,26 @@ async function settle() {
   await flushPromises()
 }
 
+/** Two jobs (one tagged run=1 besides exp=a), both selected, and the tags dialog open. */
+async function openTagsOnTwoJobs() {
+  const { wrapper } = await render('/jobs', [
+    makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
+    makeJob(1, 'READY', { tags: { exp: 'a' } }),
+  ])
+  const boxes = wrapper.findAll('tbody input[type="checkbox"]')
+  await boxes[0]?.trigger('click')
+  await boxes[1]?.trigger('click')
+  await wrapper
+    .findAll('button')
+    .find((b) => b.text() === 'Edit tags')
+    ?.trigger('click')
+  await flushPromises()
+}
+
 const ids = (wrapper: Awaited<ReturnType<typeof render>>['wrapper']) =>
   wrapper.findAll('tbody tr').map((row) => row.findAll('td')[1]?.text())
 
-beforeEach(() => {
-  // Vuetify's dialogs read the visual viewport, which happy-dom does not have.
-  vi.stubGlobal(
-    'visualViewport',
-    Object.assign(new EventTarget(), {
-      width: 1024,
-      height: 768,
-      offsetLeft: 0,
-      offsetTop: 0,
-      scale: 1,
-    }),
-  )
-  getMemo.clear()
-  getMemo.setRemembering(true)
-})
-
-afterEach(() => {
-  document.body.innerHTML = ''
-})
+setUpViewTests()
 
 describe('JobsView', () => {
   it('asks the server for the page the URL describes', async () => {
@@ -180,18 +177,7 @@ describe('JobsView', () => {
   })
 
   it('merges a tag edit into each job’s own tags by default', async () => {
-    const { wrapper } = await render('/jobs', [
-      makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
-      makeJob(1, 'READY', { tags: { exp: 'a' } }),
-    ])
-    const boxes = wrapper.findAll('tbody input[type="checkbox"]')
-    await boxes[0]?.trigger('click')
-    await boxes[1]?.trigger('click')
-    await wrapper
-      .findAll('button')
-      .find((b) => b.text() === 'Edit tags')
-      ?.trigger('click')
-    await flushPromises()
+    await openTagsOnTwoJobs()
     const dialog = () => document.querySelector('[data-testid="job-tags-dialog"]')
     expect(dialog()?.textContent).not.toContain('Tags are replaced as a whole')
     // Add stage=x in a new row.
@@ -219,18 +205,7 @@ describe('JobsView', () => {
   })
 
   it('replaces tags as a whole when asked, saying what each job loses before writing', async () => {
-    const { wrapper } = await render('/jobs', [
-      makeJob(2, 'READY', { tags: { exp: 'a', run: '1' } }),
-      makeJob(1, 'READY', { tags: { exp: 'a' } }),
-    ])
-    const boxes = wrapper.findAll('tbody input[type="checkbox"]')
-    await boxes[0]?.trigger('click')
-    await boxes[1]?.trigger('click')
-    await wrapper
-      .findAll('button')
-      .find((b) => b.text() === 'Edit tags')
-      ?.trigger('click')
-    await flushPromises()
+    await openTagsOnTwoJobs()
 
     const dialog = () => document.querySelector('[data-testid="job-tags-dialog"]')
     ;(document.querySelector('[data-testid="replace-all-tags"] input') as HTMLElement).click()

@@ -1,10 +1,10 @@
 import { flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
 import { listSessions } from '@/api/sessions'
 import { listSites } from '@/api/sites'
 import type { Site } from '@/api/types'
-import { mountView, storeLogin } from '@/test-support/mountView'
+import { freezeClockAt, mountView, storeLogin } from '@/test-support/mountView'
 
 import SessionsView from './SessionsView.vue'
 
@@ -14,15 +14,7 @@ vi.mock('@/api/sites')
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0)
 const ago = (ms: number) => new Date(NOW - ms).toISOString().replace('Z', '')
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] })
-  vi.setSystemTime(NOW)
-})
-
-afterEach(() => {
-  vi.useRealTimers()
-  document.body.innerHTML = ''
-})
+freezeClockAt(NOW)
 
 describe('SessionsView', () => {
   it('flags a Session quiet for over 2 minutes, with when the server will expire it', async () => {

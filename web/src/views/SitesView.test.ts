@@ -1,9 +1,10 @@
 import { flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
 import { listSites } from '@/api/sites'
 import type { Site } from '@/api/types'
-import { mountView, storeLogin } from '@/test-support/mountView'
+import { freezeClockAt, mountView, storeLogin } from '@/test-support/mountView'
+import { makeSite } from '@/test-support/siteFactory'
 
 import SitesView from './SitesView.vue'
 
@@ -13,20 +14,11 @@ const NOW = Date.UTC(2026, 10, 29, 12, 0, 0)
 
 function site(id: number, name: string, minutesAgo: number): Site {
   const refreshed = new Date(NOW - minutesAgo * 60_000).toISOString().replace('Z', '')
-  return {
-    id,
-    name,
+  return makeSite(id, name, {
     path: `/projects/${name}`,
-    globus_endpoint_id: null,
-    backfill_windows: {},
-    queued_jobs: {},
-    optional_batch_job_params: {},
-    allowed_projects: [],
-    allowed_queues: {},
-    transfer_locations: {},
     last_refresh: refreshed,
     creation_date: refreshed,
-  }
+  })
 }
 
 async function render(at: string, sites: Site[]) {
@@ -37,15 +29,7 @@ async function render(at: string, sites: Site[]) {
   return mounted
 }
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] })
-  vi.setSystemTime(NOW)
-})
-
-afterEach(() => {
-  vi.useRealTimers()
-  document.body.innerHTML = ''
-})
+freezeClockAt(NOW)
 
 describe('SitesView', () => {
   it('lists Sites with path, "n min ago" and UTC on hover', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
-import { useConnectionStore, type ConnectionStatus } from '@/stores/connection'
+import { initialStatus, useConnectionStore, type ConnectionStatus } from '@/stores/connection'
 import { mountView, storeLogin } from '@/test-support/mountView'
 
 import ConnectionIndicator from './ConnectionIndicator.vue'
@@ -14,16 +14,7 @@ async function render(
   vi.setSystemTime(NOW)
   storeLogin()
   const { wrapper, pinia } = await mountView(ConnectionIndicator)
-  useConnectionStore(pinia).set({
-    attempt: 1,
-    lastSeq: null,
-    resyncedAt: null,
-    stalledSince: null,
-    browserOffline: false,
-    paused: false,
-    queued: 0,
-    ...status,
-  })
+  useConnectionStore(pinia).set({ ...initialStatus(), attempt: 1, ...status })
   await wrapper.vm.$nextTick()
   return wrapper.find('[data-testid="connection-indicator"]')
 }
