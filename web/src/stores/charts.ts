@@ -139,7 +139,16 @@ export const useChartsStore = defineStore('charts', () => {
 
   onAppliedChanges((changes) => advance(changes))
 
+  // Where each window's "BatchJobs ended since" fetch starts: fixed at the window's first
+  // load, so a dashboard opened again after a minute boundary asks the same question (the
+  // GET memo answers it) instead of a new one; the stream keeps the BatchJobs current.
+  const batchJobsSince: Partial<Record<ChartWindow, string>> = {}
+  function batchJobsEndedSince(window: ChartWindow, start: () => number): string {
+    return (batchJobsSince[window] ??= new Date(start()).toISOString())
+  }
+
   function clear() {
+    for (const window of Object.keys(batchJobsSince) as ChartWindow[]) delete batchJobsSince[window]
     generation += 1
     throughput.value = {}
     utilization.value = {}
@@ -156,6 +165,7 @@ export const useChartsStore = defineStore('charts', () => {
     utilizationError: utilizationStatus.error,
     loadThroughput,
     loadUtilization,
+    batchJobsEndedSince,
     advance,
     clear,
   }
