@@ -5,7 +5,7 @@ use crate::support::user;
 use balsam_store::{JobUpdate, Store, StoreError};
 use balsam_types::{
     AppCreate, EventQuery, Job, JobBulkPatch, JobCreate, JobPatch, JobQuery, JobState, Page,
-    SiteCreate, TransferPatch, TransferQuery, UserId,
+    SiteCreate, TransferQuery, UserId,
 };
 use serde_json::{json, Value};
 
@@ -31,11 +31,15 @@ pub fn jobs(body: Value) -> Vec<JobCreate> {
     JobCreate::list_from_json(&body).unwrap()
 }
 
-fn patch(body: Value) -> JobPatch {
+pub(crate) fn patch(body: Value) -> JobPatch {
     JobPatch::from_json(&body).unwrap()
 }
 
-async fn events_of(store: &dyn Store, owner: UserId, job: i64) -> Vec<(String, String, Value)> {
+pub(crate) async fn events_of(
+    store: &dyn Store,
+    owner: UserId,
+    job: i64,
+) -> Vec<(String, String, Value)> {
     let q = EventQuery {
         job_ids: vec![job],
         newest_first: false,
@@ -53,7 +57,7 @@ async fn events_of(store: &dyn Store, owner: UserId, job: i64) -> Vec<(String, S
         .collect()
 }
 
-async fn get(store: &dyn Store, owner: UserId, id: i64) -> Job {
+pub(crate) async fn get(store: &dyn Store, owner: UserId, id: i64) -> Job {
     store.get_job(owner, id).await.unwrap()
 }
 
@@ -340,177 +344,6 @@ pub async fn a_failed_bulk_update_changes_nothing(store: &dyn Store) {
     );
 }
 
-pub async fn children_are_released_exactly_once_when_all_parents_finish(store: &dyn Store) {
-    let (owner, _, app) = world(store).await;
-    let parents = store
-        .create_jobs(
-            owner,
-            &jobs(json!([{"workdir": "p1", "app_id": app}, {"workdir": "p2", "app_id": app}])),
-        )
-        .await
-        .unwrap();
-    let (p1, p2) = (parents[0].id, parents[1].id);
-    let kids = store
-        .create_jobs(owner, &jobs(json!([
-            {"workdir": "both", "app_id": app, "parent_ids": [p1, p2]},
-            {"workdir": "one", "app_id": app, "parent_ids": [p1], "transfers": {"inp": {"location_alias": "laptop", "path": "/in"}}},
-        ])))
-        .await
-        .unwrap();
-    let (both, one) = (kids[0].id, kids[1].id);
-    let finish = |id| {
-        vec![JobBulkPatch {
-            id,
-            patch: patch(json!({"state": "JOB_FINISHED"})),
-        }]
-    };
-    store
-        .update_jobs(owner, JobUpdate::Patches(&finish(p1)))
-        .await
-        .unwrap();
-    assert_eq!(
-        get(store, owner, both).await.state,
-        JobState::AwaitingParents
-    );
-    // Has a pending stage-in: released to READY, not STAGED_IN.
-    assert_eq!(get(store, owner, one).await.state, JobState::Ready);
-    // Finishing again is no change: no second release.
-    store
-        .update_jobs(owner, JobUpdate::Patches(&finish(p1)))
-        .await
-        .unwrap();
-    store
-        .update_jobs(owner, JobUpdate::Patches(&finish(p2)))
-        .await
-        .unwrap();
-    assert_eq!(get(store, owner, both).await.state, JobState::StagedIn);
-    assert_eq!(
-        events_of(store, owner, both).await,
-        vec![
-            ("CREATED".into(), "AWAITING_PARENTS".into(), json!({})),
-            (
-                "AWAITING_PARENTS".into(),
-                "STAGED_IN".into(),
-                json!({"message": "Skipped stage in"})
-            ),
-        ]
-    );
-    assert_eq!(
-        events_of(store, owner, one).await[1],
-        (
-            "AWAITING_PARENTS".into(),
-            "READY".into(),
-            json!({"message": "All parents finished"})
-        )
-    );
-    // A FAILED parent releases nothing.
-    let orphan = store
-        .create_jobs(owner, &jobs(json!([{"workdir": "p3", "app_id": app}])))
-        .await
-        .unwrap()[0]
-        .id;
-    let kid = store
-        .create_jobs(
-            owner,
-            &jobs(json!([{"workdir": "k3", "app_id": app, "parent_ids": [orphan]}])),
-        )
-        .await
-        .unwrap()[0]
-        .id;
-    store
-        .update_jobs(
-            owner,
-            JobUpdate::One(orphan, &patch(json!({"state": "FAILED"}))),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        get(store, owner, kid).await.state,
-        JobState::AwaitingParents
-    );
-}
-
-pub async fn transfers_move_jobs_forward_and_stage_out_releases_children(store: &dyn Store) {
-    let (owner, _, app) = world(store).await;
-    let parent = store
-        .create_jobs(
-            owner,
-            &jobs(json!([{"workdir": "p", "app_id": app, "transfers": {
-            "inp": {"location_alias": "laptop", "path": "/in"},
-            "out": {"location_alias": "laptop", "path": "/out"}}}])),
-        )
-        .await
-        .unwrap()[0]
-        .clone();
-    let child = store
-        .create_jobs(
-            owner,
-            &jobs(json!([{"workdir": "c", "app_id": app, "parent_ids": [parent.id]}])),
-        )
-        .await
-        .unwrap()[0]
-        .id;
-    let items = store
-        .list_transfers(
-            owner,
-            &TransferQuery {
-                job_ids: vec![parent.id],
-                ..Default::default()
-            },
-            Page::default(),
-        )
-        .await
-        .unwrap()
-        .results;
-    let (stage_in, stage_out) = (items[0].id, items[1].id);
-    let done =
-        TransferPatch::from_json(&json!({"state": "done", "transfer_info": {"k": "v"}})).unwrap();
-    let updated = store
-        .update_transfers(owner, &[(stage_in, done.clone())])
-        .await
-        .unwrap();
-    assert_eq!(
-        updated[0].transfer_info,
-        json!({"k": "v"}).as_object().unwrap().clone()
-    );
-    assert_eq!(get(store, owner, parent.id).await.state, JobState::StagedIn);
-
-    store
-        .update_jobs(
-            owner,
-            JobUpdate::One(parent.id, &patch(json!({"state": "POSTPROCESSED"}))),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        get(store, owner, parent.id).await.state,
-        JobState::Postprocessed
-    );
-    let out = store.get_transfer(owner, stage_out).await.unwrap();
-    assert_eq!(out.state, "pending");
-    store
-        .update_transfers(owner, &[(stage_out, done)])
-        .await
-        .unwrap();
-    assert_eq!(
-        get(store, owner, parent.id).await.state,
-        JobState::JobFinished
-    );
-    // Upstream forgot this release; we do it on every transition into JOB_FINISHED.
-    assert_eq!(get(store, owner, child).await.state, JobState::StagedIn);
-
-    let (other, _, _) = world(store).await;
-    let stolen = TransferPatch::from_json(&json!({"state": "error"})).unwrap();
-    assert!(matches!(
-        store.update_transfers(other, &[(stage_in, stolen)]).await,
-        Err(StoreError::NotFound)
-    ));
-    assert_eq!(
-        store.get_transfer(owner, stage_in).await.unwrap().state,
-        "done"
-    );
-}
-
 pub async fn query_updates_and_deletes_respect_filters_locks_and_limits(store: &dyn Store) {
     let (owner, _, app) = world(store).await;
     let created = store
@@ -655,65 +488,6 @@ pub async fn list_filters_and_orderings(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!((page.count, page.results.len()), (4, 2));
-}
-
-/// Two writers finishing the two parents of one child at the same moment: whichever
-/// commits last sees both parents finished and releases the child, exactly once.
-pub async fn concurrent_parent_completions_release_the_child_once(
-    store: std::sync::Arc<dyn Store>,
-) {
-    let (owner, _, app) = world(store.as_ref()).await;
-    let mut trios = Vec::new();
-    for i in 0..20 {
-        let parents = store
-            .create_jobs(
-                owner,
-                &jobs(json!([{"workdir": format!("p{i}a"), "app_id": app},
-                             {"workdir": format!("p{i}b"), "app_id": app}])),
-            )
-            .await
-            .unwrap();
-        let (p1, p2) = (parents[0].id, parents[1].id);
-        let kid = store
-            .create_jobs(
-                owner,
-                &jobs(json!([{"workdir": format!("k{i}"), "app_id": app, "parent_ids": [p1, p2]}])),
-            )
-            .await
-            .unwrap()[0]
-            .id;
-        trios.push((p1, p2, kid));
-    }
-    for &(p1, p2, _) in &trios {
-        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
-        let tasks: Vec<_> = [p1, p2]
-            .into_iter()
-            .map(|id| {
-                let (store, barrier) = (store.clone(), barrier.clone());
-                tokio::spawn(async move {
-                    let finish = vec![JobBulkPatch {
-                        id,
-                        patch: patch(json!({"state": "JOB_FINISHED"})),
-                    }];
-                    barrier.wait().await;
-                    store
-                        .update_jobs(owner, JobUpdate::Patches(&finish))
-                        .await
-                        .unwrap();
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-    }
-    for (_, _, kid) in trios {
-        assert_eq!(
-            get(store.as_ref(), owner, kid).await.state,
-            JobState::StagedIn,
-            "job {kid} was left waiting after both parents finished"
-        );
-    }
 }
 
 /// A job's LogEvents go with it, however the job is deleted: by id, by query, and through

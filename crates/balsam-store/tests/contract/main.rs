@@ -10,6 +10,7 @@
 mod aggregates;
 mod apps;
 mod change_log;
+mod job_release;
 mod jobs;
 mod sessions;
 mod sites;
@@ -63,8 +64,8 @@ contract!(
     jobs::a_bad_item_rejects_the_whole_create,
     jobs::each_patch_applies_its_own_keys_and_writes_one_event_per_change,
     jobs::a_failed_bulk_update_changes_nothing,
-    jobs::children_are_released_exactly_once_when_all_parents_finish,
-    jobs::transfers_move_jobs_forward_and_stage_out_releases_children,
+    job_release::children_are_released_exactly_once_when_all_parents_finish,
+    job_release::transfers_move_jobs_forward_and_stage_out_releases_children,
     jobs::query_updates_and_deletes_respect_filters_locks_and_limits,
     jobs::list_filters_and_orderings,
     sessions::acquire_filters_and_packs_nodes,
@@ -81,7 +82,8 @@ mod concurrency {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_parent_completions_release_the_child_once_on_sqlite() {
         let db = crate::support::sqlite().await;
-        crate::jobs::concurrent_parent_completions_release_the_child_once(db.store.clone()).await;
+        crate::job_release::concurrent_parent_completions_release_the_child_once(db.store.clone())
+            .await;
         db.cleanup().await;
     }
 
@@ -90,7 +92,8 @@ mod concurrency {
         let Some(db) = crate::support::postgres().await else {
             return;
         };
-        crate::jobs::concurrent_parent_completions_release_the_child_once(db.store.clone()).await;
+        crate::job_release::concurrent_parent_completions_release_the_child_once(db.store.clone())
+            .await;
         db.cleanup().await;
     }
 
