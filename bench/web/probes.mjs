@@ -43,18 +43,6 @@ export function instrument() {
   requestAnimationFrame(tick)
 }
 
-browser = await chromium.launch({
-  executablePath: chromiumPath,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-  ],
-})
-
-
 /** MB of JS heap the page uses after a full garbage collection (CDP). */
 export async function heapMb(page) {
   const cdp = await page.context().newCDPSession(page)

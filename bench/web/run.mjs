@@ -208,6 +208,17 @@ async function logHead() {
 
 // ---- the page ----------------------------------------------------------------------------
 
+browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+  ],
+})
+
 async function openPage(viewport = { width: 1280, height: 900 }) {
   const context = await browser.newContext({ viewport })
   const page = await context.newPage()
