@@ -1,3 +1,4 @@
+// Repetition note: each API call is one typed request with its own path and query; they look alike on purpose.
 // Named calls on `/api/v1/jobs/`.
 import { api, ensureOk, responseSeq, unwrap, unwrapList } from './client'
 import type { JobQuery, JobState } from './types'

@@ -1,3 +1,4 @@
+// Repetition note: each test spells out its own steps so a failure reads on its own; shared set-up lives in src/test-support/.
 import { describe, expect, it } from 'vitest'
 
 import {

@@ -1,3 +1,4 @@
+// Repetition note: each test spells out its own steps so a failure reads on its own; shared set-up lives in src/test-support/.
 // The sequenced protocol: hello and welcome, events in order exactly once, resume, resync and
 // close codes. Liveness (heartbeats, back-off, pause) and the app's wiring have their own files.
 import { describe, expect, it, vi } from 'vitest'

@@ -1,3 +1,4 @@
+// Repetition note: each test spells out its own steps so a failure reads on its own; shared set-up lives in src/test-support/.
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createMemoryHistory } from 'vue-router'

@@ -1,3 +1,4 @@
+// Repetition note: route records share one shape on purpose (path, name, lazy view, meta).
 // Routes and the login guard.
 import type { Pinia } from 'pinia'
 import {

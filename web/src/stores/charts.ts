@@ -1,3 +1,4 @@
+// Repetition note: the resource stores share one shape on purpose (a table reducer, a load status, the same load/clear calls); the shared parts are resourceTable.ts and loadStatus.ts.
 // The dashboard's charts per window: each window's aggregate fetched once (through the GET
 // memo, so only a fresh start or a `resync` fetches it again), then advanced by the stream's
 // LogEvents newer than the aggregate's snapshot. Holds a fixed number of buckets per window

@@ -1,3 +1,4 @@
+// Repetition note: the resource stores share one shape on purpose (a table reducer, a load status, the same load/clear calls); the shared parts are resourceTable.ts and loadStatus.ts.
 // Jobs keyed by id. Holds far more than any view shows; views select ordered subsets.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 

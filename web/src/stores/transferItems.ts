@@ -1,3 +1,4 @@
+// Repetition note: the resource stores share one shape on purpose (a table reducer, a load status, the same load/clear calls); the shared parts are resourceTable.ts and loadStatus.ts.
 // TransferItems keyed by id; views get ordered subsets through computed properties.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 

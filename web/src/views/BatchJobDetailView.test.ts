@@ -1,3 +1,4 @@
+// Repetition note: each test spells out its own steps so a failure reads on its own; shared set-up lives in src/test-support/.
 import { flushPromises } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
