@@ -1,5 +1,5 @@
 import { createPinia, setActivePinia } from 'pinia'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { useChartsStore } from './charts'
 
@@ -23,5 +23,51 @@ describe('the BatchJobs a utilisation window asks for', () => {
     expect(charts.batchJobsEndedSince('hour', () => Date.parse('2026-12-04T10:01:00Z'))).toBe(
       '2026-12-04T10:01:00.000Z',
     )
+  })
+})
+
+describe('a change applied while the window is being fetched', () => {
+  it('is replayed onto the window when it arrives, unless its snapshot counts it', async () => {
+    const { fetchUtilization } = await import('@/api/aggregates')
+    const now = Date.now()
+    let answer!: (value: Awaited<ReturnType<typeof fetchUtilization>>) => void
+    const spy = vi
+      .spyOn(await import('@/api/aggregates'), 'fetchUtilization')
+      .mockImplementation(() => new Promise((resolve) => (answer = resolve)))
+    const charts = useChartsStore()
+    const loading = charts.loadUtilization('hour')
+    const running = (seq: number, jobId: number) => ({
+      action: 'bulk-create' as const,
+      type: 'log_event' as const,
+      seq,
+      data: [
+        {
+          id: seq,
+          job_id: jobId,
+          timestamp: new Date(now + 1_000).toISOString(),
+          from_state: 'PREPROCESSED',
+          to_state: 'RUNNING',
+          data: {},
+        },
+      ],
+    })
+    // Seq 4 is in the snapshot (seq 5); seq 6 came after it: only that one moves the window.
+    charts.advance([running(4, 1), running(6, 2)] as never, now)
+    answer({
+      window: 'hour',
+      start: new Date(now - 59 * 60_000).toISOString(),
+      end: new Date(now + 60_000).toISOString(),
+      as_of: new Date(now).toISOString(),
+      bucket_seconds: 60,
+      buckets: 60,
+      busy_start: Array<number>(60).fill(0),
+      busy_mean: Array<number>(60).fill(0),
+      busy_now: 1,
+      seq: 5,
+    })
+    await loading
+    const state = charts.utilization.hour!
+    expect(state.moves.map((m) => m.delta)).toEqual([1])
+    spy.mockRestore()
   })
 })

@@ -70,14 +70,15 @@ export const useChartsStore = defineStore('charts', () => {
   function loadThroughput(window: ChartWindow): Promise<boolean | null> {
     const mine = generation
     return throughputStatus.fetchRemembered(THROUGHPUT_PATH, { window }, async () => {
-      const answer = await fetchThroughput(window)
-      if (mine === generation) {
-        throughput.value = {
-          ...throughput.value,
-          [window]: throughputState(answer, CHART_WINDOWS[window]),
+      await whileInFlight(async () => {
+        const answer = await fetchThroughput(window)
+        if (mine === generation) {
+          const state = throughputState(answer, CHART_WINDOWS[window])
+          advanceWindows([state], [], heldBack, Date.now())
+          throughput.value = { ...throughput.value, [window]: state }
+          version.value += 1
         }
-        version.value += 1
-      }
+      })
       return true
     })
   }
@@ -85,20 +86,42 @@ export const useChartsStore = defineStore('charts', () => {
   function loadUtilization(window: ChartWindow): Promise<boolean | null> {
     const mine = generation
     return utilizationStatus.fetchRemembered(UTILIZATION_PATH, { window }, async () => {
-      const answer = await fetchUtilization(window)
-      if (mine === generation) {
-        utilization.value = {
-          ...utilization.value,
-          [window]: utilizationState(answer, CHART_WINDOWS[window]),
+      await whileInFlight(async () => {
+        const answer = await fetchUtilization(window)
+        if (mine === generation) {
+          const state = utilizationState(answer, CHART_WINDOWS[window])
+          advanceWindows([], [state], heldBack, Date.now())
+          utilization.value = { ...utilization.value, [window]: state }
+          version.value += 1
         }
-        version.value += 1
-      }
+      })
       return true
     })
   }
 
-  /** Moves every loaded window on by a batch of applied changes. */
-  function advance(changes: readonly ResourceChange[], now = Date.now()) {
+  // Changes applied while an aggregate is in flight: its answer may predate them, so they
+  // are replayed onto the new window (which skips what its snapshot already counts). At
+  // most HELD_BACK_MAX are kept, for a fetch that hangs.
+  let inFlight = 0
+  const heldBack: ResourceChange[] = []
+  const HELD_BACK_MAX = 20_000
+  async function whileInFlight<T>(load: () => Promise<T>): Promise<T> {
+    inFlight += 1
+    try {
+      return await load()
+    } finally {
+      inFlight -= 1
+      if (inFlight === 0) heldBack.length = 0
+    }
+  }
+
+  /** Moves these windows on by a batch of applied changes; whether any moved. */
+  function advanceWindows(
+    throughputs: ThroughputState[],
+    utilizations: UtilizationState[],
+    changes: readonly ResourceChange[],
+    now: number,
+  ): boolean {
     const jobs = useJobsStore()
     const apps = useAppsStore()
     const byId = jobs.peekById()
@@ -115,22 +138,34 @@ export const useChartsStore = defineStore('charts', () => {
     for (const change of changes) {
       const deleted = deletedJobIds(change)
       if (deleted.length > 0 && change.seq !== undefined) {
-        for (const state of Object.values(utilization.value)) {
+        for (const state of utilizations) {
           dropDeletedJobs(state, deleted, change.seq, now)
           touched = true
         }
       }
       const events = moveEvents(change)
       if (events.length === 0 || change.seq === undefined) continue
-      for (const state of Object.values(throughput.value)) {
+      for (const state of throughputs) {
         advanceThroughput(state, events, change.seq, siteOf, now)
         touched = true
       }
-      for (const state of Object.values(utilization.value)) {
+      for (const state of utilizations) {
         advanceUtilization(state, events, change.seq, nodesOf, now)
         touched = true
       }
     }
+    return touched
+  }
+
+  /** Moves every loaded window on by a batch of applied changes. */
+  function advance(changes: readonly ResourceChange[], now = Date.now()) {
+    if (inFlight > 0 && heldBack.length < HELD_BACK_MAX) heldBack.push(...changes)
+    const touched = advanceWindows(
+      Object.values(throughput.value),
+      Object.values(utilization.value),
+      changes,
+      now,
+    )
     if (touched) {
       triggerRef(throughput)
       triggerRef(utilization)
