@@ -159,7 +159,10 @@ export const useChartsStore = defineStore('charts', () => {
 
   /** Moves every loaded window on by a batch of applied changes. */
   function advance(changes: readonly ResourceChange[], now = Date.now()) {
-    if (inFlight > 0 && heldBack.length < HELD_BACK_MAX) heldBack.push(...changes)
+    if (inFlight > 0 && heldBack.length < HELD_BACK_MAX) {
+      // Only what can move a window: LogEvents and job deletes.
+      heldBack.push(...changes.filter((c) => c.type === 'log_event' || deletedJobIds(c).length > 0))
+    }
     const touched = advanceWindows(
       Object.values(throughput.value),
       Object.values(utilization.value),
