@@ -25,7 +25,7 @@ use crate::{Store, StoreError};
 use balsam_types::{Outbox, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::migrate::MigrateDatabase;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -58,7 +58,7 @@ impl PostgresStore {
         // which put the acquire past `jit_above_cost`: 540 ms of LLVM compilation for a
         // 0.3 ms statement (docs/store-performance.md).
         let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
-        let pool = PgPoolOptions::new()
+        let pool = crate::connect::pool_options::<Postgres>()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)

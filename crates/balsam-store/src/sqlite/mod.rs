@@ -26,7 +26,7 @@ use crate::shared::{Backend, Dialect};
 use crate::{Store, StoreError};
 use balsam_types::{Outbox, UserId};
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -57,11 +57,11 @@ impl SqliteStore {
                 })?;
             }
         }
-        let writer = SqlitePoolOptions::new()
+        let writer = crate::connect::pool_options::<Sqlite>()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        let reader = SqlitePoolOptions::new()
+        let reader = crate::connect::pool_options::<Sqlite>()
             .max_connections(max_connections.max(1))
             .connect_with(options.read_only(true))
             .await?;
