@@ -99,11 +99,15 @@ fn walk(node: &Value, reads: &mut Reads) {
 }
 
 async fn check(conn: &mut PgConnection, case: &PlanCase, when: &str) -> Result<(), String> {
-    let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
-    // The settings the store runs each shape with.
+    // The transaction and settings the store runs each shape with.
+    let begin = match &case.shape {
+        Shape::JobPage(q, _) => super::job_queries::page_begin(q),
+        _ => "BEGIN",
+    };
+    let mut tx = conn.begin_with(begin).await.map_err(|e| e.to_string())?;
     let sort_off = "SET LOCAL enable_sort = off";
     let settings = match &case.shape {
-        Shape::JobPage(q, _) => Some(super::job_queries::page_settings(q)),
+        Shape::JobPage(..) => None,
         Shape::EventPage(q, _) if super::log_events::page_in_index_order(q) => Some(sort_off),
         Shape::Acquire(_) => Some(sort_off),
         Shape::EventPage(..) | Shape::JobCount(_) => None,
@@ -203,9 +207,8 @@ async fn check_rare_tag(conn: &mut PgConnection, when: &str) -> Result<(), Strin
         tags: vec![("batch".into(), "7".into())],
         ..Default::default()
     };
-    let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
-    sqlx::query(super::job_queries::page_settings(&q))
-        .execute(&mut *tx)
+    let mut tx = conn
+        .begin_with(super::job_queries::page_begin(&q))
         .await
         .map_err(|e| e.to_string())?;
     let mut b = QueryBuilder::new("EXPLAIN (ANALYZE, FORMAT JSON) ");

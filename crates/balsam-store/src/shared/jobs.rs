@@ -75,8 +75,10 @@ pub(crate) trait JobSql: Dialect {
             .push(" OFFSET ")
             .push_bind(page.offset);
     }
-    /// Run in a page's read transaction before the page, if the dialect needs it.
-    fn page_settings(q: &JobQuery) -> Option<&'static str>;
+    /// The statement that opens a page's read transaction with the planner settings the
+    /// page needs, if the dialect has any (one round trip for both); `None`: a plain
+    /// [`Backend::read`](crate::shared::Backend::read).
+    fn page_begin(q: &JobQuery) -> Option<&'static str>;
 }
 
 /// `impl JobStore + JobExportStore for $store`, where `$db` is the store's
@@ -136,14 +138,14 @@ macro_rules! job_store {
                         seq,
                     });
                 }
-                let mut tx = self.read().await?;
+                let mut tx = match <Db as JobSql>::page_begin(q) {
+                    Some(begin) => self.read_pool().begin_with(begin).await?,
+                    None => self.read().await?,
+                };
                 let (seq, count): (i64, i64) = head.build_query_as().fetch_one(&mut *tx).await?;
                 let results: Vec<<Db as JobSql>::JobRow> = if page.offset >= count {
                     Vec::new() // a count (`limit=0`), or a page past the end: no rows to read
                 } else {
-                    if let Some(settings) = <Db as JobSql>::page_settings(q) {
-                        sqlx::query(settings).execute(&mut *tx).await?;
-                    }
                     let mut rows = QueryBuilder::new("");
                     <Db as JobSql>::push_page(&mut rows, owner, q, page);
                     rows.build_query_as().fetch_all(&mut *tx).await?

@@ -143,7 +143,7 @@ impl JobSql for Sqlite {
     }
 
     /// SQLite's plans are pinned by the queries themselves.
-    fn page_settings(_q: &JobQuery) -> Option<&'static str> {
+    fn page_begin(_q: &JobQuery) -> Option<&'static str> {
         None
     }
 }
