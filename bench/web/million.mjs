@@ -4,14 +4,20 @@
 // next page and sort by Id, and the JS heap after a sustained stream of job updates.
 // Prints numbers; nothing passes or fails.
 //
-// BENCH_DATA_DIR (required), BENCH_USER / BENCH_PASSWORD, BALSAM_SERVER_BIN
-// (target/release/balsam-server), CHROMIUM_PATH, BENCH_STREAM_SECONDS (60), BENCH_RATE (1000
-// job updates/s), BENCH_PORT (18996).
+// BENCH_DATA_DIR (required; `seed-million.sh` makes one), BENCH_DATABASE_URL (a PostgreSQL
+// database; by default the data dir's `database-url` file when there is one, else its SQLite
+// file), BENCH_USER / BENCH_PASSWORD, BALSAM_SERVER_BIN (target/release/balsam-server),
+// CHROMIUM_PATH, BENCH_STREAM_SECONDS (60), BENCH_RATE (1000 job updates/s), BENCH_PORT
+// (18996), BENCH_PROFILE=1 (for each Jobs step: the API calls it made, when each started and
+// ended after the click, and the page's top functions by self time).
 import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+import { topSelfTime } from './probes.mjs'
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const require = createRequire(join(root, 'web', 'package.json'))
@@ -29,7 +35,15 @@ const base = `http://127.0.0.1:${port}`
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const log = (...a) => console.error(...a)
 
-const server = spawn(serverBin, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+const urlFile = join(dataDir, 'database-url')
+const databaseUrl =
+  process.env.BENCH_DATABASE_URL ??
+  (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : undefined)
+const backend = databaseUrl?.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'
+const profile = process.env.BENCH_PROFILE === '1'
+const serverArgs = ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir]
+if (databaseUrl) serverArgs.push('--database-url', databaseUrl)
+const server = spawn(serverBin, serverArgs, {
   env: {
     ...process.env,
     BALSAM_TELEMETRY__LOG_FILTER: 'warn',
@@ -111,25 +125,81 @@ try {
     page.evaluate(
       () => document.querySelector('[data-testid="jobs-table"] tbody tr[data-job-id]')?.getAttribute('data-job-id') ?? '',
     )
-  const until = async (action) => {
+  const stepCalls = []
+  page.on('requestfinished', (r) => {
+    if (!new URL(r.url()).pathname.startsWith('/api/v1/')) return
+    const t = r.timing()
+    stepCalls.push({ url: r.url().replace(base, ''), start: t.startTime, end: t.startTime + t.responseEnd })
+  })
+  const cdp = profile ? await context.newCDPSession(page) : null
+  if (cdp) await cdp.send('Profiler.enable')
+  // In the page: when the click event fired, when the API calls started and ended, and the
+  // first animation frame after the table's first row changed (performance.now() times).
+  const armTimeline = () =>
+    page.evaluate(() => {
+      const tl = { click: null, shown: null, calls: [] }
+      window.__step = tl
+      document.addEventListener('click', (e) => (tl.click ??= e.timeStamp), { capture: true, once: true })
+      const table = document.querySelector('[data-testid="jobs-table"]')
+      const first = () => table?.querySelector('tbody tr[data-job-id]')?.getAttribute('data-job-id')
+      const before = first()
+      const seen = new MutationObserver(() => {
+        if (first() === before) return
+        seen.disconnect()
+        requestAnimationFrame((t) => (tl.shown = t))
+      })
+      if (table) seen.observe(table, { subtree: true, childList: true, attributes: true })
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries())
+          if (e.name.includes('/api/v1/')) tl.calls.push([e.startTime, e.responseEnd])
+      }).observe({ type: 'resource' })
+    })
+  const inPage = []
+  const until = async (action, name) => {
     const before = await firstRow()
+    if (name !== 'first page') await armTimeline()
+    stepCalls.length = 0
+    if (cdp) await cdp.send('Profiler.start')
     const t0 = Date.now()
     await action()
     while ((await firstRow()) === before) await sleep(5)
-    return Date.now() - t0
+    const took = Date.now() - t0
+    if (name !== 'first page') {
+      await sleep(100)
+      const tl = await page.evaluate(() => window.__step)
+      const call = tl.calls[0] ?? [Number.NaN, Number.NaN]
+      inPage.push({ name, total: tl.shown - tl.click, toFetch: call[0] - tl.click, fetch: call[1] - call[0], render: tl.shown - call[1] })
+      log(`  ${name} in the page: click → shown ${(tl.shown - tl.click).toFixed(0)} ms (click → GET ${(call[0] - tl.click).toFixed(0)}, GET ${(call[1] - call[0]).toFixed(0)}, answer → shown ${(tl.shown - call[1]).toFixed(0)})`)
+    }
+    if (cdp) {
+      const { profile: p } = await cdp.send('Profiler.stop')
+      await sleep(300)
+      log(`  ${name}: ${took} ms; API calls (ms after the click: start → end):`)
+      for (const c of stepCalls) log(`    ${(c.start - t0).toFixed(0)} → ${(c.end - t0).toFixed(0)} ${c.url}`)
+      log(`    top self time: ${topSelfTime(p, 8).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join('; ')}`)
+    }
+    return took
   }
   const first = []
   const next = []
   const sort = []
   for (let i = 0; i < 3; i += 1) {
-    first.push(await until(() => page.goto(`${base}/jobs?per=25&r=${i}`)))
-    next.push(await until(() => page.getByRole('button', { name: 'Next page' }).click()))
-    sort.push(await until(() => page.getByRole('columnheader', { name: 'Id' }).click()))
+    first.push(await until(() => page.goto(`${base}/jobs?per=25&r=${i}`), 'first page'))
+    next.push(await until(() => page.getByRole('button', { name: 'Next page' }).click(), 'next page'))
+    sort.push(await until(() => page.getByRole('columnheader', { name: 'Id' }).click(), 'sort by Id'))
   }
   const med = (xs) => [...xs].sort((a, b) => a - b)[1]
   report('Jobs first page (navigation → first row shown), median of 3', `${med(first)} ms (${first.join(', ')})`)
   report('Jobs next page (click → first row changed), median of 3', `${med(next)} ms (${next.join(', ')})`)
   report('Jobs sort by Id (click → first row changed), median of 3', `${med(sort)} ms (${sort.join(', ')})`)
+  for (const name of ['next page', 'sort by Id']) {
+    const steps = inPage.filter((x) => x.name === name)
+    const m = (k) => med(steps.map((x) => x[k])).toFixed(0)
+    report(
+      `Jobs ${name} inside the page (click event → first frame showing the new row), median of 3`,
+      `${m('total')} ms (${steps.map((x) => x.total.toFixed(0)).join(', ')}; click → GET ${m('toFetch')}, GET ${m('fetch')}, answer → frame ${m('render')})`,
+    )
+  }
 
   // ---- heap after a sustained stream -----------------------------------------------------
   await page.goto(`${base}/`)
@@ -139,8 +209,8 @@ try {
       // eslint-disable-next-line no-undef
       return performance.memory.usedJSHeapSize
     })
-  const cdp = await context.newCDPSession(page)
-  const gc = () => cdp.send('HeapProfiler.collectGarbage')
+  const heapCdp = await context.newCDPSession(page)
+  const gc = () => heapCdp.send('HeapProfiler.collectGarbage')
   await gc()
   const before = await heap()
   const jobsAt = await (await fetch(`${base}/api/v1/jobs/?state=JOB_FINISHED&limit=10000&ordering=-id`, { headers: auth })).json()
@@ -178,5 +248,5 @@ try {
 } finally {
   server.kill('SIGTERM')
 }
-console.log(`\nbalsam web at a million jobs (${dataDir}); load average at the end ${loadavg().map((n) => n.toFixed(2)).join(' ')}`)
+console.log(`\nbalsam web at a million jobs (${backend}, ${dataDir}); load average at the end ${loadavg().map((n) => n.toFixed(2)).join(' ')}`)
 console.log(results.join('\n'))

@@ -227,21 +227,25 @@ export function advanceUtilization(
 }
 
 /**
- * Jobs deleted at `now` (a delete event): one that this browser saw start running frees its
- * nodes, as the server's next aggregate (which no longer has its LogEvents) will say. A job
- * running since before the snapshot is not known here and stays counted until a reload.
+ * Jobs deleted at `now` (a delete event): one that was running frees its nodes, as the
+ * server's next aggregate (which no longer has its LogEvents) will say. Its nodes come from
+ * the moves this state saw, or, for a job running since before the snapshot (counted in
+ * `busyNow`), from `runningAtDelete` (what this browser held of the job when it was deleted).
+ * A running job this browser never held stays counted until a reload.
  */
 export function dropDeletedJobs(
   state: UtilizationState,
   jobIds: readonly number[],
   seq: number,
   now: number,
+  runningAtDelete: (jobId: number) => number | undefined = () => undefined,
 ): void {
   if (seq <= state.seq) return
   for (const id of jobIds) {
-    const nodes = state.running.get(id)
+    let nodes = state.running.get(id)
+    if (nodes !== undefined) state.running.delete(id)
+    else nodes = runningAtDelete(id)
     if (nodes === undefined) continue
-    state.running.delete(id)
     state.moves.push({ t: Math.max(now, state.asOf), delta: -nodes })
   }
   state.moves.sort((a, b) => a.t - b.t)

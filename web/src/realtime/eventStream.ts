@@ -17,7 +17,7 @@ import { useJobsStore } from '@/stores/jobs'
 import { RESOURCE_STORES } from '@/stores/registry'
 import { useStateCountsStore, type CountLookups } from '@/stores/stateCounts'
 
-import { notifyApplied } from './appliedChanges'
+import { notifyApplied, notifyArriving } from './appliedChanges'
 import { parseServerFrame, STATE_COUNTS, type ResourceChange } from './change'
 
 /** Close codes (docs/realtime.md, "Close codes"). */
@@ -497,6 +497,7 @@ export function createAppEventStream(
       for (const change of changes) {
         // Before applying: a deleted job's state is only known while the store holds it.
         counts.track(change, countLookups)
+        notifyArriving(change)
         if (change.type === STATE_COUNTS) counts.replace(change)
         else RESOURCE_STORES[change.type]().apply(change)
       }

@@ -1,7 +1,12 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 
+import { busySteps } from '@/domain/charts'
+import { notifyApplied, notifyArriving } from '@/realtime/appliedChanges'
+import { makeJob } from '@/test-support/jobFactory'
+
 import { useChartsStore } from './charts'
+import { useJobsStore } from './jobs'
 
 beforeEach(() => {
   setActivePinia(createPinia())
@@ -68,6 +73,82 @@ describe('a change applied while the window is being fetched', () => {
     await loading
     const state = charts.utilization.hour!
     expect(state.moves.map((m) => m.delta)).toEqual([1])
+    spy.mockRestore()
+  })
+})
+
+describe('a running job deleted', () => {
+  const answer = (now: number) => ({
+    window: 'hour' as const,
+    start: new Date(now - 59 * 60_000).toISOString(),
+    end: new Date(now + 60_000).toISOString(),
+    as_of: new Date(now).toISOString(),
+    bucket_seconds: 60,
+    buckets: 60,
+    busy_start: Array<number>(60).fill(0),
+    busy_mean: Array<number>(60).fill(3),
+    busy_now: 3,
+    seq: 5,
+  })
+  const deleteJob = (seq: number, id: number) => ({
+    action: 'bulk-delete' as const,
+    type: 'job' as const,
+    seq,
+    data: { ids: [id] },
+  })
+  /** What the event stream does with a change: note it, apply it, then tell the listeners. */
+  function stream(change: ReturnType<typeof deleteJob>) {
+    notifyArriving(change)
+    useJobsStore().apply(change)
+    notifyApplied([change])
+  }
+
+  it('frees its nodes at once, though it started before the snapshot', async () => {
+    const now = Date.now()
+    const spy = vi
+      .spyOn(await import('@/api/aggregates'), 'fetchUtilization')
+      .mockResolvedValue(answer(now))
+    const jobs = useJobsStore()
+    jobs.apply({
+      action: 'bulk-create',
+      type: 'job',
+      seq: 3,
+      data: [makeJob(7, 'RUNNING', { num_nodes: 2 }), makeJob(8, 'READY')],
+    })
+    const charts = useChartsStore()
+    await charts.loadUtilization('hour')
+
+    stream(deleteJob(6, 7))
+    stream(deleteJob(7, 8))
+
+    const state = charts.utilization.hour!
+    expect(state.moves.map((m) => m.delta)).toEqual([-2])
+    expect(busySteps(state, now + 1_000).at(-1)?.value).toBe(1)
+    spy.mockRestore()
+  })
+
+  it('frees its nodes when the delete came while the window was in flight', async () => {
+    const now = Date.now()
+    let resolve!: (value: ReturnType<typeof answer>) => void
+    const spy = vi
+      .spyOn(await import('@/api/aggregates'), 'fetchUtilization')
+      .mockImplementation(() => new Promise((r) => (resolve = r)) as never)
+    useJobsStore().apply({
+      action: 'bulk-create',
+      type: 'job',
+      seq: 3,
+      data: [makeJob(7, 'RUNNING', { num_nodes: 2 })],
+    })
+    const charts = useChartsStore()
+    const loading = charts.loadUtilization('hour')
+    // Deleted (seq 6) before the answer, whose snapshot (seq 5) still counts the job.
+    stream(deleteJob(6, 7))
+    resolve(answer(now))
+    await loading
+
+    const state = charts.utilization.hour!
+    expect(state.moves.map((m) => m.delta)).toEqual([-2])
+    expect(busySteps(state, now + 1_000).at(-1)?.value).toBe(1)
     spy.mockRestore()
   })
 })

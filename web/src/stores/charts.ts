@@ -20,7 +20,7 @@ import {
   type UtilizationState,
 } from '@/domain/charts'
 import { jobNodes } from '@/domain/utilization'
-import { onAppliedChanges } from '@/realtime/appliedChanges'
+import { onAppliedChanges, onChangeArriving } from '@/realtime/appliedChanges'
 import type { ResourceChange } from '@/realtime/change'
 
 import { useAppsStore } from './apps'
@@ -111,9 +111,28 @@ export const useChartsStore = defineStore('charts', () => {
       return await load()
     } finally {
       inFlight -= 1
-      if (inFlight === 0) heldBack.length = 0
+      if (inFlight === 0) {
+        heldBack.length = 0
+        runningAtDelete.clear()
+      }
     }
   }
+
+  // The nodes of deleted jobs that the jobs store held as RUNNING when their delete arrived
+  // (read before the store drops them): kept until every window, and any replay of the
+  // delete onto a window still in flight, has seen it.
+  const runningAtDelete = new Map<number, number>()
+  onChangeArriving((change) => {
+    const ids = deletedJobIds(change)
+    if (ids.length === 0) return
+    const byId = useJobsStore().peekById()
+    for (const id of ids) {
+      const job = byId[id]
+      if (job?.state === 'RUNNING' && runningAtDelete.size < HELD_BACK_MAX) {
+        runningAtDelete.set(id, jobNodes(job))
+      }
+    }
+  })
 
   /** Moves these windows on by a batch of applied changes; whether any moved. */
   function advanceWindows(
@@ -139,7 +158,7 @@ export const useChartsStore = defineStore('charts', () => {
       const deleted = deletedJobIds(change)
       if (deleted.length > 0 && change.seq !== undefined) {
         for (const state of utilizations) {
-          dropDeletedJobs(state, deleted, change.seq, now)
+          dropDeletedJobs(state, deleted, change.seq, now, (id) => runningAtDelete.get(id))
           touched = true
         }
       }
@@ -169,6 +188,7 @@ export const useChartsStore = defineStore('charts', () => {
       changes,
       now,
     )
+    if (inFlight === 0) runningAtDelete.clear()
     if (touched) {
       triggerRef(throughput)
       triggerRef(utilization)
