@@ -58,7 +58,7 @@ impl PostgresStore {
         // which put the acquire past `jit_above_cost`: 540 ms of LLVM compilation for a
         // 0.3 ms statement (docs/store-performance.md).
         let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
-        let pool = crate::connect::pool_options::<Postgres>()
+        let pool = crate::shared::pool_options::<Postgres>()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)

@@ -225,3 +225,26 @@ macro_rules! lock_owned {
     }};
 }
 pub(crate) use lock_owned;
+
+/// A connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Pool options both backends start from. sqlx pings every connection twice per use by
+/// default: when it is returned (always; that flushes an abandoned transaction and drops a
+/// broken connection) and again when it is next acquired (`test_before_acquire`). The
+/// second ping is a whole extra round trip before every statement (a count call was two
+/// round trips for one statement), and checks what the release ping checked moments ago:
+/// here a connection is pinged on acquire only when it sat idle long enough to have been
+/// cut meanwhile (a database restart, a proxy's idle timeout).
+pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}

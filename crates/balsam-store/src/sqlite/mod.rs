@@ -57,11 +57,11 @@ impl SqliteStore {
                 })?;
             }
         }
-        let writer = crate::connect::pool_options::<Sqlite>()
+        let writer = crate::shared::pool_options::<Sqlite>()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        let reader = crate::connect::pool_options::<Sqlite>()
+        let reader = crate::shared::pool_options::<Sqlite>()
             .max_connections(max_connections.max(1))
             .connect_with(options.read_only(true))
             .await?;
