@@ -30,8 +30,11 @@ export async function mountView(
     global: { plugins: [pinia, router, buildVuetify()] },
     attachTo: document.body,
   })
+  mounted.push(wrapper)
   return { wrapper, router, pinia }
 }
+
+const mounted: { unmount: () => void }[] = []
 
 /** A logged-in browser: a stored login that `restore()` accepts. */
 export function storeLogin(username = 'alice'): void {
@@ -66,6 +69,7 @@ export function setUpViewTests(): void {
     getMemo.setRemembering(true)
   })
   afterEach(() => {
+    for (const w of mounted.splice(0)) w.unmount()
     document.body.innerHTML = ''
   })
 }

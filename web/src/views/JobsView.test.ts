@@ -93,6 +93,28 @@ describe('JobsView', () => {
     })
   })
 
+  it('asks for a new order once, with the click, and keeps the answered page until it comes', async () => {
+    const { wrapper, router } = await render('/jobs', [makeJob(2, 'READY'), makeJob(1, 'READY')])
+    vi.mocked(listJobs).mockClear()
+    let answer: (page: { count: number; results: Job[]; seq: number }) => void = () => {}
+    vi.mocked(listJobs).mockReturnValueOnce(new Promise((resolve) => (answer = resolve)))
+
+    const idHeader = wrapper.findAll('th').find((th) => th.text().startsWith('Id'))
+    await idHeader?.find('.v-data-table-header__content').trigger('click')
+    // The GET is out before the router has navigated (the click's own task).
+    expect(listJobs).toHaveBeenCalledTimes(1)
+    expect(listJobs).toHaveBeenCalledWith({ ordering: 'id', limit: 50, offset: 0 })
+    await vi.waitFor(() => expect(router.currentRoute.value.query.sort).toBe('id'))
+    await flushPromises()
+    // Not the old page re-sorted: the rows stay as answered until the new page is in.
+    expect(ids(wrapper)).toEqual(['2', '1'])
+
+    answer({ count: 2, results: [makeJob(1, 'READY'), makeJob(2, 'READY')], seq: 10 })
+    await flushPromises()
+    expect(ids(wrapper)).toEqual(['1', '2'])
+    expect(listJobs).toHaveBeenCalledTimes(1)
+  })
+
   it('shows the page’s rows with state, App and Site, and follows events in place', async () => {
     const { wrapper } = await render('/jobs', [makeJob(2, 'RUNNING'), makeJob(1, 'READY')])
     expect(ids(wrapper)).toEqual(['2', '1'])
@@ -228,27 +250,5 @@ describe('JobsView', () => {
     ;(document.querySelector('[data-testid="confirm-job-tags"]') as HTMLElement).click()
     await flushPromises()
     expect(replaceJobTags).toHaveBeenCalledWith([2, 1], { exp: 'b' })
-  })
-
-  it('asks for a new order once, with the click, and keeps the answered page until it comes', async () => {
-    const { wrapper, router } = await render('/jobs', [makeJob(2, 'READY'), makeJob(1, 'READY')])
-    vi.mocked(listJobs).mockClear()
-    let answer: (page: { count: number; results: Job[]; seq: number }) => void = () => {}
-    vi.mocked(listJobs).mockReturnValueOnce(new Promise((resolve) => (answer = resolve)))
-
-    const idHeader = wrapper.findAll('th').find((th) => th.text().startsWith('Id'))
-    await idHeader?.find('.v-data-table-header__content').trigger('click')
-    // The GET is out before the router has navigated (the click's own task).
-    expect(listJobs).toHaveBeenCalledTimes(1)
-    expect(listJobs).toHaveBeenCalledWith({ ordering: 'id', limit: 50, offset: 0 })
-    await vi.waitFor(() => expect(router.currentRoute.value.query.sort).toBe('id'))
-    await flushPromises()
-    // Not the old page re-sorted: the rows stay as answered until the new page is in.
-    expect(ids(wrapper)).toEqual(['2', '1'])
-
-    answer({ count: 2, results: [makeJob(1, 'READY'), makeJob(2, 'READY')], seq: 10 })
-    await flushPromises()
-    expect(ids(wrapper)).toEqual(['1', '2'])
-    expect(listJobs).toHaveBeenCalledTimes(1)
   })
 })
