@@ -12,6 +12,22 @@ beforeEach(() => {
   setActivePinia(createPinia())
 })
 
+/** The hour's utilisation aggregate as of `now` (snapshot seq 5, 3 nodes busy throughout). */
+function hourAnswer(now: number) {
+  return {
+    window: 'hour' as const,
+    start: new Date(now - 59 * 60_000).toISOString(),
+    end: new Date(now + 60_000).toISOString(),
+    as_of: new Date(now).toISOString(),
+    bucket_seconds: 60,
+    buckets: 60,
+    busy_start: Array<number>(60).fill(0),
+    busy_mean: Array<number>(60).fill(3),
+    busy_now: 3,
+    seq: 5,
+  }
+}
+
 describe('the BatchJobs a utilisation window asks for', () => {
   it('start where the window first started, so a later visit asks the same question', () => {
     const charts = useChartsStore()
@@ -58,18 +74,7 @@ describe('a change applied while the window is being fetched', () => {
     })
     // Seq 4 is in the snapshot (seq 5); seq 6 came after it: only that one moves the window.
     charts.advance([running(4, 1), running(6, 2)] as never, now)
-    answer({
-      window: 'hour',
-      start: new Date(now - 59 * 60_000).toISOString(),
-      end: new Date(now + 60_000).toISOString(),
-      as_of: new Date(now).toISOString(),
-      bucket_seconds: 60,
-      buckets: 60,
-      busy_start: Array<number>(60).fill(0),
-      busy_mean: Array<number>(60).fill(0),
-      busy_now: 1,
-      seq: 5,
-    })
+    answer({ ...hourAnswer(now), busy_mean: Array<number>(60).fill(0), busy_now: 1 })
     await loading
     const state = charts.utilization.hour!
     expect(state.moves.map((m) => m.delta)).toEqual([1])
@@ -78,18 +83,7 @@ describe('a change applied while the window is being fetched', () => {
 })
 
 describe('a running job deleted', () => {
-  const answer = (now: number) => ({
-    window: 'hour' as const,
-    start: new Date(now - 59 * 60_000).toISOString(),
-    end: new Date(now + 60_000).toISOString(),
-    as_of: new Date(now).toISOString(),
-    bucket_seconds: 60,
-    buckets: 60,
-    busy_start: Array<number>(60).fill(0),
-    busy_mean: Array<number>(60).fill(3),
-    busy_now: 3,
-    seq: 5,
-  })
+  const answer = hourAnswer
   const deleteJob = (seq: number, id: number) => ({
     action: 'bulk-delete' as const,
     type: 'job' as const,
