@@ -13,7 +13,8 @@
 # six days and 23 hours before, every `last_update` distinct. LogEvents: each job's path
 # CREATED → STAGED_IN → PREPROCESSED → RUNNING → RUN_DONE → JOB_FINISHED as far as its state,
 # a minute apart, the last at its `last_update` (about 4.6 M for 1 M jobs). The per-(Site,
-# state) counters are kept by the same triggers as every insert. No ANALYZE.
+# state) counters are kept by the same triggers as every insert; the charts' per-minute
+# rollup is built from the LogEvents as migration 0009 does. No ANALYZE.
 #
 # Environment: PG_URL (postgres://postgres@127.0.0.1:5432), BALSAM_SERVER_BIN
 # (target/release/balsam-server).
@@ -90,6 +91,22 @@ FROM generate_series(1, $n) g, sites s WHERE s.id = $site;
 INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data)
 SELECT j.id, j.owner_id, j.last_update - (($depth) - s.i) * interval '60 seconds', s.f, s.t, '{}'
 FROM jobs j, (VALUES $steps) s(i, f, t) WHERE s.i <= $depth;
+-- The charts' per-minute rollup, as migration 0009 builds it from existing LogEvents.
+INSERT INTO log_event_minutes (owner_id, minute, site_id, shard, finished, moved, moved_s)
+SELECT e.owner_id, m.minute, j.site_id, 0,
+       count(*) FILTER (WHERE e.to_state = 'JOB_FINISHED'),
+       COALESCE(sum(m.sign * j.num_nodes::float8 / greatest(1, j.node_packing_count)), 0),
+       COALESCE(sum(m.sign * j.num_nodes::float8 / greatest(1, j.node_packing_count)
+                    * (m.epoch - m.minute * 60)), 0)
+FROM log_events e JOIN jobs j ON j.id = e.job_id
+CROSS JOIN LATERAL (
+    SELECT EXTRACT(EPOCH FROM e.timestamp)::float8 AS epoch,
+           floor(EXTRACT(EPOCH FROM e.timestamp)::float8 / 60)::int8 AS minute,
+           CASE WHEN e.to_state = 'RUNNING' AND e.from_state <> 'RUNNING' THEN 1
+                WHEN e.from_state = 'RUNNING' AND e.to_state <> 'RUNNING' THEN -1
+                ELSE 0 END AS sign) m
+WHERE e.to_state IN ('JOB_FINISHED', 'RUNNING') OR e.from_state = 'RUNNING'
+GROUP BY e.owner_id, m.minute, j.site_id;
 SQL
 else
     w="${when//greatest_older/max($older, 1)}"
@@ -113,6 +130,21 @@ db.execute("""
   INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data)
   SELECT j.id, j.owner_id, j.last_update - (($depth) - s.i) * 60000000, s.f, s.t, '{}'
   FROM jobs j, s WHERE s.i <= $depth""")
+db.commit()
+# The charts' per-minute rollup, as migration 0009 builds it from existing LogEvents.
+db.execute("""
+  INSERT INTO log_event_minutes (owner_id, minute, site_id, shard, finished, moved, moved_s)
+  SELECT owner_id, minute, site_id, 0, sum(to_state = 'JOB_FINISHED'), sum(sign * w),
+         sum(sign * w * (ts - minute * 60000000) / 1000000.0)
+  FROM (SELECT e.owner_id, e.to_state, e.timestamp AS ts, j.site_id,
+               (e.timestamp - (((e.timestamp % 60000000) + 60000000) % 60000000)) / 60000000 AS minute,
+               CAST(j.num_nodes AS REAL) / max(1, j.node_packing_count) AS w,
+               CASE WHEN e.to_state = 'RUNNING' AND e.from_state <> 'RUNNING' THEN 1
+                    WHEN e.from_state = 'RUNNING' AND e.to_state <> 'RUNNING' THEN -1
+                    ELSE 0 END AS sign
+        FROM log_events e JOIN jobs j ON j.id = e.job_id
+        WHERE e.to_state IN ('JOB_FINISHED', 'RUNNING') OR e.from_state = 'RUNNING')
+  GROUP BY owner_id, minute, site_id""")
 db.commit()
 PY
 fi

@@ -77,6 +77,32 @@ async fn events_keep_their_owner(store: Arc<dyn Store>) {
     assert_eq!(list(3, None).await, []);
 }
 
+/// After migration 9 the charts' rollup holds the older events: bob's finish and ann's
+/// job RUNNING since 22:13:20.
+async fn charts_count_the_older_events(store: Arc<dyn Store>) {
+    use balsam_types::aggregates::AggregateWindow;
+    let now = chrono::DateTime::from_timestamp(1_700_000_000 + 600, 0).expect("time");
+    let finished = |owner| {
+        let store = store.clone();
+        async move {
+            store
+                .throughput(owner, AggregateWindow::Hour, now)
+                .await
+                .expect("throughput")
+                .total
+        }
+    };
+    assert_eq!(finished(1).await, 0);
+    assert_eq!(finished(2).await, 1);
+    let u = store
+        .utilization(1, AggregateWindow::Hour, now)
+        .await
+        .expect("utilization");
+    assert_eq!(u.busy_now, 1.0);
+    assert_eq!(u.busy_start[0], 0.0);
+    assert_eq!(u.busy_start[50], 1.0); // 22:14
+}
+
 #[tokio::test]
 async fn sqlite_log_events_gain_their_owner_in_migration_4() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -96,7 +122,8 @@ async fn sqlite_log_events_gain_their_owner_in_migration_4() {
         .migrate()
         .await
         .expect("migrate to the latest version");
-    events_keep_their_owner(store).await;
+    events_keep_their_owner(store.clone()).await;
+    charts_count_the_older_events(store).await;
 }
 
 #[tokio::test]
@@ -138,6 +165,7 @@ async fn postgres_log_events_gain_their_owner_in_migration_4() {
         .await
         .expect("migrate to the latest version");
     events_keep_their_owner(store.clone()).await;
+    charts_count_the_older_events(store.clone()).await;
     drop(store);
 
     sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)"))

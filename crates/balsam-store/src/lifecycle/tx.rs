@@ -139,7 +139,8 @@ pub(crate) trait JobTx: IdListTx + Send {
         writes: &[JobWrite],
         now: DateTime<Utc>,
     ) -> Result<Vec<Job>, StoreError>;
-    /// Inserts the LogEvents of `owner`'s jobs (the owner is stored with each event).
+    /// Inserts the LogEvents of `owner`'s jobs (the owner is stored with each event), and
+    /// adds those the charts count to the per-minute rollup (`shared::aggregates`).
     async fn insert_log_events(
         &mut self,
         owner: UserId,

@@ -1,54 +1,82 @@
-//! Chart aggregates on PostgreSQL: the SQL that groups a window's LogEvents by bucket; the
-//! layout is [`crate::shared::aggregates`]. Read in one REPEATABLE READ snapshot, so the
-//! jobs RUNNING now and the moves since the window's start agree.
+//! Chart aggregates on PostgreSQL: the statements that differ from SQLite's; the reads of
+//! the per-minute rollup and the layout are [`crate::shared::aggregates`]. Read in one
+//! REPEATABLE READ snapshot, so the jobs RUNNING now and the moves since the window's
+//! start agree.
 //!
 //! Repetition note: this file and its twin in the other backend have the same skeleton on
 //! purpose; the statements differ in SQL and bound types, and what is the same is in
 //! `shared/`.
 
-use sqlx::Postgres;
+use crate::shared::aggregates::Rollup;
+use sqlx::{PgConnection, Postgres};
 
 crate::shared::aggregates::aggregate_store!(super::PostgresStore, sqlx::Postgres);
-
-/// Finishes per (bucket, Site): the `(owner_id, to_state, timestamp, id)` index range of
-/// the window, each event joined to its job by primary key for the Site.
-pub(crate) const THROUGHPUT_SQL: &str =
-    "SELECT floor(EXTRACT(EPOCH FROM (e.timestamp - $1))::float8 / $2)::int8 AS bucket, \
-            j.site_id, count(*) \
-     FROM log_events e JOIN jobs j ON j.id = e.job_id \
-     WHERE e.owner_id = $3 AND e.to_state = 'JOB_FINISHED' \
-       AND e.timestamp >= $1 AND e.timestamp < $4 \
-     GROUP BY 1, 2";
-
-/// Weighted moves into (+) and out of (−) RUNNING per bucket since the window's start,
-/// each branch one `(owner_id, to_state|from_state, timestamp, id)` index range.
-pub(crate) const MOVES_SQL: &str =
-    "SELECT floor(m.s / $2)::int8 AS bucket, sum(m.w)::float8, sum(m.w * m.s)::float8 \
-     FROM (SELECT EXTRACT(EPOCH FROM (e.timestamp - $1))::float8 AS s, \
-                  j.num_nodes::float8 / greatest(1, j.node_packing_count) AS w \
-             FROM log_events e JOIN jobs j ON j.id = e.job_id \
-            WHERE e.owner_id = $3 AND e.to_state = 'RUNNING' AND e.from_state <> 'RUNNING' \
-              AND e.timestamp >= $1 \
-           UNION ALL \
-           SELECT EXTRACT(EPOCH FROM (e.timestamp - $1))::float8, \
-                  -(j.num_nodes::float8 / greatest(1, j.node_packing_count)) \
-             FROM log_events e JOIN jobs j ON j.id = e.job_id \
-            WHERE e.owner_id = $3 AND e.from_state = 'RUNNING' AND e.to_state <> 'RUNNING' \
-              AND e.timestamp >= $1) m \
-     GROUP BY 1";
 
 /// Nodes busy now: the owner's RUNNING jobs (`jobs_owner_state_idx`).
 pub(crate) const BUSY_NOW_SQL: &str =
     "SELECT COALESCE(sum(num_nodes::float8 / greatest(1, node_packing_count)), 0)::float8 \
      FROM jobs WHERE owner_id = $1 AND state = 'RUNNING'";
 
-impl AggregateSql for Postgres {
-    const THROUGHPUT: &'static str = THROUGHPUT_SQL;
-    const MOVES: &'static str = MOVES_SQL;
-    const BUSY_NOW: &'static str = BUSY_NOW_SQL;
-    type Bucket = f64;
+/// Adds one write's chart events to the rollup, in the writer's shard; each job (for its
+/// Site and node weight) read by primary key. Rows are upserted in key order, so two
+/// writers in one shard cannot deadlock.
+pub(crate) const ROLLUP_SQL: &str = "INSERT INTO log_event_minutes AS m \
+        (owner_id, minute, site_id, shard, finished, moved, moved_s) \
+     SELECT $1, x.mn, j.site_id, pg_backend_pid() % 16, sum(x.f), sum(x.sg * w.w), \
+            sum(x.sg * w.w * x.s) \
+     FROM unnest($2::int8[], $3::int8[], $4::float8[], $5::int8[], $6::float8[]) \
+            AS x(job, mn, s, f, sg) \
+     JOIN jobs j ON j.id = x.job \
+     CROSS JOIN LATERAL (SELECT j.num_nodes::float8 / greatest(1, j.node_packing_count) AS w) w \
+     GROUP BY x.mn, j.site_id ORDER BY x.mn, j.site_id \
+     ON CONFLICT (owner_id, minute, site_id, shard) DO UPDATE SET \
+        finished = m.finished + EXCLUDED.finished, moved = m.moved + EXCLUDED.moved, \
+        moved_s = m.moved_s + EXCLUDED.moved_s";
 
-    fn bucket(seconds: i64) -> f64 {
-        seconds as f64
+/// [`AggregateSql::UNROLL`]: the deleted jobs' chart events, read through
+/// `log_events_job_idx`, subtracted in the writer's shard.
+const UNROLL_SQL: &str = "INSERT INTO log_event_minutes AS m \
+        (owner_id, minute, site_id, shard, finished, moved, moved_s) \
+     SELECT e.owner_id, x.minute, j.site_id, pg_backend_pid() % 16, \
+            -count(*) FILTER (WHERE e.to_state = 'JOB_FINISHED'), \
+            -sum(x.sign * w.w), -sum(x.sign * w.w * (x.epoch - x.minute * 60)) \
+     FROM jobs j JOIN log_events e ON e.job_id = j.id AND j.owner_id = e.owner_id \
+     CROSS JOIN LATERAL (SELECT j.num_nodes::float8 / greatest(1, j.node_packing_count) AS w) w \
+     CROSS JOIN LATERAL (SELECT EXTRACT(EPOCH FROM e.timestamp)::float8 AS epoch, \
+            floor(EXTRACT(EPOCH FROM e.timestamp)::float8 / 60)::int8 AS minute, \
+            CASE WHEN e.to_state = 'RUNNING' AND e.from_state <> 'RUNNING' THEN 1 \
+                 WHEN e.from_state = 'RUNNING' AND e.to_state <> 'RUNNING' THEN -1 \
+                 ELSE 0 END AS sign) x \
+     WHERE e.job_id = ANY($1) AND j.id = ANY($1) \
+       AND (e.to_state IN ('JOB_FINISHED', 'RUNNING') OR e.from_state = 'RUNNING') \
+     GROUP BY e.owner_id, x.minute, j.site_id ORDER BY x.minute, j.site_id \
+     ON CONFLICT (owner_id, minute, site_id, shard) DO UPDATE SET \
+        finished = m.finished + EXCLUDED.finished, moved = m.moved + EXCLUDED.moved, \
+        moved_s = m.moved_s + EXCLUDED.moved_s";
+
+/// Adds `rollup` (one write's chart events, inserted as LogEvents in this transaction)
+/// to the owner's per-minute rollup.
+pub(crate) async fn roll_up(
+    conn: &mut PgConnection,
+    owner: balsam_types::UserId,
+    rollup: &Rollup,
+) -> Result<(), crate::StoreError> {
+    if rollup.is_empty() {
+        return Ok(());
     }
+    sqlx::query(ROLLUP_SQL)
+        .bind(owner)
+        .bind(&rollup.job_ids)
+        .bind(&rollup.minutes)
+        .bind(&rollup.seconds)
+        .bind(&rollup.finished)
+        .bind(&rollup.signs)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+impl AggregateSql for Postgres {
+    const BUSY_NOW: &'static str = BUSY_NOW_SQL;
+    const UNROLL: &'static str = UNROLL_SQL;
 }

@@ -6,6 +6,7 @@
 
 use super::job_queries::*;
 use crate::lifecycle::{self, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer};
+use crate::shared::aggregates::Rollup;
 use crate::shared::transfers::{TransferRow, TRANSFER_RETURNING};
 use crate::StoreError;
 use balsam_types::{Id, Job, LogEvent, Session, TransferItem, UserId};
@@ -91,6 +92,7 @@ impl JobTx for PgConnection {
         .bind(&data)
         .fetch_all(&mut *self)
         .await?;
+        super::aggregates::roll_up(self, owner, &Rollup::of(events)).await?;
         Ok(lifecycle::logged_events(events, rows, |t| t.and_utc()))
     }
 

@@ -37,6 +37,9 @@ INSERT INTO jobs (owner_id, site_id, app_id, workdir, state, last_update)
     SELECT 2, 3, 3, 'w/' || g, 'PREPROCESSED', now() FROM generate_series(1, 1000) g;
 INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
     SELECT id, owner_id, last_update, 'CREATED', 'STAGED_IN' FROM jobs;
+INSERT INTO log_event_minutes (owner_id, minute, site_id, shard, finished, moved, moved_s)
+    SELECT 1 + g % 2, 27000000 + g * 4, 1 + g % 2, g % 16, 3, 1.5, 20.0
+    FROM generate_series(1, $JOBS) g;
 ";
 
 fn explain(case: &PlanCase) -> QueryBuilder<'static, Postgres> {
@@ -243,6 +246,107 @@ async fn check_rare_tag(conn: &mut PgConnection, when: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// The chart aggregates read the owner's minutes of the window from the rollup's primary
+/// key; the rollup's own writes read jobs (and, when jobs are deleted, their LogEvents) by
+/// key. Nothing scans `jobs`, `log_events` or `log_event_minutes`.
+async fn check_aggregates(conn: &mut PgConnection, when: &str) -> Result<(), String> {
+    use crate::shared::aggregates::{AggregateSql, MOVES_SQL, THROUGHPUT_SQL};
+    let ids: Vec<i64> = (1..=1000).collect();
+    let minutes: Vec<i64> = vec![27_800_100; 1000];
+    let seconds: Vec<f64> = vec![1.5; 1000];
+    let finished: Vec<i64> = vec![1; 1000];
+    let signs: Vec<f64> = vec![-1.0; 1000];
+    type Bind = for<'q> fn(
+        sqlx::query::QueryScalar<'q, Postgres, Json<Value>, sqlx::postgres::PgArguments>,
+        &'q [Vec<i64>; 3],
+        &'q [Vec<f64>; 2],
+    ) -> sqlx::query::QueryScalar<
+        'q,
+        Postgres,
+        Json<Value>,
+        sqlx::postgres::PgArguments,
+    >;
+    let read: Bind = |q, _, _| {
+        q.bind(27_790_000_i64)
+            .bind(60_i64)
+            .bind(1_i64)
+            .bind(27_800_080_i64)
+    };
+    let moves: Bind = |q, _, _| q.bind(27_790_000_i64).bind(60_i64).bind(1_i64);
+    let rollup: Bind = |q, i, f| {
+        q.bind(1_i64)
+            .bind(&i[0])
+            .bind(&i[1])
+            .bind(&f[0])
+            .bind(&i[2])
+            .bind(&f[1])
+    };
+    let unroll: Bind = |q, i, _| q.bind(&i[0]);
+    let ints = [ids, minutes, finished];
+    let floats = [seconds, signs];
+    for (name, sql, bind, begin, index) in [
+        (
+            "throughput",
+            THROUGHPUT_SQL,
+            read,
+            "BEGIN",
+            &["log_event_minutes_pkey"][..],
+        ),
+        (
+            "moves",
+            MOVES_SQL,
+            moves,
+            "BEGIN",
+            &["log_event_minutes_pkey"],
+        ),
+        (
+            "rollup",
+            super::aggregates::ROLLUP_SQL,
+            rollup,
+            super::WRITE_BEGIN,
+            &["jobs_pkey"],
+        ),
+        (
+            "unroll",
+            <Postgres as AggregateSql>::UNROLL,
+            unroll,
+            super::WRITE_BEGIN,
+            &["log_events_job_idx"],
+        ),
+    ] {
+        let mut tx = conn.begin_with(begin).await.map_err(|e| e.to_string())?;
+        let text = format!("EXPLAIN (ANALYZE, FORMAT JSON) {sql}");
+        let q = sqlx::query_scalar(&text);
+        let plan: Json<Value> = bind(q, &ints, &floats)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
+        tx.rollback().await.map_err(|e| e.to_string())?;
+        let mut reads = Reads::default();
+        walk(&plan.0[0]["Plan"], &mut reads);
+        let seq = reads.scans.iter().any(|(kind, rel, _)| {
+            kind == "Seq Scan"
+                && ["jobs", "log_events", "log_event_minutes"].contains(&rel.as_str())
+        });
+        let used: Vec<&str> = reads
+            .scans
+            .iter()
+            .filter_map(|(_, _, i)| i.as_deref())
+            .collect();
+        // Jobs by key: the primary key, or `(owner_id, id)` with both bound.
+        let jobs_by_key = used
+            .iter()
+            .all(|i| !i.starts_with("jobs_") || matches!(*i, "jobs_pkey" | "jobs_owner_id_idx"));
+        if seq || !jobs_by_key || !index.iter().all(|i| used.contains(i)) {
+            return Err(format!(
+                "{name} ({when}): reads {:?}, wanted {index:?}\nplan: {:#}",
+                reads.scans, plan.0
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Loads `jobs` jobs into a fresh database and checks every shape before and after
 /// `ANALYZE`; returns the failures.
 async fn check_all(base: &str, jobs: i64) -> Vec<String> {
@@ -294,6 +398,9 @@ async fn check_all(base: &str, jobs: i64) -> Vec<String> {
             failures.push(e);
         }
         if let Err(e) = check_rare_tag(&mut conn, &when).await {
+            failures.push(e);
+        }
+        if let Err(e) = check_aggregates(&mut conn, &when).await {
             failures.push(e);
         }
     }

@@ -6,8 +6,9 @@
 //! purpose; the shared steps are `paged!`, `get_owned!`, `lock_owned!` and `commit_one`
 //! (`shared/mod.rs`), and what repeats is each call with that resource's SQL.
 
+use crate::lifecycle::NewLogEvent;
 use balsam_types::aggregates::{AggregateWindow, SiteThroughput, Span, Throughput, Utilization};
-use balsam_types::Id;
+use balsam_types::{Id, JobState};
 use std::collections::BTreeMap;
 
 /// `(bucket, site_id, finishes)` rows into per-Site series; rows outside the span are
@@ -98,18 +99,107 @@ fn round(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-/// The aggregate SQL each dialect writes its own way (`$1` window start, `$2` bucket
-/// width as [`AggregateSql::bucket`] binds it, `$3` owner, `$4` window end).
+/// Finishes per (bucket, Site) from the per-minute rollup (`log_event_minutes`, migration
+/// 0009): `$1` the window's first minute, `$2` minutes per bucket, `$3` owner, `$4` the
+/// minute after the window. Reads the `(owner_id, minute, …)` primary-key range of the
+/// window: at most minutes × Sites × writer shards rows, whatever the number of events.
+pub(crate) const THROUGHPUT_SQL: &str =
+    "SELECT (minute - $1) / $2 AS bucket, site_id, CAST(sum(finished) AS BIGINT) \
+     FROM log_event_minutes WHERE owner_id = $3 AND minute >= $1 AND minute < $4 \
+     GROUP BY 1, 2 HAVING sum(finished) <> 0";
+
+/// Weighted moves into (+) and out of (−) RUNNING per bucket since the window's start
+/// ([`MovesRow`]); each minute's `moved_s` is relative to the minute, moved to the span's
+/// start here. Same parameters as [`THROUGHPUT_SQL`] (no end: later moves still walk the
+/// level back from now).
+pub(crate) const MOVES_SQL: &str =
+    "SELECT (minute - $1) / $2 AS bucket, sum(moved), sum(moved_s + moved * ((minute - $1) * 60)) \
+     FROM log_event_minutes WHERE owner_id = $3 AND minute >= $1 \
+     GROUP BY 1";
+
+/// The LogEvents of one write that the charts count, one entry per event, as the rollup
+/// statement binds them (PostgreSQL: one array per column; SQLite: one JSON document).
+#[derive(Debug, Default)]
+pub(crate) struct Rollup {
+    pub job_ids: Vec<Id>,
+    /// Minutes since the epoch (floored).
+    pub minutes: Vec<i64>,
+    /// Seconds into the minute.
+    pub seconds: Vec<f64>,
+    /// 1 for a move into `JOB_FINISHED`.
+    pub finished: Vec<i64>,
+    /// +1 into `RUNNING`, −1 out of it, 0 otherwise.
+    pub signs: Vec<f64>,
+}
+
+impl Rollup {
+    /// The events among `events` that move the charts: into `JOB_FINISHED`, into or out
+    /// of `RUNNING`.
+    pub(crate) fn of(events: &[NewLogEvent]) -> Self {
+        let mut r = Self::default();
+        for e in events {
+            let finished = e.to_state == JobState::JobFinished;
+            let sign = match (
+                e.from_state == JobState::Running,
+                e.to_state == JobState::Running,
+            ) {
+                (false, true) => 1.0,
+                (true, false) => -1.0,
+                _ => 0.0,
+            };
+            if !finished && sign == 0.0 {
+                continue;
+            }
+            let micros = e.timestamp.timestamp_micros();
+            r.job_ids.push(e.job_id);
+            r.minutes.push(micros.div_euclid(60_000_000));
+            r.seconds
+                .push(micros.rem_euclid(60_000_000) as f64 / 1_000_000.0);
+            r.finished.push(i64::from(finished));
+            r.signs.push(sign);
+        }
+        r
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.job_ids.is_empty()
+    }
+
+    /// `[[job_id, minute, seconds, finished, sign], …]` (SQLite's binding).
+    pub(crate) fn document(&self) -> serde_json::Value {
+        (0..self.job_ids.len())
+            .map(|i| {
+                serde_json::json!([
+                    self.job_ids[i],
+                    self.minutes[i],
+                    self.seconds[i],
+                    self.finished[i],
+                    self.signs[i]
+                ])
+            })
+            .collect()
+    }
+}
+
+/// The window in whole minutes as the rollup statements bind it: `(first minute, minutes
+/// per bucket, the minute after the window)`. Spans start on a bucket boundary and buckets
+/// are whole minutes, so a minute falls in exactly one bucket.
+pub(crate) fn minutes(span: &Span) -> (i64, i64, i64) {
+    (
+        span.start.timestamp().div_euclid(60),
+        span.bucket_seconds / 60,
+        span.end.timestamp().div_euclid(60),
+    )
+}
+
+/// The statements each dialect writes its own way.
 pub(crate) trait AggregateSql: super::Dialect {
-    /// Finishes per (bucket, Site): `(bucket, site_id, count)`.
-    const THROUGHPUT: &'static str;
-    /// Node moves per bucket (`MovesRow`).
-    const MOVES: &'static str;
     /// Nodes busy now (`$1` owner).
     const BUSY_NOW: &'static str;
-    /// The bucket width as the statements divide by it.
-    type Bucket: Send;
-    fn bucket(seconds: i64) -> Self::Bucket;
+    /// Takes back from the rollup the LogEvents of the jobs `$1` (a list of ids as
+    /// [`Dialect::ids`](super::Dialect::ids) binds it), before those jobs (and with them
+    /// their LogEvents) are deleted.
+    const UNROLL: &'static str;
 }
 
 /// `impl AggregateStore for $store`, where `$db` is the store's `sqlx::Database`. Read in
@@ -117,7 +207,7 @@ pub(crate) trait AggregateSql: super::Dialect {
 macro_rules! aggregate_store {
     ($store:ty, $db:ty) => {
         use crate::shared::aggregates::{self, AggregateSql, MovesRow};
-        use crate::shared::{Backend as _, Dialect};
+        use crate::shared::Backend as _;
         use crate::{AggregateStore, StoreError};
         use balsam_types::aggregates::{AggregateWindow, Throughput, Utilization};
         use balsam_types::{Id, UserId};
@@ -137,11 +227,12 @@ macro_rules! aggregate_store {
                 let span = window.span(now);
                 let mut tx = self.read().await?;
                 let seq = crate::shared::head_seq!(&mut *tx, owner);
-                let rows: Vec<(i64, Id, i64)> = sqlx::query_as(<Db as AggregateSql>::THROUGHPUT)
-                    .bind(<Db as Dialect>::time(&span.start))
-                    .bind(<Db as AggregateSql>::bucket(span.bucket_seconds))
+                let (first, per_bucket, after) = aggregates::minutes(&span);
+                let rows: Vec<(i64, Id, i64)> = sqlx::query_as(aggregates::THROUGHPUT_SQL)
+                    .bind(first)
+                    .bind(per_bucket)
                     .bind(owner)
-                    .bind(<Db as Dialect>::time(&span.end))
+                    .bind(after)
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -162,9 +253,10 @@ macro_rules! aggregate_store {
                     .bind(owner)
                     .fetch_one(&mut *tx)
                     .await?;
-                let rows: Vec<MovesRow> = sqlx::query_as(<Db as AggregateSql>::MOVES)
-                    .bind(<Db as Dialect>::time(&span.start))
-                    .bind(<Db as AggregateSql>::bucket(span.bucket_seconds))
+                let (first, per_bucket, _) = aggregates::minutes(&span);
+                let rows: Vec<MovesRow> = sqlx::query_as(aggregates::MOVES_SQL)
+                    .bind(first)
+                    .bind(per_bucket)
                     .bind(owner)
                     .fetch_all(&mut *tx)
                     .await?;

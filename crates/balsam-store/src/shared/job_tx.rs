@@ -194,6 +194,11 @@ macro_rules! id_list_tx {
                 }
 
                 async fn delete_job_rows(&mut self, ids: &[Id]) -> Result<(), StoreError> {
+                    // Their LogEvents go with them: out of the charts' rollup first.
+                    sqlx::query(<Db as crate::shared::aggregates::AggregateSql>::UNROLL)
+                        .bind(<Db as Dialect>::ids(ids))
+                        .execute(&mut *self)
+                        .await?;
                     sqlx::query(&format!("DELETE FROM jobs WHERE id {}", <Db as Dialect>::in_ids("$1"))
             )
                         .bind(<Db as Dialect>::ids(ids))

@@ -5,62 +5,89 @@
 //! purpose; the statements differ in SQL and bound types, and what is the same is in
 //! `shared/`.
 
-use sqlx::Sqlite;
+use crate::shared::aggregates::Rollup;
+use sqlx::{Sqlite, SqliteConnection};
 
 crate::shared::aggregates::aggregate_store!(super::SqliteStore, sqlx::Sqlite);
-
-/// Finishes per (bucket, Site): the `(owner_id, to_state, timestamp)` index range of the
-/// window, each event joined to its job by primary key for the Site.
-pub(crate) const THROUGHPUT_SQL: &str =
-    "SELECT (e.timestamp - $1) / $2 AS bucket, j.site_id, count(*) \
-     FROM log_events e JOIN jobs j ON j.id = e.job_id \
-     WHERE e.owner_id = $3 AND e.to_state = 'JOB_FINISHED' \
-       AND e.timestamp >= $1 AND e.timestamp < $4 \
-     GROUP BY bucket, j.site_id";
-
-/// Weighted moves into (+) and out of (−) RUNNING per bucket since the window's start,
-/// each branch one `(owner_id, to_state|from_state, timestamp)` index range.
-pub(crate) const MOVES_SQL: &str =
-    "SELECT (m.ts - $1) / $2 AS bucket, sum(m.w), sum(m.w * (m.ts - $1)) / 1000000.0 \
-     FROM (SELECT e.timestamp AS ts, CAST(j.num_nodes AS REAL) / max(1, j.node_packing_count) AS w \
-             FROM log_events e JOIN jobs j ON j.id = e.job_id \
-            WHERE e.owner_id = $3 AND e.to_state = 'RUNNING' AND e.from_state <> 'RUNNING' \
-              AND e.timestamp >= $1 \
-           UNION ALL \
-           SELECT e.timestamp, -CAST(j.num_nodes AS REAL) / max(1, j.node_packing_count) \
-             FROM log_events e JOIN jobs j ON j.id = e.job_id \
-            WHERE e.owner_id = $3 AND e.from_state = 'RUNNING' AND e.to_state <> 'RUNNING' \
-              AND e.timestamp >= $1) m \
-     GROUP BY bucket";
 
 /// Nodes busy now: the owner's RUNNING jobs (`jobs_owner_state_idx`).
 pub(crate) const BUSY_NOW_SQL: &str =
     "SELECT COALESCE(sum(CAST(num_nodes AS REAL) / max(1, node_packing_count)), 0.0) \
      FROM jobs WHERE owner_id = $1 AND state = 'RUNNING'";
 
-impl AggregateSql for Sqlite {
-    const THROUGHPUT: &'static str = THROUGHPUT_SQL;
-    const MOVES: &'static str = MOVES_SQL;
-    const BUSY_NOW: &'static str = BUSY_NOW_SQL;
-    type Bucket = i64;
+/// Adds one write's chart events (`$2`: `[[job, minute, seconds, finished, sign], …]`)
+/// to the rollup; each job (for its Site and node weight) read by primary key. One writer
+/// at a time on SQLite: one shard.
+const ROLLUP_SQL: &str = "INSERT INTO log_event_minutes \
+        (owner_id, minute, site_id, shard, finished, moved, moved_s) \
+     SELECT $1, mn, site_id, 0, sum(f), sum(sg * w), sum(sg * w * s) \
+     FROM (SELECT x.mn, j.site_id, x.f, x.sg, x.s, \
+                  CAST(j.num_nodes AS REAL) / max(1, j.node_packing_count) AS w \
+           FROM (SELECT value ->> 0 AS job, value ->> 1 AS mn, value ->> 2 AS s, \
+                        value ->> 3 AS f, value ->> 4 AS sg FROM json_each($2)) AS x \
+           JOIN jobs j ON j.id = x.job) \
+     WHERE true GROUP BY mn, site_id \
+     ON CONFLICT (owner_id, minute, site_id, shard) DO UPDATE SET \
+        finished = finished + excluded.finished, moved = moved + excluded.moved, \
+        moved_s = moved_s + excluded.moved_s";
 
-    fn bucket(seconds: i64) -> i64 {
-        seconds * 1_000_000
+/// [`AggregateSql::UNROLL`]: the deleted jobs' chart events, read through
+/// `log_events_job_idx`, subtracted.
+const UNROLL_SQL: &str = "INSERT INTO log_event_minutes \
+        (owner_id, minute, site_id, shard, finished, moved, moved_s) \
+     SELECT owner_id, minute, site_id, 0, -sum(to_state = 'JOB_FINISHED'), -sum(sign * w), \
+            -sum(sign * w * (ts - minute * 60000000) / 1000000.0) \
+     FROM (SELECT e.owner_id, e.to_state, e.timestamp AS ts, j.site_id, \
+                  (e.timestamp - (((e.timestamp % 60000000) + 60000000) % 60000000)) / 60000000 \
+                      AS minute, \
+                  CAST(j.num_nodes AS REAL) / max(1, j.node_packing_count) AS w, \
+                  CASE WHEN e.to_state = 'RUNNING' AND e.from_state <> 'RUNNING' THEN 1 \
+                       WHEN e.from_state = 'RUNNING' AND e.to_state <> 'RUNNING' THEN -1 \
+                       ELSE 0 END AS sign \
+           FROM jobs j JOIN log_events e ON e.job_id = j.id \
+           WHERE e.job_id IN (SELECT value FROM json_each($1)) \
+             AND (e.to_state IN ('JOB_FINISHED', 'RUNNING') OR e.from_state = 'RUNNING')) \
+     WHERE true GROUP BY owner_id, minute, site_id \
+     ON CONFLICT (owner_id, minute, site_id, shard) DO UPDATE SET \
+        finished = finished + excluded.finished, moved = moved + excluded.moved, \
+        moved_s = moved_s + excluded.moved_s";
+
+/// Adds `rollup` (one write's chart events, inserted as LogEvents in this transaction)
+/// to the owner's per-minute rollup.
+pub(crate) async fn roll_up(
+    conn: &mut SqliteConnection,
+    owner: balsam_types::UserId,
+    rollup: &Rollup,
+) -> Result<(), crate::StoreError> {
+    if rollup.is_empty() {
+        return Ok(());
     }
+    sqlx::query(ROLLUP_SQL)
+        .bind(owner)
+        .bind(rollup.document().to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
-/// The aggregate queries read index ranges (never `SCAN log_events` or `jobs`), with and
-/// without statistics, on a table where a scan would be the cheaper guess for a planner
-/// that had none.
+impl AggregateSql for Sqlite {
+    const BUSY_NOW: &'static str = BUSY_NOW_SQL;
+    const UNROLL: &'static str = UNROLL_SQL;
+}
+
+/// The aggregate queries read primary-key ranges (never `SCAN log_event_minutes`,
+/// `log_events` or `jobs`), with and without statistics; the rollup's writes read jobs and
+/// LogEvents by key.
 #[cfg(test)]
 mod plan_tests {
-    use super::{BUSY_NOW_SQL, MOVES_SQL, THROUGHPUT_SQL};
+    use super::{BUSY_NOW_SQL, ROLLUP_SQL, UNROLL_SQL};
+    use crate::shared::aggregates::{MOVES_SQL, THROUGHPUT_SQL};
     use sqlx::{Connection, SqliteConnection};
 
     const LOAD: &str = "
-INSERT INTO users (id, username, created_at) VALUES (1, 'ann', 0);
+INSERT INTO users (id, username, created_at) VALUES (1, 'ann', 0), (2, 'bob', 0);
 INSERT INTO sites (id, owner_id, name, path, last_refresh, creation_date)
-    VALUES (1, 1, 's1', '/p', 0, 0);
+    VALUES (1, 1, 's1', '/p', 0, 0), (2, 2, 's2', '/p', 0, 0);
 INSERT INTO apps (id, site_id, name, serialized_class, source_code) VALUES (1, 1, 'a1', '', '');
 WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 20000)
 INSERT INTO jobs (owner_id, site_id, app_id, workdir, state, last_update)
@@ -68,24 +95,27 @@ INSERT INTO jobs (owner_id, site_id, app_id, workdir, state, last_update)
     FROM g;
 INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
     SELECT id, owner_id, last_update, 'PREPROCESSED', 'RUNNING' FROM jobs;
-INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
-    SELECT id, owner_id, last_update + 5, 'RUNNING', 'RUN_DONE' FROM jobs WHERE state <> 'RUNNING';
-INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
-    SELECT id, owner_id, last_update + 6, 'RUN_DONE', 'JOB_FINISHED' FROM jobs WHERE state <> 'RUNNING';
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 20000)
+INSERT INTO log_event_minutes (owner_id, minute, site_id, shard, finished, moved, moved_s)
+    SELECT 1 + n % 2, n, 1 + n % 2, 0, 3, 1.5, 20.0 FROM g;
 ";
 
     async fn plan(conn: &mut SqliteConnection, sql: &str, binds: usize) -> String {
         let sql = format!("EXPLAIN QUERY PLAN {sql}");
         let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
-        for _ in 0..binds {
-            q = q.bind(1_i64);
+        for i in 0..binds {
+            q = if i == 1 && binds == 2 {
+                q.bind("[1, 2, 3]") // the id list or the rollup document
+            } else {
+                q.bind(1_i64)
+            };
         }
         let rows = q.fetch_all(&mut *conn).await.expect("explain");
         rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
     }
 
     #[tokio::test]
-    async fn aggregates_read_index_ranges_with_and_without_statistics() {
+    async fn aggregates_read_key_ranges_with_and_without_statistics() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("plans.db").display());
         let store = crate::sqlite::SqliteStore::connect(&url, 2)
@@ -95,26 +125,36 @@ INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
         let mut conn = SqliteConnection::connect(&url).await.expect("connect");
         sqlx::raw_sql(LOAD).execute(&mut conn).await.expect("load");
         for when in ["without statistics", "after ANALYZE"] {
-            let throughput = plan(&mut conn, THROUGHPUT_SQL, 4).await;
-            assert!(
-                throughput.contains("INDEX log_events_owner_to_state_idx")
-                    && throughput.contains("INTEGER PRIMARY KEY"),
-                "{when}: {throughput}"
-            );
-            let moves = plan(&mut conn, MOVES_SQL, 3).await;
-            assert!(
-                moves.contains("INDEX log_events_owner_to_state_idx")
-                    && moves.contains("INDEX log_events_owner_from_state_idx"),
-                "{when}: {moves}"
-            );
+            for (sql, binds) in [(THROUGHPUT_SQL, 4), (MOVES_SQL, 3)] {
+                let p = plan(&mut conn, sql, binds).await;
+                assert!(
+                    p.contains(
+                        "SEARCH log_event_minutes USING PRIMARY KEY (owner_id=? AND minute>?"
+                    ),
+                    "{when}: {p}"
+                );
+            }
             let busy = plan(&mut conn, BUSY_NOW_SQL, 1).await;
             assert!(
                 busy.contains("INDEX jobs_owner_state_idx"),
                 "{when}: {busy}"
             );
-            for p in [&throughput, &moves, &busy] {
+            let rollup = plan(&mut conn, ROLLUP_SQL, 2).await;
+            assert!(
+                rollup.contains("SEARCH j USING INTEGER PRIMARY KEY"),
+                "{when}: {rollup}"
+            );
+            let unroll = plan(&mut conn, &UNROLL_SQL.replace("$1", "'[1, 2]'"), 0).await;
+            assert!(
+                unroll.contains("SEARCH j USING INTEGER PRIMARY KEY")
+                    && unroll.contains("SEARCH e USING INDEX log_events_job_idx"),
+                "{when}: {unroll}"
+            );
+            for p in [&busy, &rollup, &unroll] {
+                // Only the bound id list or document is scanned.
                 assert!(
-                    !p.contains("SCAN e") && !p.contains("SCAN j") && !p.contains("SCAN jobs"),
+                    p.lines()
+                        .all(|l| !l.starts_with("SCAN ") || l.starts_with("SCAN json_each")),
                     "{when}: {p}"
                 );
             }

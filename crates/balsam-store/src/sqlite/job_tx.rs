@@ -7,6 +7,7 @@
 use super::job_queries::*;
 use super::{ids_json, to_micros};
 use crate::lifecycle::{self, JobTx, JobWrite, NewJob, NewLogEvent, NewTransfer};
+use crate::shared::aggregates::Rollup;
 use crate::shared::log_events::{log_event, EventRow};
 use crate::shared::transfers::{TransferRow, TRANSFER_RETURNING};
 use crate::StoreError;
@@ -72,6 +73,7 @@ impl JobTx for SqliteConnection {
         .fetch_all(&mut *self)
         .await?;
         rows.sort_by_key(|r| r.0);
+        super::aggregates::roll_up(self, owner, &Rollup::of(events)).await?;
         Ok(rows.into_iter().map(log_event::<Sqlite>).collect())
     }
 

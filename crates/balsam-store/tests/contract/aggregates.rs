@@ -187,3 +187,75 @@ pub async fn throughput_and_utilization_agree_with_the_listed_events(store: &dyn
     assert!(u.busy_start.iter().all(|&b| b == 0.0));
     assert!(u.busy_mean.iter().all(|&b| b == 0.0));
 }
+
+/// The charts count what the LogEvents say, and a deleted job's LogEvents go with it: its
+/// finish leaves the throughput and its time RUNNING leaves the utilisation.
+pub async fn a_deleted_jobs_events_leave_the_charts(store: &dyn Store) {
+    let owner = user(store).await;
+    let (site, app) = site_and_app(store, owner, "a").await;
+    let created = store
+        .create_jobs(
+            owner,
+            &jobs(json!([
+                {"workdir": "kept", "app_id": app},
+                {"workdir": "gone", "app_id": app},
+                {"workdir": "running", "app_id": app, "num_nodes": 4},
+            ])),
+        )
+        .await
+        .unwrap();
+    let now = balsam_types::time::now();
+    let ago = |m: i64| now - TimeDelta::minutes(m);
+    for job in &created[..2] {
+        run(
+            store,
+            owner,
+            job.id,
+            &[
+                ("PREPROCESSED", ago(21)),
+                ("RUNNING", ago(20)),
+                ("RUN_DONE", ago(10)),
+                ("POSTPROCESSED", ago(10)),
+            ],
+        )
+        .await;
+    }
+    run(
+        store,
+        owner,
+        created[2].id,
+        &[("PREPROCESSED", ago(31)), ("RUNNING", ago(30))],
+    )
+    .await;
+    let before = store
+        .throughput(owner, AggregateWindow::Hour, now)
+        .await
+        .unwrap();
+    assert_eq!(before.total, 2);
+    assert_eq!(before.sites[0].site_id, site);
+    let u = store
+        .utilization(owner, AggregateWindow::Hour, now)
+        .await
+        .unwrap();
+    assert_eq!(u.busy_now, 4.0);
+    assert_eq!(u.busy_start[0], 0.0);
+    assert_eq!(u.busy_start[45], 6.0); // 25 minutes ago: all three running
+
+    let gone = balsam_types::JobQuery {
+        ids: vec![created[1].id, created[2].id],
+        ..Default::default()
+    };
+    assert_eq!(store.delete_jobs(owner, &gone).await.unwrap(), 2);
+    let after = store
+        .throughput(owner, AggregateWindow::Hour, now)
+        .await
+        .unwrap();
+    assert_eq!(after.total, 1);
+    let u = store
+        .utilization(owner, AggregateWindow::Hour, now)
+        .await
+        .unwrap();
+    assert_eq!(u.busy_now, 0.0);
+    assert!(u.busy_start.iter().all(|&b| b == 0.0 || b == 1.0), "{u:?}");
+    assert_eq!(u.busy_start[45], 1.0);
+}
