@@ -6,11 +6,11 @@
 //! as the other backend's `job_queries.rs`, each spelled and bound as this dialect needs.
 
 use crate::lifecycle::ColumnKind;
-use crate::shared::counts::answered_by_state_counts;
+use crate::shared::counts::{answered_by_state_counts, one_tag_only, tags_only};
 use crate::shared::jobs::JobSql;
 use crate::shared::Dialect as _;
 use balsam_types::job::JobOrdering;
-use balsam_types::{JobQuery, UserId};
+use balsam_types::{JobQuery, Page, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder};
@@ -49,6 +49,13 @@ pub(crate) const JOB_STATES_SQL: &str =
     "SELECT id, state FROM jobs WHERE id = ANY($2) AND owner_id + 0 = $1";
 
 pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &JobQuery) {
+    push_filters_for(b, owner, q, false);
+}
+
+/// The filters of `q`; `walk`: for a page read by walking an owner-led index in order
+/// ([`walk_pays`]), so the owner is bound as a key and the tag test is one no index
+/// answers (the rows are filtered as they are walked).
+fn push_filters_for(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &JobQuery, walk: bool) {
     // With ids listed, `+ 0` keeps the planner off the owner-led indexes: without
     // statistics it would read every job of the owner instead of looking up each id.
     // With only a tag filter besides, the same: the planner ANDed the whole owner range of
@@ -59,7 +66,7 @@ pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId
         && q.states.is_empty()
         && q.state_ne.is_none()
         && q.app_id.is_none_or(|a| a == 0);
-    b.push(if q.ids.is_empty() && !tags_only {
+    b.push(if walk || (q.ids.is_empty() && !tags_only) {
         " WHERE jobs.owner_id = "
     } else {
         " WHERE jobs.owner_id + 0 = "
@@ -118,16 +125,29 @@ pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Postgres>, owner: UserId
     if let Some(ne) = q.state_ne {
         b.push(" AND jobs.state <> ").push_bind(ne.as_str());
     }
-    Postgres::push_tag_filters(b, "jobs.tags", &q.tags);
+    if walk {
+        // `||` of an empty object: the same document, but not the indexed expression.
+        Postgres::push_tag_filters(b, "(jobs.tags || '{}'::jsonb)", &q.tags);
+    } else {
+        Postgres::push_tag_filters(b, "jobs.tags", &q.tags);
+    }
     if q.pending_file_cleanup {
         b.push(" AND jobs.pending_file_cleanup");
     }
 }
 
 /// The count of a job list: from `job_state_counts` when its filters allow
-/// (`shared::counts`), else `count(*)` over the matching jobs.
+/// (`shared::counts`), from `job_tag_counts` for one tag alone, else `count(*)` over the
+/// matching jobs.
 pub(crate) fn push_job_count(b: &mut QueryBuilder<'_, Postgres>, owner: UserId, q: &JobQuery) {
-    if answered_by_state_counts(q) {
+    if let Some((key, value)) = one_tag_only(q) {
+        b.push("SELECT COALESCE(sum(count), 0)::int8 FROM job_tag_counts WHERE owner_id = ")
+            .push_bind(owner)
+            .push(" AND key = ")
+            .push_bind(key.to_owned())
+            .push(" AND value = ")
+            .push_bind(value.to_owned());
+    } else if answered_by_state_counts(q) {
         b.push(
             "SELECT COALESCE(sum(c.count), 0)::int8 FROM job_state_counts c \
              JOIN sites s ON s.id = c.site_id WHERE s.owner_id = ",
@@ -179,6 +199,20 @@ pub(crate) fn page_begin(q: &JobQuery) -> &'static str {
     }
 }
 
+/// Whether a tag-filtered page is cheaper read by walking the owner's jobs in the page's
+/// order (`jobs_owner_id_idx`, `jobs_owner_last_update_idx`, `jobs_owner_state_idx`) and
+/// testing each job's tags, than by looking every match up in the GIN index and sorting
+/// them: a walk reads about `(offset + limit) × total / matches` jobs, the GIN path
+/// `matches` (a tag on half of a million jobs: ~200 jobs against 500 000 and a sort,
+/// 1.2 s). Only tags-only filters; rows read at random cost about 4 of a bitmap's.
+pub(crate) fn walk_pays(q: &JobQuery, page: Page, matches: i64, total: i64) -> bool {
+    let reach = (page.offset + page.limit) as f64;
+    tags_only(q)
+        && !matches!(q.ordering, Some((JobOrdering::Workdir, _)))
+        && matches > 0
+        && 4.0 * reach * (total as f64) < (matches as f64) * (matches as f64)
+}
+
 pub(crate) fn set_expression(column: &str, kind: ColumnKind) -> String {
     let value = match kind {
         ColumnKind::Text => format!("p->>'{column}'"),
@@ -209,5 +243,19 @@ impl JobSql for Postgres {
 
     fn page_begin(q: &JobQuery) -> Option<&'static str> {
         Some(page_begin(q))
+    }
+
+    fn push_walk_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
+        push_filters_for(b, owner, q, true);
+    }
+
+    fn needs_owner_total(q: &JobQuery) -> bool {
+        tags_only(q)
+    }
+
+    fn walk_pays(q: &JobQuery, page: Page, matches: i64, total: i64) -> Option<&'static str> {
+        // The walk is the order's index read with a filter: sorting priced out, or without
+        // statistics the planner sorts the owner's whole range it guesses is small.
+        walk_pays(q, page, matches, total).then_some("SET LOCAL enable_sort = off")
     }
 }

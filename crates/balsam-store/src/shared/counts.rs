@@ -37,6 +37,27 @@ pub(crate) fn answered_by_state_counts(q: &JobQuery) -> bool {
         && !pending_file_cleanup
 }
 
+/// The one `(key, value)` tag of a query filtered by that tag and nothing else (besides
+/// its owner and ordering): the shape PostgreSQL's `job_tag_counts` answers.
+pub(crate) fn one_tag_only(q: &JobQuery) -> Option<(&str, &str)> {
+    match q.tags.as_slice() {
+        [(k, v)] if tags_only(q) => Some((k.as_str(), v.as_str())),
+        _ => None,
+    }
+}
+
+/// Whether `q` filters by tags and by nothing else (besides its owner and ordering).
+pub(crate) fn tags_only(q: &JobQuery) -> bool {
+    !q.tags.is_empty()
+        && answered_by_state_counts(&JobQuery {
+            tags: Vec::new(),
+            ..q.clone()
+        })
+        && q.site_ids.is_empty()
+        && q.states.is_empty()
+        && q.state_ne.is_none()
+}
+
 /// Groups `(site, state, count)` rows, ordered by site, into one entry per Site.
 pub(crate) fn group_counts(rows: Vec<(i64, String, i64)>) -> Vec<balsam_types::SiteStateCounts> {
     let mut out: Vec<balsam_types::SiteStateCounts> = Vec::new();

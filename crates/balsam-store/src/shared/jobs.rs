@@ -60,14 +60,28 @@ pub(crate) trait JobSql: Dialect {
     fn push_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery);
     /// A statement giving the number of the owner's jobs matching `q`.
     fn push_count(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery);
+    /// ` FROM jobs WHERE …` for a page read by walking an owner-led index in the page's
+    /// order and filtering (see [`JobSql::walk_pays`]).
+    fn push_walk_filters(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery) {
+        Self::push_filters(b, owner, q);
+    }
     /// A statement giving one page of the owner's jobs matching `q`, in its order (the
-    /// index orders of [`job_order_by`]).
-    fn push_page(b: &mut QueryBuilder<'_, Self>, owner: UserId, q: &JobQuery, page: Page)
-    where
+    /// index orders of [`job_order_by`]); `walk`: read by walking the order's index.
+    fn push_page(
+        b: &mut QueryBuilder<'_, Self>,
+        owner: UserId,
+        q: &JobQuery,
+        page: Page,
+        walk: bool,
+    ) where
         i64: for<'q> sqlx::Encode<'q, Self> + sqlx::Type<Self>,
     {
         b.push(format!("SELECT {} FROM jobs", Self::JOB_COLUMNS));
-        Self::push_filters(b, owner, q);
+        if walk {
+            Self::push_walk_filters(b, owner, q);
+        } else {
+            Self::push_filters(b, owner, q);
+        }
         b.push(" ORDER BY ")
             .push(job_order_by(q.ordering))
             .push(" LIMIT ")
@@ -79,6 +93,18 @@ pub(crate) trait JobSql: Dialect {
     /// page needs, if the dialect has any (one round trip for both); `None`: a plain
     /// [`Backend::read`](crate::shared::Backend::read).
     fn page_begin(q: &JobQuery) -> Option<&'static str>;
+    /// Whether deciding how to read `q`'s page needs the owner's job total beside the
+    /// count of matches ([`JobSql::walk_pays`]).
+    fn needs_owner_total(_q: &JobQuery) -> bool {
+        false
+    }
+    /// Once the page's count (`matches`) and the owner's job total are known: whether
+    /// walking an owner-led index in the page's order, filtering as it goes, reads fewer
+    /// rows than looking the matches up in a filter's own index and sorting them all.
+    /// `Some(settings)`: walk, after running `settings` in the page's transaction.
+    fn walk_pays(_q: &JobQuery, _page: Page, _matches: i64, _total: i64) -> Option<&'static str> {
+        None
+    }
 }
 
 /// `impl JobStore + JobExportStore for $store`, where `$db` is the store's
@@ -142,12 +168,24 @@ macro_rules! job_store {
                     Some(begin) => self.read_pool().begin_with(begin).await?,
                     None => self.read().await?,
                 };
-                let (seq, count): (i64, i64) = head.build_query_as().fetch_one(&mut *tx).await?;
+                if <Db as JobSql>::needs_owner_total(q) {
+                    head.push(", (");
+                    <Db as JobSql>::push_count(&mut head, owner, &JobQuery::default());
+                    head.push(")");
+                } else {
+                    head.push(", CAST(0 AS BIGINT)");
+                }
+                let (seq, count, total): (i64, i64, i64) =
+                    head.build_query_as().fetch_one(&mut *tx).await?;
                 let results: Vec<<Db as JobSql>::JobRow> = if page.offset >= count {
                     Vec::new() // a count (`limit=0`), or a page past the end: no rows to read
                 } else {
+                    let walk = <Db as JobSql>::walk_pays(q, page, count, total);
+                    if let Some(settings) = walk {
+                        sqlx::query(settings).execute(&mut *tx).await?;
+                    }
                     let mut rows = QueryBuilder::new("");
-                    <Db as JobSql>::push_page(&mut rows, owner, q, page);
+                    <Db as JobSql>::push_page(&mut rows, owner, q, page, walk.is_some());
                     rows.build_query_as().fetch_all(&mut *tx).await?
                 };
                 tx.commit().await?;

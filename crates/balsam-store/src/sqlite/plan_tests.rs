@@ -39,7 +39,7 @@ INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state)
 fn explain(case: &PlanCase) -> QueryBuilder<'static, Sqlite> {
     let mut b = QueryBuilder::new("EXPLAIN QUERY PLAN ");
     match &case.shape {
-        Shape::JobPage(q, page) => sqlx::Sqlite::push_page(&mut b, case.owner, q, *page),
+        Shape::JobPage(q, page) => sqlx::Sqlite::push_page(&mut b, case.owner, q, *page, false),
         Shape::JobCount(q) => push_job_count(&mut b, case.owner, q),
         Shape::EventPage(q, page) => push_event_page(&mut b, case.owner, q, *page),
         Shape::Acquire(spec) => push_acquire_candidates(&mut b, case.owner, 1, spec),

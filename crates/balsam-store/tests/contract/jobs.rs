@@ -569,3 +569,141 @@ pub async fn created_jobs_and_events_equal_what_a_read_returns(store: &dyn Store
         assert_eq!(e.timestamp, job.last_update);
     }
 }
+
+/// A one-tag list's count (kept per tag on PostgreSQL) stays equal to the jobs that carry
+/// the tag through creates, tag patches, state patches and deletes; and a page of a tag
+/// most jobs carry (read by walking the owner's jobs in order on PostgreSQL) equals the
+/// same page cut from the full list.
+pub async fn tag_counts_and_pages_follow_every_change(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let (other, _, other_app) = world(store).await;
+    let body: Vec<Value> = (0..120)
+        .map(|i| {
+            let kind = if i % 4 == 0 { "rare" } else { "common" };
+            json!({"workdir": format!("t/{i}"), "app_id": app,
+                   "tags": {"kind": kind, "n": (i % 3).to_string()}})
+        })
+        .collect();
+    let created = store
+        .create_jobs(owner, &jobs(Value::Array(body)))
+        .await
+        .unwrap();
+    // Another user's jobs with the same tags are never counted.
+    store
+        .create_jobs(
+            other,
+            &jobs(json!([{"workdir": "x", "app_id": other_app, "tags": {"kind": "common"}}])),
+        )
+        .await
+        .unwrap();
+    let tag = |k: &str, v: &str| JobQuery {
+        tags: vec![(k.into(), v.into())],
+        ..Default::default()
+    };
+    let check = |label: &'static str| async move {
+        let all = store
+            .list_jobs(
+                owner,
+                &JobQuery::default(),
+                Page {
+                    limit: 1000,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap()
+            .results;
+        for (k, v) in [
+            ("kind", "common"),
+            ("kind", "rare"),
+            ("n", "0"),
+            ("n", "2"),
+            ("x", "y"),
+        ] {
+            let expected: Vec<i64> = all
+                .iter()
+                .filter(|j| j.tags.get(k).and_then(Value::as_str) == Some(v))
+                .map(|j| j.id)
+                .collect();
+            let counted = store
+                .list_jobs(
+                    owner,
+                    &tag(k, v),
+                    Page {
+                        limit: 0,
+                        offset: 0,
+                    },
+                )
+                .await
+                .unwrap()
+                .count;
+            assert_eq!(counted, expected.len() as i64, "{label}: count of {k}:{v}");
+            for (offset, descending) in [(0, false), (3, false), (0, true)] {
+                let q = JobQuery {
+                    ordering: Some((balsam_types::job::JobOrdering::Id, descending)),
+                    ..tag(k, v)
+                };
+                let page = store
+                    .list_jobs(owner, &q, Page { limit: 2, offset })
+                    .await
+                    .unwrap();
+                let mut want = expected.clone();
+                if descending {
+                    want.reverse();
+                }
+                let want: Vec<i64> = want.into_iter().skip(offset as usize).take(2).collect();
+                assert_eq!(
+                    page.count,
+                    expected.len() as i64,
+                    "{label}: page count {k}:{v}"
+                );
+                assert_eq!(
+                    page.results.iter().map(|j| j.id).collect::<Vec<_>>(),
+                    want,
+                    "{label}: page of {k}:{v} at {offset}, descending {descending}"
+                );
+            }
+        }
+    };
+    check("created").await;
+
+    // State patches leave tags alone; tag patches move jobs between tags.
+    let moves: Vec<JobBulkPatch> = created[..40]
+        .iter()
+        .map(|j| JobBulkPatch {
+            id: j.id,
+            patch: patch(json!({"state": "RESTART_READY"})),
+        })
+        .collect();
+    store
+        .update_jobs(owner, JobUpdate::Patches(&moves))
+        .await
+        .unwrap();
+    check("state patched").await;
+    let retag: Vec<JobBulkPatch> = created[10..30]
+        .iter()
+        .map(|j| JobBulkPatch {
+            id: j.id,
+            patch: patch(json!({"tags": {"kind": "rare", "x": "y"}})),
+        })
+        .collect();
+    store
+        .update_jobs(owner, JobUpdate::Patches(&retag))
+        .await
+        .unwrap();
+    check("retagged").await;
+    store
+        .update_jobs(
+            owner,
+            JobUpdate::Query(&tag("x", "y"), &patch(json!({"tags": {}}))),
+        )
+        .await
+        .unwrap();
+    check("tags cleared").await;
+    let gone = JobQuery {
+        ids: created[50..90].iter().map(|j| j.id).collect(),
+        ..Default::default()
+    };
+    assert_eq!(store.delete_jobs(owner, &gone).await.unwrap(), 40);
+    check("deleted").await;
+}

@@ -46,6 +46,7 @@ macro_rules! contract {
 contract!(
     aggregates::throughput_and_utilization_agree_with_the_listed_events,
     aggregates::a_deleted_jobs_events_leave_the_charts,
+    jobs::tag_counts_and_pages_follow_every_change,
     users::users_register_and_change_passwords,
     users::usernames_are_unique,
     users::token_generations_move_on_revocation_and_vanish_with_the_user,
