@@ -10,12 +10,7 @@
 use crate::shared::aggregates::Rollup;
 use sqlx::{PgConnection, Postgres};
 
-crate::shared::aggregates::aggregate_store!(super::PostgresStore, sqlx::Postgres);
-
-/// Nodes busy now: the owner's RUNNING jobs (`jobs_owner_state_idx`).
-pub(crate) const BUSY_NOW_SQL: &str =
-    "SELECT COALESCE(sum(num_nodes::float8 / greatest(1, node_packing_count)), 0)::float8 \
-     FROM jobs WHERE owner_id = $1 AND state = 'RUNNING'";
+crate::shared::aggregates::aggregate_store!(super::PostgresStore);
 
 /// Adds one write's chart events to the rollup, in the writer's shard; each job (for its
 /// Site and node weight) read by primary key. Rows are upserted in key order, so two
@@ -77,6 +72,5 @@ pub(crate) async fn roll_up(
 }
 
 impl AggregateSql for Postgres {
-    const BUSY_NOW: &'static str = BUSY_NOW_SQL;
     const UNROLL: &'static str = UNROLL_SQL;
 }

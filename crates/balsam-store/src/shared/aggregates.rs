@@ -117,6 +117,12 @@ pub(crate) const MOVES_SQL: &str =
      FROM log_event_minutes WHERE owner_id = $3 AND minute >= $1 \
      GROUP BY 1";
 
+/// Nodes busy now (`$1` owner): the node weights the RUNNING counters of the owner's Sites
+/// hold (`job_state_counts.nodes`, migration 0011), not a read of every RUNNING job.
+pub(crate) const BUSY_NOW_SQL: &str = "SELECT COALESCE(sum(c.nodes), 0.0) \
+     FROM job_state_counts c JOIN sites s ON s.id = c.site_id \
+     WHERE s.owner_id = $1 AND c.state = 'RUNNING'";
+
 /// The LogEvents of one write that the charts count, one entry per event, as the rollup
 /// statement binds them (PostgreSQL: one array per column; SQLite: one JSON document).
 #[derive(Debug, Default)]
@@ -194,26 +200,22 @@ pub(crate) fn minutes(span: &Span) -> (i64, i64, i64) {
 
 /// The statements each dialect writes its own way.
 pub(crate) trait AggregateSql: super::Dialect {
-    /// Nodes busy now (`$1` owner).
-    const BUSY_NOW: &'static str;
     /// Takes back from the rollup the LogEvents of the jobs `$1` (a list of ids as
     /// [`Dialect::ids`](super::Dialect::ids) binds it), before those jobs (and with them
     /// their LogEvents) are deleted.
     const UNROLL: &'static str;
 }
 
-/// `impl AggregateStore for $store`, where `$db` is the store's `sqlx::Database`. Read in
-/// one snapshot, so the jobs RUNNING now and the moves since the window's start agree.
+/// `impl AggregateStore for $store` (the statements are the same on both backends). Read
+/// in one snapshot, so the jobs RUNNING now and the moves since the window's start agree.
 macro_rules! aggregate_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty) => {
         use crate::shared::aggregates::{self, AggregateSql, MovesRow};
         use crate::shared::Backend as _;
         use crate::{AggregateStore, StoreError};
         use balsam_types::aggregates::{AggregateWindow, Throughput, Utilization};
         use balsam_types::{Id, UserId};
         use chrono::{DateTime, Utc};
-
-        type Db = $db;
 
         #[async_trait::async_trait]
         impl AggregateStore for $store {
@@ -249,7 +251,7 @@ macro_rules! aggregate_store {
                 let span = window.span(now);
                 let mut tx = self.read().await?;
                 let seq = crate::shared::head_seq!(&mut *tx, owner);
-                let busy_now: f64 = sqlx::query_scalar(<Db as AggregateSql>::BUSY_NOW)
+                let busy_now: f64 = sqlx::query_scalar(aggregates::BUSY_NOW_SQL)
                     .bind(owner)
                     .fetch_one(&mut *tx)
                     .await?;

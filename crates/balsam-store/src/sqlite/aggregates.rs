@@ -8,12 +8,7 @@
 use crate::shared::aggregates::Rollup;
 use sqlx::{Sqlite, SqliteConnection};
 
-crate::shared::aggregates::aggregate_store!(super::SqliteStore, sqlx::Sqlite);
-
-/// Nodes busy now: the owner's RUNNING jobs (`jobs_owner_state_idx`).
-pub(crate) const BUSY_NOW_SQL: &str =
-    "SELECT COALESCE(sum(CAST(num_nodes AS REAL) / max(1, node_packing_count)), 0.0) \
-     FROM jobs WHERE owner_id = $1 AND state = 'RUNNING'";
+crate::shared::aggregates::aggregate_store!(super::SqliteStore);
 
 /// Adds one write's chart events (`$2`: `[[job, minute, seconds, finished, sign], …]`)
 /// to the rollup; each job (for its Site and node weight) read by primary key. One writer
@@ -71,17 +66,16 @@ pub(crate) async fn roll_up(
 }
 
 impl AggregateSql for Sqlite {
-    const BUSY_NOW: &'static str = BUSY_NOW_SQL;
     const UNROLL: &'static str = UNROLL_SQL;
 }
 
 /// The aggregate queries read primary-key ranges (never `SCAN log_event_minutes`,
-/// `log_events` or `jobs`), with and without statistics; the rollup's writes read jobs and
+/// `log_events`, `jobs` or the counters), with and without statistics; the rollup's writes read jobs and
 /// LogEvents by key.
 #[cfg(test)]
 mod plan_tests {
-    use super::{BUSY_NOW_SQL, ROLLUP_SQL, UNROLL_SQL};
-    use crate::shared::aggregates::{MOVES_SQL, THROUGHPUT_SQL};
+    use super::{ROLLUP_SQL, UNROLL_SQL};
+    use crate::shared::aggregates::{BUSY_NOW_SQL, MOVES_SQL, THROUGHPUT_SQL};
     use sqlx::{Connection, SqliteConnection};
 
     const LOAD: &str = "
@@ -136,7 +130,7 @@ INSERT INTO log_event_minutes (owner_id, minute, site_id, shard, finished, moved
             }
             let busy = plan(&mut conn, BUSY_NOW_SQL, 1).await;
             assert!(
-                busy.contains("INDEX jobs_owner_state_idx"),
+                busy.contains("SEARCH c USING PRIMARY KEY (site_id=? AND state=?)"),
                 "{when}: {busy}"
             );
             let rollup = plan(&mut conn, ROLLUP_SQL, 2).await;

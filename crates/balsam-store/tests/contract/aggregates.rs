@@ -258,4 +258,36 @@ pub async fn a_deleted_jobs_events_leave_the_charts(store: &dyn Store) {
     assert_eq!(u.busy_now, 0.0);
     assert!(u.busy_start.iter().all(|&b| b == 0.0 || b == 1.0), "{u:?}");
     assert_eq!(u.busy_start[45], 1.0);
+
+    // Nodes busy now follow the RUNNING jobs' node counts, not those of other jobs.
+    let late = store
+        .create_jobs(owner, &jobs(json!([{"workdir": "late", "app_id": app}])))
+        .await
+        .unwrap();
+    run(
+        store,
+        owner,
+        late[0].id,
+        &[("PREPROCESSED", ago(2)), ("RUNNING", ago(1))],
+    )
+    .await;
+    let busy = || async {
+        store
+            .utilization(owner, AggregateWindow::Hour, now)
+            .await
+            .unwrap()
+            .busy_now
+    };
+    assert_eq!(busy().await, 1.0);
+    for (job, nodes) in [(late[0].id, 3), (created[0].id, 5)] {
+        let patch = JobPatch::from_json(&json!({"num_nodes": nodes})).unwrap();
+        store
+            .update_jobs(
+                owner,
+                JobUpdate::Patches(&[JobBulkPatch { id: job, patch }]),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(busy().await, 3.0);
 }
