@@ -91,6 +91,10 @@ FROM generate_series(1, $n) g, sites s WHERE s.id = $site;
 INSERT INTO log_events (job_id, owner_id, timestamp, from_state, to_state, data)
 SELECT j.id, j.owner_id, j.last_update - (($depth) - s.i) * interval '60 seconds', s.f, s.t, '{}'
 FROM jobs j, (VALUES $steps) s(i, f, t) WHERE s.i <= $depth;
+-- The per-tag counts the store keeps as it writes (migration 0010), from the jobs.
+INSERT INTO job_tag_counts (owner_id, key, value, shard, count)
+SELECT j.owner_id, t.key, t.value, 0, count(*)
+FROM jobs j CROSS JOIN LATERAL jsonb_each_text(j.tags) t GROUP BY 1, 2, 3;
 -- The charts' per-minute rollup, as migration 0009 builds it from existing LogEvents.
 INSERT INTO log_event_minutes (owner_id, minute, site_id, shard, finished, moved, moved_s)
 SELECT e.owner_id, m.minute, j.site_id, 0,

@@ -17,6 +17,30 @@ use sqlx::PgConnection;
 
 crate::shared::job_tx::id_list_tx!(sqlx::Postgres, sqlx::PgConnection);
 
+/// Adds `sign` × each tag pair of the jobs `ids` (as they are now) to `job_tag_counts`,
+/// in the writer's shard, in key order (concurrent writers cannot deadlock).
+async fn shift_tag_counts(
+    conn: &mut PgConnection,
+    ids: &[Id],
+    sign: i64,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO job_tag_counts AS c (owner_id, key, value, shard, count) \
+         SELECT j.owner_id, t.key, t.value, pg_backend_pid() % 16, $2 * count(*) \
+         FROM jobs j CROSS JOIN LATERAL jsonb_each_text(j.tags) t \
+         WHERE j.id = ANY($1) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+         ON CONFLICT (owner_id, key, value, shard) DO UPDATE SET count = c.count + EXCLUDED.count",
+    )
+    .bind(ids)
+    .bind(sign)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl JobTx for PgConnection {
     async fn write_jobs(
@@ -39,11 +63,20 @@ impl JobTx for PgConnection {
              RETURNING {JOB_COLUMNS}",
             sets.join(", ")
         );
+        // The per-tag counts (migration 0010) move only for jobs whose tags are patched:
+        // their old pairs out before, their new pairs in after (the rows are locked).
+        let retagged: Vec<Id> = writes
+            .iter()
+            .filter(|w| w.fields.contains_key("tags"))
+            .map(|w| w.id)
+            .collect();
+        shift_tag_counts(self, &retagged, -1).await?;
         let rows: Vec<JobRow> = sqlx::query_as(&sql)
             .bind(Json(lifecycle::writes_document(writes)))
             .bind(now.naive_utc())
             .fetch_all(&mut *self)
             .await?;
+        shift_tag_counts(self, &retagged, 1).await?;
         let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
         Ok(crate::shared::jobs::in_order_of(
             &ids,
@@ -209,6 +242,36 @@ impl JobTx for PgConnection {
         .bind(&c.wall_time_min)
         .execute(&mut *self)
         .await?;
+        // The per-tag counts (migration 0010): the pairs counted here, one small upsert.
+        let mut pairs: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
+        for j in jobs {
+            for (k, v) in &j.spec.tags {
+                if let Some(v) = v.as_str() {
+                    *pairs.entry((k.as_str(), v)).or_default() += 1;
+                }
+            }
+        }
+        if !pairs.is_empty() {
+            let (mut keys, mut values, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+            for ((k, v), n) in pairs {
+                keys.push(k);
+                values.push(v);
+                counts.push(n);
+            }
+            sqlx::query(
+                "INSERT INTO job_tag_counts AS c (owner_id, key, value, shard, count) \
+                 SELECT $1, k, v, pg_backend_pid() % 16, n \
+                 FROM unnest($2::text[], $3::text[], $4::int8[]) AS x(k, v, n) \
+                 ON CONFLICT (owner_id, key, value, shard) DO UPDATE \
+                    SET count = c.count + EXCLUDED.count",
+            )
+            .bind(owner)
+            .bind(&keys)
+            .bind(&values)
+            .bind(&counts)
+            .execute(&mut *self)
+            .await?;
+        }
         Ok(jobs.iter().map(|j| lifecycle::new_job(j, now)).collect())
     }
 
