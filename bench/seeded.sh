@@ -9,8 +9,8 @@
 # user, Site and App made through the API, in the shape balsam-bench's jobs have: a
 # quarter each STAGED_IN, PREPROCESSED, RUNNING and JOB_FINISHED, tags {batch, kind},
 # last_update one second apart. The per-(Site, state) counters are kept by the same
-# triggers as every other insert; PostgreSQL's per-tag counts (kept by the store as it
-# writes) are built from the jobs afterwards. No LogEvents are seeded (the job table is
+# triggers as every other insert; the per-tag counts (kept by the store as it writes)
+# are built from the jobs afterwards. No LogEvents are seeded (the job table is
 # what the hot calls read). Without --analyze, PostgreSQL plans on a table it has never ANALYZEd (this
 # machine runs without autovacuum): the state right after a bulk load.
 #
@@ -139,6 +139,11 @@ for lo in range(1, n + 1, chunk):
       FROM g""", (lo, hi, owner, site, app, base))
     db.commit()
     print(f"[seeded]   {hi} jobs ({time.time() - t0:.0f} s)", file=sys.stderr)
+# The per-tag counts the store keeps as it writes (migration 0010), from the jobs.
+db.execute("""
+  INSERT INTO job_tag_counts (owner_id, key, value, shard, count)
+  SELECT j.owner_id, t.key, t.value, 0, count(*) FROM jobs j, json_each(j.tags) t GROUP BY 1, 2, 3""")
+db.commit()
 PY
     [ "$analyze" = 1 ] && { log "ANALYZE"; python3 -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('ANALYZE')" "$WORK/data/balsam.db"; }
 fi

@@ -135,6 +135,11 @@ db.execute("""
   SELECT j.id, j.owner_id, j.last_update - (($depth) - s.i) * 60000000, s.f, s.t, '{}'
   FROM jobs j, s WHERE s.i <= $depth""")
 db.commit()
+# The per-tag counts the store keeps as it writes (migration 0010), from the jobs.
+db.execute("""
+  INSERT INTO job_tag_counts (owner_id, key, value, shard, count)
+  SELECT j.owner_id, t.key, t.value, 0, count(*) FROM jobs j, json_each(j.tags) t GROUP BY 1, 2, 3""")
+db.commit()
 # The charts' per-minute rollup, as migration 0009 builds it from existing LogEvents.
 db.execute("""
   INSERT INTO log_event_minutes (owner_id, minute, site_id, shard, finished, moved, moved_s)

@@ -33,8 +33,9 @@ INSERT INTO sites (id, owner_id, name, path, last_refresh, creation_date)
     VALUES (1, 1, 'a', '/a', $T, $T), (2, 2, 'b', '/b', $T, $T);
 INSERT INTO apps (id, site_id, name, serialized_class, source_code)
     VALUES (1, 1, 'A', 'x', 'x'), (2, 2, 'B', 'x', 'x');
-INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, state, last_update)
-    VALUES (1, 1, 1, 1, 'w1', 'RUNNING', $T), (2, 2, 2, 2, 'w2', 'JOB_FINISHED', $T);
+INSERT INTO jobs (id, owner_id, site_id, app_id, workdir, tags, state, last_update)
+    VALUES (1, 1, 1, 1, 'w1', '{\"kind\": \"a\"}', 'RUNNING', $T),
+           (2, 2, 2, 2, 'w2', '{\"kind\": \"a\"}', 'JOB_FINISHED', $T);
 INSERT INTO log_events (job_id, timestamp, from_state, to_state)
     VALUES (1, $T, 'CREATED', 'READY'), (1, $T, 'READY', 'RUNNING'),
            (2, $T, 'CREATED', 'READY'), (2, $T, 'RUN_DONE', 'JOB_FINISHED');
@@ -77,8 +78,8 @@ async fn events_keep_their_owner(store: Arc<dyn Store>) {
     assert_eq!(list(3, None).await, []);
 }
 
-/// After migration 9 the charts' rollup holds the older events: bob's finish and ann's
-/// job RUNNING since 22:13:20.
+/// After migration 9 the charts' rollup holds the older events (bob's finish and ann's
+/// job RUNNING since 22:13:20), and after migration 10 the per-tag counts their tags.
 async fn charts_count_the_older_events(store: Arc<dyn Store>) {
     use balsam_types::aggregates::AggregateWindow;
     let now = chrono::DateTime::from_timestamp(1_700_000_000 + 600, 0).expect("time");
@@ -101,6 +102,20 @@ async fn charts_count_the_older_events(store: Arc<dyn Store>) {
     assert_eq!(u.busy_now, 1.0);
     assert_eq!(u.busy_start[0], 0.0);
     assert_eq!(u.busy_start[50], 1.0); // 22:14
+
+    // Migration 10 counts the older jobs' tags, per owner.
+    let q = balsam_types::JobQuery {
+        tags: vec![("kind".into(), "a".into())],
+        ..Default::default()
+    };
+    let count = Page {
+        limit: 0,
+        offset: 0,
+    };
+    for owner in [1, 2] {
+        let listed = store.list_jobs(owner, &q, count).await.expect("count");
+        assert_eq!(listed.count, 1, "owner {owner}");
+    }
 }
 
 #[tokio::test]

@@ -243,21 +243,9 @@ impl JobTx for PgConnection {
         .execute(&mut *self)
         .await?;
         // The per-tag counts (migration 0010): the pairs counted here, one small upsert.
-        let mut pairs: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
-        for j in jobs {
-            for (k, v) in &j.spec.tags {
-                if let Some(v) = v.as_str() {
-                    *pairs.entry((k.as_str(), v)).or_default() += 1;
-                }
-            }
-        }
-        if !pairs.is_empty() {
-            let (mut keys, mut values, mut counts) = (Vec::new(), Vec::new(), Vec::new());
-            for ((k, v), n) in pairs {
-                keys.push(k);
-                values.push(v);
-                counts.push(n);
-            }
+        let (keys, values, counts) =
+            crate::shared::counts::tag_pairs(jobs.iter().map(|j| &j.spec.tags));
+        if !keys.is_empty() {
             sqlx::query(
                 "INSERT INTO job_tag_counts AS c (owner_id, key, value, shard, count) \
                  SELECT $1, k, v, pg_backend_pid() % 16, n \

@@ -58,6 +58,29 @@ pub(crate) fn tags_only(q: &JobQuery) -> bool {
         && q.state_ne.is_none()
 }
 
+/// The `(key, value)` tag pairs of new jobs with how many carry each, in key order (the
+/// order upserts take their rows in, so concurrent writers cannot deadlock): what a
+/// create adds to `job_tag_counts`.
+pub(crate) fn tag_pairs<'a>(
+    tags: impl IntoIterator<Item = &'a serde_json::Map<String, serde_json::Value>>,
+) -> (Vec<&'a str>, Vec<&'a str>, Vec<i64>) {
+    let mut pairs: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
+    for map in tags {
+        for (k, v) in map {
+            if let Some(v) = v.as_str() {
+                *pairs.entry((k.as_str(), v)).or_default() += 1;
+            }
+        }
+    }
+    let (mut keys, mut values, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+    for ((k, v), n) in pairs {
+        keys.push(k);
+        values.push(v);
+        counts.push(n);
+    }
+    (keys, values, counts)
+}
+
 /// Groups `(site, state, count)` rows, ordered by site, into one entry per Site.
 pub(crate) fn group_counts(rows: Vec<(i64, String, i64)>) -> Vec<balsam_types::SiteStateCounts> {
     let mut out: Vec<balsam_types::SiteStateCounts> = Vec::new();

@@ -87,9 +87,17 @@ pub(crate) fn push_job_filters(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, 
 }
 
 /// The count of a job list: from `job_state_counts` when its filters allow
-/// (`shared::counts`), else `count(*)` over the matching jobs.
+/// (`shared::counts`), from `job_tag_counts` for one tag alone, else `count(*)` over the
+/// matching jobs.
 pub(crate) fn push_job_count(b: &mut QueryBuilder<'_, Sqlite>, owner: UserId, q: &JobQuery) {
-    if answered_by_state_counts(q) {
+    if let Some((key, value)) = crate::shared::counts::one_tag_only(q) {
+        b.push("SELECT COALESCE(sum(count), 0) FROM job_tag_counts WHERE owner_id = ")
+            .push_bind(owner)
+            .push(" AND key = ")
+            .push_bind(key.to_owned())
+            .push(" AND value = ")
+            .push_bind(value.to_owned());
+    } else if answered_by_state_counts(q) {
         b.push(
             "SELECT COALESCE(sum(c.count), 0) FROM job_state_counts c \
              JOIN sites s ON s.id = c.site_id WHERE s.owner_id = ",

@@ -17,6 +17,29 @@ use sqlx::{Sqlite, SqliteConnection};
 
 crate::shared::job_tx::id_list_tx!(sqlx::Sqlite, sqlx::SqliteConnection);
 
+/// Adds `sign` × each tag pair of the jobs `ids` (as they are now) to `job_tag_counts`.
+async fn shift_tag_counts(
+    conn: &mut SqliteConnection,
+    ids: &[Id],
+    sign: i64,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO job_tag_counts (owner_id, key, value, shard, count) \
+         SELECT j.owner_id, t.key, t.value, 0, $2 * count(*) \
+         FROM jobs j, json_each(j.tags) t \
+         WHERE j.id IN (SELECT value FROM json_each($1)) GROUP BY 1, 2, 3 \
+         ON CONFLICT (owner_id, key, value, shard) DO UPDATE SET count = count + excluded.count",
+    )
+    .bind(ids_json(ids))
+    .bind(sign)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl JobTx for SqliteConnection {
     async fn write_jobs(
@@ -39,11 +62,20 @@ impl JobTx for SqliteConnection {
              RETURNING {JOB_COLUMNS}",
             sets.join(", ")
         );
+        // The per-tag counts (migration 0010) move only for jobs whose tags are patched:
+        // their old pairs out before, their new pairs in after.
+        let retagged: Vec<Id> = writes
+            .iter()
+            .filter(|w| w.fields.contains_key("tags"))
+            .map(|w| w.id)
+            .collect();
+        shift_tag_counts(self, &retagged, -1).await?;
         let rows: Vec<JobRow> = sqlx::query_as(&sql)
             .bind(lifecycle::writes_document(writes).to_string())
             .bind(to_micros(&now))
             .fetch_all(&mut *self)
             .await?;
+        shift_tag_counts(self, &retagged, 1).await?;
         let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
         Ok(crate::shared::jobs::in_order_of(
             &ids,
@@ -138,6 +170,27 @@ impl JobTx for SqliteConnection {
         .bind(doc.to_string())
         .fetch_all(&mut *self)
         .await?;
+        // The per-tag counts (migration 0010): the pairs counted here, one small upsert.
+        let (keys, values, counts) =
+            crate::shared::counts::tag_pairs(jobs.iter().map(|j| &j.spec.tags));
+        if !keys.is_empty() {
+            let doc: Vec<(&str, &str, i64)> = keys
+                .into_iter()
+                .zip(values)
+                .zip(counts)
+                .map(|((k, v), n)| (k, v, n))
+                .collect();
+            sqlx::query(
+                "INSERT INTO job_tag_counts (owner_id, key, value, shard, count) \
+                 SELECT $1, value ->> 0, value ->> 1, 0, value ->> 2 FROM json_each($2) WHERE true \
+                 ON CONFLICT (owner_id, key, value, shard) DO UPDATE \
+                    SET count = count + excluded.count",
+            )
+            .bind(owner)
+            .bind(serde_json::to_string(&doc).unwrap_or_else(|_| "[]".into()))
+            .execute(&mut *self)
+            .await?;
+        }
         let ids: Vec<Id> = jobs.iter().map(|j| j.id).collect();
         Ok(crate::shared::jobs::in_order_of(
             &ids,
