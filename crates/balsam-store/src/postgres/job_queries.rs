@@ -192,10 +192,12 @@ pub(crate) fn page_reads_an_index_in_order(q: &JobQuery) -> bool {
 /// maintained counts, or counts through an index).
 pub(crate) fn page_begin(q: &JobQuery) -> &'static str {
     if page_reads_an_index_in_order(q) {
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
-         SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off"
+        concat!(
+            super::read_begin!(),
+            "; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off"
+        )
     } else {
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL enable_seqscan = off"
+        concat!(super::read_begin!(), "; SET LOCAL enable_seqscan = off")
     }
 }
 

@@ -38,6 +38,15 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// update's 1 000 ids on a 20 000-job table, and would on any table whose estimates lag.
 pub(crate) const WRITE_BEGIN: &str = "BEGIN; SET LOCAL enable_seqscan = off";
 
+/// The `BEGIN` of every read transaction: one consistent snapshot for a count and its page.
+/// A macro, so that `job_queries::page_begin` can append its settings with `concat!`.
+macro_rules! read_begin {
+    () => {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    };
+}
+pub(crate) use read_begin;
+
 /// A PostgreSQL-backed [`Store`].
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -109,10 +118,7 @@ impl Backend for PostgresStore {
 
     /// A read transaction: one consistent snapshot for a count and its page.
     async fn read(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        Ok(self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?)
+        Ok(self.pool.begin_with(read_begin!()).await?)
     }
 
     /// The pool for single-statement reads outside a transaction.

@@ -109,11 +109,11 @@ async fn check(conn: &mut PgConnection, case: &PlanCase, when: &str) -> Result<(
     };
     let mut tx = conn.begin_with(begin).await.map_err(|e| e.to_string())?;
     let sort_off = "SET LOCAL enable_sort = off";
+    // (A job page's settings travel with its `BEGIN`, above.)
     let settings = match &case.shape {
-        Shape::JobPage(..) => None,
         Shape::EventPage(q, _) if super::log_events::page_in_index_order(q) => Some(sort_off),
         Shape::Acquire(_) => Some(sort_off),
-        Shape::EventPage(..) | Shape::JobCount(_) => None,
+        Shape::JobPage(..) | Shape::EventPage(..) | Shape::JobCount(_) => None,
     };
     if let Some(sql) = settings {
         sqlx::query(sql)
