@@ -66,6 +66,40 @@ export function topSelfTime(profile, n = 12) {
   return [...self].sort((a, b) => b[1] - a[1]).slice(0, n)
 }
 
+/**
+ * Self time by event name on the renderer's main thread of a Chromium trace (complete events;
+ * a nested event's time is taken out of its parent's), top `n`: separates script from style
+ * recalculation, layout, paint and the rest of what a CPU profile calls `(program)`.
+ */
+export function mainThreadSelfTime(trace, n = 10) {
+  const events = trace.traceEvents ?? trace
+  const main = new Set(
+    events
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+      .map((e) => `${e.pid}:${e.tid}`),
+  )
+  const byThread = new Map()
+  for (const e of events) {
+    if (e.ph !== 'X' || typeof e.dur !== 'number' || !main.has(`${e.pid}:${e.tid}`)) continue
+    const key = `${e.pid}:${e.tid}`
+    if (!byThread.has(key)) byThread.set(key, [])
+    byThread.get(key).push(e)
+  }
+  const self = new Map()
+  for (const list of byThread.values()) {
+    list.sort((a, b) => a.ts - b.ts || b.dur - a.dur)
+    const stack = []
+    for (const e of list) {
+      while (stack.length > 0 && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop()
+      const parent = stack.at(-1)
+      if (parent !== undefined) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur / 1000)
+      self.set(e.name, (self.get(e.name) ?? 0) + e.dur / 1000)
+      stack.push(e)
+    }
+  }
+  return [...self].sort((a, b) => b[1] - a[1]).slice(0, n)
+}
+
 /** The page's jobs store, read through the app instance Vue leaves on its mount point. */
 export function storeSize(page, store) {
   return page.evaluate((name) => {

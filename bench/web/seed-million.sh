@@ -6,7 +6,7 @@
 #   bench/web/seed-million.sh sqlite|postgres DIR [N]     (N: 1 000 000 by default)
 #
 # DIR is the server's data dir (SQLite database, token secret); on PostgreSQL the database
-# `balsam_million` on PG_URL is dropped and made again, and DIR/database-url names it
+# PG_DB (`balsam_million`) on PG_URL is dropped and made again, and DIR/database-url names it
 # (million.mjs reads it). One Site and App are made through the API (as the SDK does).
 # Jobs: 1 in 20 RUNNING, 1 in 20 PREPROCESSED, 1 in 20 STAGED_IN, the rest JOB_FINISHED;
 # the newest 250 000 moved in the last hour (about 212 000 finished), the others over the
@@ -16,7 +16,8 @@
 # state) counters are kept by the same triggers as every insert; the charts' per-minute
 # rollup is built from the LogEvents as migration 0009 does. No ANALYZE.
 #
-# Environment: PG_URL (postgres://postgres@127.0.0.1:5432), BALSAM_SERVER_BIN
+# Environment: PG_URL (postgres://postgres@127.0.0.1:5432), PG_DB (balsam_million; another name
+# keeps two benches on one PostgreSQL apart), BALSAM_SERVER_BIN
 # (target/release/balsam-server).
 set -euo pipefail
 log() { echo "[seed-million] $*" >&2; }
@@ -29,14 +30,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 server_bin="${BALSAM_SERVER_BIN:-$ROOT/target/release/balsam-server}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PG_URL="${PG_URL%/}"
+PG_DB="${PG_DB:-balsam_million}"
+case "$PG_DB" in *[!a-z0-9_]* | '') log "PG_DB: lower-case letters, digits and _ only"; exit 64 ;; esac
 
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 args=(serve --bind "127.0.0.1:0" --data-dir "$dir")
 if [ "$backend" = postgres ]; then
-    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS balsam_million" -qc "CREATE DATABASE balsam_million"
-    echo "$PG_URL/balsam_million" >"$dir/database-url"
-    args+=(--database-url "$PG_URL/balsam_million")
+    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB" -qc "CREATE DATABASE $PG_DB"
+    echo "$PG_URL/$PG_DB" >"$dir/database-url"
+    args+=(--database-url "$PG_URL/$PG_DB")
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 args[2]="127.0.0.1:$port"
@@ -77,7 +80,7 @@ steps="(1, 'CREATED', 'STAGED_IN'), (2, 'STAGED_IN', 'PREPROCESSED'), (3, 'PREPR
        (4, 'RUNNING', 'RUN_DONE'), (5, 'RUN_DONE', 'JOB_FINISHED')"
 depth="CASE j.state WHEN 'STAGED_IN' THEN 1 WHEN 'PREPROCESSED' THEN 2 WHEN 'RUNNING' THEN 3 ELSE 5 END"
 if [ "$backend" = postgres ]; then
-    url="$PG_URL/balsam_million"
+    url="$PG_URL/$PG_DB"
     w="${when//greatest_older/greatest($older, 1)}"
     psql "$url" -v ON_ERROR_STOP=1 -q <<SQL
 INSERT INTO jobs (owner_id, site_id, app_id, workdir, tags, serialized_parameters, state,

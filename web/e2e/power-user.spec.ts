@@ -16,6 +16,14 @@ async function violations(page: Page) {
     .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)
 }
 
+/** Waits until the open menu has finished its opening transition, for a screenshot of it. */
+async function menuOpened(page: Page) {
+  await page
+    .locator('.v-overlay--active .v-overlay__content')
+    .last()
+    .evaluate((menu) => Promise.all(menu.getAnimations().map((a) => a.finished)))
+}
+
 /** A Site with queues, backfill windows and scheduler jobs, as its scheduler reports them. */
 const SITE_SETTINGS = {
   allowed_queues: {
@@ -175,6 +183,7 @@ test('columns can be hidden and views saved, and both survive a reload', async (
   await page.locator('[data-column="workdir"] input').uncheck()
   await page.locator('[data-column="tags"] input').uncheck()
   await expect(page.locator('[data-column="id"] input')).toBeDisabled()
+  await menuOpened(page)
   await page.screenshot({ path: `${SHOTS}/jobs-columns.png` })
   expect(await violations(page)).toEqual([])
   await page.keyboard.press('Escape')
@@ -194,6 +203,8 @@ test('columns can be hidden and views saved, and both survive a reload', async (
   await expect(page.getByTestId('job-count')).toHaveText('5 jobs')
   await expect(table.getByRole('columnheader', { name: 'Workdir' })).toHaveCount(0)
   await page.getByTestId('views-menu').click()
+  await expect(page.locator('[data-view="Second batch"]')).toBeVisible()
+  await menuOpened(page)
   await page.screenshot({ path: `${SHOTS}/jobs-saved-views.png` })
   expect(await violations(page)).toEqual([])
   await page.locator('[data-view="Second batch"]').click()

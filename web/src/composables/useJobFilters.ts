@@ -1,17 +1,34 @@
 // The Jobs table's filters, read from and written to the URL (UX.md: every view is a URL).
 import { computed } from 'vue'
+import { useRoute, type LocationQuery } from 'vue-router'
 
 import type { JobState } from '@/api/types'
 import {
   DEFAULT_JOB_ORDERING,
   DEFAULT_PAGE_SIZE,
   parseJobFilters,
+  type JobFilters,
   type JobOrdering,
 } from '@/domain/jobQuery'
 
-import { useQueryList, useQueryParam } from './useQueryParam'
+import { queryList, queryValue, useQueryList, useQueryParam } from './useQueryParam'
+
+/** The filters a Jobs URL's query describes (also read before the view mounts: the router's preload). */
+export function jobFiltersOf(query: LocationQuery): JobFilters {
+  return parseJobFilters({
+    site: queryList(query, 'site'),
+    app: queryValue(query, 'app'),
+    batch_job: queryValue(query, 'batch_job'),
+    state: queryList(query, 'state'),
+    tag: queryList(query, 'tag'),
+    sort: queryValue(query, 'sort', DEFAULT_JOB_ORDERING),
+    page: queryValue(query, 'page', '1'),
+    per: queryValue(query, 'per', String(DEFAULT_PAGE_SIZE)),
+  })
+}
 
 export function useJobFilters() {
+  const route = useRoute()
   const site = useQueryList('site')
   const app = useQueryParam('app')
   const batchJob = useQueryParam('batch_job')
@@ -21,18 +38,7 @@ export function useJobFilters() {
   const page = useQueryParam('page', '1')
   const per = useQueryParam('per', String(DEFAULT_PAGE_SIZE))
 
-  const filters = computed(() =>
-    parseJobFilters({
-      site: site.value,
-      app: app.value,
-      batch_job: batchJob.value,
-      state: state.value,
-      tag: tag.value,
-      sort: sort.value,
-      page: page.value,
-      per: per.value,
-    }),
-  )
+  const filters = computed(() => jobFiltersOf(route.query))
 
   /** Any filter change goes back to page 1. */
   function refilter(write: () => void) {

@@ -7,6 +7,18 @@ function firstValue(query: LocationQuery, name: string): string | null {
   return (Array.isArray(value) ? value[0] : value) ?? null
 }
 
+/** `?name=` of a route's query, as `useQueryParam` reads it. */
+export function queryValue(query: LocationQuery, name: string, fallback = ''): string {
+  return firstValue(query, name) ?? fallback
+}
+
+/** Every value of `?name=a&name=b` in a route's query, as `useQueryList` reads them. */
+export function queryList(query: LocationQuery, name: string): string[] {
+  const value = query[name]
+  const values = Array.isArray(value) ? value : value == null ? [] : [value]
+  return values.filter((item): item is string => typeof item === 'string' && item !== '')
+}
+
 /** Writes made in the same tick (e.g. "clear filters") are merged into one navigation. */
 const pendingQueries = new WeakMap<Router, LocationQuery>()
 
@@ -38,7 +50,7 @@ export function useQueryParam(name: string, fallback = ''): WritableComputedRef<
   const route = useRoute()
   const router = useRouter()
   return computed({
-    get: () => firstValue(route.query, name) ?? fallback,
+    get: () => queryValue(route.query, name, fallback),
     set: (value) => {
       patchQuery(router, route.query, name, value === fallback || value === '' ? null : value)
     },
@@ -50,11 +62,7 @@ export function useQueryList(name: string): WritableComputedRef<string[]> {
   const route = useRoute()
   const router = useRouter()
   return computed({
-    get: () => {
-      const value = route.query[name]
-      const values = Array.isArray(value) ? value : value == null ? [] : [value]
-      return values.filter((item): item is string => typeof item === 'string' && item !== '')
-    },
+    get: () => queryList(route.query, name),
     set: (values) => {
       const kept = values.filter((item) => item !== '')
       patchQuery(router, route.query, name, kept.length === 0 ? null : kept)

@@ -9,33 +9,37 @@ import { useConnectionStore } from '@/stores/connection'
 /** How long a first load waits for the event stream before fetching anyway. */
 export const CONNECT_GRACE_MS = 3_000
 
+/**
+ * Waiting: the stream is connecting, or failed before its first welcome. Settled: it is live,
+ * it has a resume point (a reconnect loses nothing), it was refused, or there is no stream at
+ * all (idle).
+ */
+function waiting(): boolean {
+  const { phase, lastSeq } = useConnectionStore().status
+  return phase === 'connecting' || (phase === 'reconnecting' && lastSeq === null)
+}
+
+/** Resolves once the stream settles, or after `maxMs`, whichever comes first. */
+export function whenStreamSettles(maxMs: number = CONNECT_GRACE_MS): Promise<void> {
+  if (!waiting()) return Promise.resolve()
+  const scope = effectScope(true)
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, maxMs)
+    scope.run(() => watch(waiting, (still) => !still && done()))
+    function done() {
+      clearTimeout(timer)
+      scope.stop()
+      resolve()
+    }
+  })
+}
+
 /** Runs `load` once the stream settles and again on each reload; returns a stop function. */
 export function followLiveLoads(load: () => unknown): () => void {
   const connection = useConnectionStore()
   const scope = effectScope(true)
   let loadedOnce = false
   let stopped = false
-
-  // Waiting: the stream is connecting, or failed before its first welcome. Settled: it is
-  // live, it has a resume point (a reconnect loses nothing), it was refused, or there is no
-  // stream at all (idle).
-  function waiting(): boolean {
-    const { phase, lastSeq } = connection.status
-    return phase === 'connecting' || (phase === 'reconnecting' && lastSeq === null)
-  }
-
-  function settled(): Promise<void> {
-    if (!waiting()) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, CONNECT_GRACE_MS)
-      const stop = scope.run(() => watch(waiting, (still) => !still && done()))
-      function done() {
-        clearTimeout(timer)
-        stop?.()
-        resolve()
-      }
-    })
-  }
 
   scope.run(() =>
     watch(
@@ -46,7 +50,7 @@ export function followLiveLoads(load: () => unknown): () => void {
       },
     ),
   )
-  void settled().then(() => {
+  void whenStreamSettles().then(() => {
     if (stopped) return
     loadedOnce = true
     load()

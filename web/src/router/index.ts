@@ -4,12 +4,16 @@ import type { Pinia } from 'pinia'
 import {
   createRouter,
   createWebHistory,
+  type RouteLocationNormalizedLoaded,
   type RouteRecordRaw,
   type Router,
   type RouterHistory,
 } from 'vue-router'
 
+import { jobFiltersOf } from '@/composables/useJobFilters'
+import { jobPageQuery } from '@/domain/jobQuery'
 import { useAuthStore } from '@/stores/auth'
+import { useJobsStore } from '@/stores/jobs'
 import LoginView from '@/views/LoginView.vue'
 
 import { safeRedirect } from './redirect'
@@ -21,6 +25,12 @@ declare module 'vue-router' {
     public?: boolean
     /** Rendered without the app shell (login page). */
     bare?: boolean
+    /**
+     * Sends the GET the view sends first (through the GET memo, which shares it with the
+     * view's own load): App.vue calls it before the first render, so on a page load the GET
+     * travels while the view mounts.
+     */
+    preload?: (route: RouteLocationNormalizedLoaded) => void
   }
 }
 
@@ -41,7 +51,10 @@ export const routes: RouteRecordRaw[] = [
     path: '/jobs',
     name: 'jobs',
     component: () => import('@/views/JobsView.vue'),
-    meta: { title: 'Jobs' },
+    meta: {
+      title: 'Jobs',
+      preload: (to) => void useJobsStore().loadPage(jobPageQuery(jobFiltersOf(to.query))),
+    },
   },
   {
     path: '/jobs/:id(\\d+)',

@@ -17,6 +17,7 @@ interface Thing {
   id: number
   name: string
   size: number
+  tags?: Record<string, string>
 }
 
 const complete = hasKeys('name', 'size')
@@ -104,6 +105,21 @@ describe('applyToTable with sequence numbers (DESIGN.md §3 point 4)', () => {
     applyToTable(state, upsert([{ id: 1, name: 'c', size: 1 }], 11), complete)
     expect(state.byId[1]?.name).toBe('c')
     expect(state.seqById.get(1)).toBe(11)
+  })
+
+  it('ignores the same snapshot written twice: no change to re-render or flash', () => {
+    const state = table()
+    const row = { id: 1, name: 'a', size: 1, tags: { exp: 'x' } }
+    applyToTable(state, upsert([row], 10), complete)
+    const first = state.byId[1]
+
+    const again = applyToTable(state, upsert([{ ...row, tags: { exp: 'x' } }], 10), complete)
+    expect(again).toEqual({ upserted: 0, deleted: 0, ignored: 1 })
+    expect(state.byId[1]).toBe(first)
+
+    const changed = applyToTable(state, upsert([{ ...row, tags: { exp: 'y' } }], 10), complete)
+    expect(changed.upserted).toBe(1)
+    expect(state.byId[1]?.tags).toEqual({ exp: 'y' })
   })
 
   it('keeps the highest sequence when a write without one follows', () => {

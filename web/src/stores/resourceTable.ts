@@ -46,12 +46,29 @@ export function createTableState<T extends Identified>(
   return { byId, seqById: new Map(), tombstones: new Map() }
 }
 
+/** Whether `row` (a full or partial write) says nothing `existing` does not already hold. */
+function sameRow(existing: object, row: IdentifiedRow): boolean {
+  const held = existing as Record<string, unknown>
+  return Object.entries(row).every(([key, value]) => {
+    const before = held[key]
+    if (before === value) return true
+    return (
+      typeof before === 'object' &&
+      typeof value === 'object' &&
+      before !== null &&
+      value !== null &&
+      JSON.stringify(before) === JSON.stringify(value)
+    )
+  })
+}
+
 /**
  * Applies a normalized change in place.
  *
  * - Upserts merge into the existing row, so a partial update of a known row works;
  *   a row not yet known is only inserted when `isComplete` accepts it.
- * - A write carrying `seq` older than the row's last write is ignored.
+ * - A write carrying `seq` older than the row's last write is ignored, and so is one at the
+ *   same `seq` that changes nothing.
  * - A deleted id stays deleted: only a write with a `seq` newer than the delete's may
  *   bring it back (ids are never reused, so in practice nothing does).
  * - Deletes always delete; nothing but a delete change ever removes a row.
@@ -92,6 +109,12 @@ export function applyToTable<T extends Identified>(
       continue
     }
     const existing = state.byId[id]
+    // The same snapshot again (two list answers at one `seq`, e.g. a page and the first
+    // load's newest jobs): re-writing would re-render the row and flash it as changed.
+    if (existing !== undefined && seq !== undefined && seq === rowSeq && sameRow(existing, row)) {
+      outcome.ignored += 1
+      continue
+    }
     if (existing === undefined && !isComplete(row)) {
       outcome.ignored += 1
       continue
