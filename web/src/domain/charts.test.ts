@@ -128,4 +128,34 @@ describe('utilisation from an aggregate and the stream', () => {
     expect(state.moves.length).toBeLessThanOrEqual(361)
     expect(busySteps(state, now).at(-1)?.value).toBe(3)
   })
+
+  it('stays small at a thousand moves a second: one entry per second, same levels', () => {
+    const state = utilizationState(answer, hour)
+    // 10 minutes of 1 000 moves a second (200 jobs started, 100 finished, each 5 ms
+    // apart, in calls of 50), each call its own change.
+    let seq = 11
+    for (let call = 0; call < 12_000; call += 1) {
+      const at = NOW + 1_000 + call * 50
+      const events = Array.from({ length: 50 }, (_, k) => {
+        const into = k % 3 !== 2
+        return {
+          job_id: call * 50 + k,
+          timestamp: iso(at + k),
+          from_state: into ? 'PREPROCESSED' : 'RUNNING',
+          to_state: into ? 'RUNNING' : 'RUN_DONE',
+        }
+      })
+      advanceUtilization(state, events, seq, () => 1, at)
+      seq += 1
+    }
+    // 600 seconds of moves: at most one entry per second.
+    expect(state.moves.length).toBeLessThanOrEqual(601)
+    // Every second nets +1 000/3 moves; the level at the end is exact.
+    const steps = busySteps(state, NOW + 1_000 + 12_000 * 50)
+    const moved = 12_000 * (34 - 16)
+    expect(steps.at(-1)?.value).toBe(3 + moved)
+    // Levels are still stepped within the window, in time order.
+    const times = steps.map((s) => s.t)
+    expect(times).toEqual([...times].sort((a, b) => a - b))
+  })
 })
