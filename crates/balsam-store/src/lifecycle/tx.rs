@@ -139,6 +139,10 @@ pub(crate) trait JobTx: IdListTx + Send {
         writes: &[JobWrite],
         now: DateTime<Utc>,
     ) -> Result<Vec<Job>, StoreError>;
+    /// Adds `sign` × each tag pair of the jobs `ids`, as they are now, to
+    /// `job_tag_counts` (migration 0010), around a write that retags them
+    /// (`update::write_jobs_counting_tags`).
+    async fn shift_tag_counts(&mut self, ids: &[Id], sign: i64) -> Result<(), StoreError>;
     /// Inserts the LogEvents of `owner`'s jobs (the owner is stored with each event), and
     /// adds those the charts count to the per-minute rollup (`shared::aggregates`).
     async fn insert_log_events(

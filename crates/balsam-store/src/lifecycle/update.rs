@@ -198,7 +198,7 @@ async fn apply_once(
             release_lock,
         });
     }
-    let written = tx.write_jobs(&writes, now).await?;
+    let written = write_jobs_counting_tags(tx, &writes, now).await?;
     let events = tx.insert_log_events(owner, &events).await?;
     let activated = tx.activate_stage_outs(&stage_outs).await?;
     out.bulk_updated(&written);
@@ -257,7 +257,7 @@ pub(crate) async fn advance_after_transfers(
             data: Map::new(),
         });
     }
-    let written = tx.write_jobs(&writes, now).await?;
+    let written = write_jobs_counting_tags(tx, &writes, now).await?;
     let events = tx.insert_log_events(owner, &events).await?;
     out.bulk_updated(&written);
     out.bulk_created(&events);
@@ -323,4 +323,23 @@ pub(crate) async fn time_out_running(
         .map(|h| (h, Cow::Borrowed(&patch)))
         .collect();
     apply(tx, owner, targets, now, out).await
+}
+
+/// [`JobTx::write_jobs`], keeping the per-tag counts: the jobs whose patch has `tags` have
+/// their old pairs taken out before the UPDATE and their new pairs added after (the rows
+/// are locked), so a write that leaves tags alone costs nothing there.
+async fn write_jobs_counting_tags(
+    tx: &mut dyn JobTx,
+    writes: &[JobWrite],
+    now: DateTime<Utc>,
+) -> Result<Vec<balsam_types::Job>, StoreError> {
+    let retagged: Vec<Id> = writes
+        .iter()
+        .filter(|w| w.fields.contains_key("tags"))
+        .map(|w| w.id)
+        .collect();
+    tx.shift_tag_counts(&retagged, -1).await?;
+    let written = tx.write_jobs(writes, now).await?;
+    tx.shift_tag_counts(&retagged, 1).await?;
+    Ok(written)
 }

@@ -17,30 +17,6 @@ use sqlx::PgConnection;
 
 crate::shared::job_tx::id_list_tx!(sqlx::Postgres, sqlx::PgConnection);
 
-/// Adds `sign` × each tag pair of the jobs `ids` (as they are now) to `job_tag_counts`,
-/// in the writer's shard, in key order (concurrent writers cannot deadlock).
-async fn shift_tag_counts(
-    conn: &mut PgConnection,
-    ids: &[Id],
-    sign: i64,
-) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO job_tag_counts AS c (owner_id, key, value, shard, count) \
-         SELECT j.owner_id, t.key, t.value, pg_backend_pid() % 16, $2 * count(*) \
-         FROM jobs j CROSS JOIN LATERAL jsonb_each_text(j.tags) t \
-         WHERE j.id = ANY($1) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
-         ON CONFLICT (owner_id, key, value, shard) DO UPDATE SET count = c.count + EXCLUDED.count",
-    )
-    .bind(ids)
-    .bind(sign)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl JobTx for PgConnection {
     async fn write_jobs(
@@ -63,25 +39,35 @@ impl JobTx for PgConnection {
              RETURNING {JOB_COLUMNS}",
             sets.join(", ")
         );
-        // The per-tag counts (migration 0010) move only for jobs whose tags are patched:
-        // their old pairs out before, their new pairs in after (the rows are locked).
-        let retagged: Vec<Id> = writes
-            .iter()
-            .filter(|w| w.fields.contains_key("tags"))
-            .map(|w| w.id)
-            .collect();
-        shift_tag_counts(self, &retagged, -1).await?;
         let rows: Vec<JobRow> = sqlx::query_as(&sql)
             .bind(Json(lifecycle::writes_document(writes)))
             .bind(now.naive_utc())
             .fetch_all(&mut *self)
             .await?;
-        shift_tag_counts(self, &retagged, 1).await?;
         let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
         Ok(crate::shared::jobs::in_order_of(
             &ids,
             rows.into_iter().map(Job::from).collect(),
         ))
+    }
+
+    async fn shift_tag_counts(&mut self, ids: &[Id], sign: i64) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // In the writer's shard, upserted in key order: concurrent writers cannot deadlock.
+        sqlx::query(
+            "INSERT INTO job_tag_counts AS c (owner_id, key, value, shard, count) \
+             SELECT j.owner_id, t.key, t.value, pg_backend_pid() % 16, $2 * count(*) \
+             FROM jobs j CROSS JOIN LATERAL jsonb_each_text(j.tags) t \
+             WHERE j.id = ANY($1) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+             ON CONFLICT (owner_id, key, value, shard) DO UPDATE SET count = c.count + EXCLUDED.count",
+        )
+        .bind(ids)
+        .bind(sign)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
     }
 
     async fn insert_log_events(

@@ -17,29 +17,6 @@ use sqlx::{Sqlite, SqliteConnection};
 
 crate::shared::job_tx::id_list_tx!(sqlx::Sqlite, sqlx::SqliteConnection);
 
-/// Adds `sign` × each tag pair of the jobs `ids` (as they are now) to `job_tag_counts`.
-async fn shift_tag_counts(
-    conn: &mut SqliteConnection,
-    ids: &[Id],
-    sign: i64,
-) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO job_tag_counts (owner_id, key, value, shard, count) \
-         SELECT j.owner_id, t.key, t.value, 0, $2 * count(*) \
-         FROM jobs j, json_each(j.tags) t \
-         WHERE j.id IN (SELECT value FROM json_each($1)) GROUP BY 1, 2, 3 \
-         ON CONFLICT (owner_id, key, value, shard) DO UPDATE SET count = count + excluded.count",
-    )
-    .bind(ids_json(ids))
-    .bind(sign)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl JobTx for SqliteConnection {
     async fn write_jobs(
@@ -62,25 +39,34 @@ impl JobTx for SqliteConnection {
              RETURNING {JOB_COLUMNS}",
             sets.join(", ")
         );
-        // The per-tag counts (migration 0010) move only for jobs whose tags are patched:
-        // their old pairs out before, their new pairs in after.
-        let retagged: Vec<Id> = writes
-            .iter()
-            .filter(|w| w.fields.contains_key("tags"))
-            .map(|w| w.id)
-            .collect();
-        shift_tag_counts(self, &retagged, -1).await?;
         let rows: Vec<JobRow> = sqlx::query_as(&sql)
             .bind(lifecycle::writes_document(writes).to_string())
             .bind(to_micros(&now))
             .fetch_all(&mut *self)
             .await?;
-        shift_tag_counts(self, &retagged, 1).await?;
         let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
         Ok(crate::shared::jobs::in_order_of(
             &ids,
             rows.into_iter().map(Job::from).collect(),
         ))
+    }
+
+    async fn shift_tag_counts(&mut self, ids: &[Id], sign: i64) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO job_tag_counts (owner_id, key, value, shard, count) \
+             SELECT j.owner_id, t.key, t.value, 0, $2 * count(*) \
+             FROM jobs j, json_each(j.tags) t \
+             WHERE j.id IN (SELECT value FROM json_each($1)) GROUP BY 1, 2, 3 \
+             ON CONFLICT (owner_id, key, value, shard) DO UPDATE SET count = count + excluded.count",
+        )
+        .bind(ids_json(ids))
+        .bind(sign)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
     }
 
     async fn insert_log_events(
