@@ -75,6 +75,23 @@ struct Reads {
     max_sorted: i64,
 }
 
+impl Reads {
+    /// What an `EXPLAIN (FORMAT JSON)` answer's plan reads.
+    fn of(plan: &Value) -> Self {
+        let mut reads = Self::default();
+        walk_plan(&plan[0]["Plan"], &mut reads);
+        reads
+    }
+
+    /// The indexes read, in plan order.
+    fn indexes(&self) -> Vec<&str> {
+        self.scans
+            .iter()
+            .filter_map(|(_, _, i)| i.as_deref())
+            .collect()
+    }
+}
+
 fn walk_plan(node: &Value, reads: &mut Reads) {
     let kind = node["Node Type"].as_str().unwrap_or_default().to_owned();
     if let Some(rel) = node["Relation Name"].as_str() {
@@ -127,8 +144,7 @@ async fn check(conn: &mut PgConnection, case: &PlanCase, when: &str) -> Result<(
         .await
         .map_err(|e| format!("{}: {e}", case.name))?;
     tx.rollback().await.map_err(|e| e.to_string())?; // acquire's UPDATE changes nothing
-    let mut reads = Reads::default();
-    walk_plan(&plan.0[0]["Plan"], &mut reads);
+    let reads = Reads::of(&plan.0);
     let fail = |why: String| Err(format!("{} ({when}): {why}\nplan: {:#}", case.name, plan.0));
     if let Some((_, rel, _)) = reads
         .scans
@@ -185,14 +201,8 @@ async fn check_id_lists(conn: &mut PgConnection, jobs: i64, when: &str) -> Resul
                 .await
                 .map_err(|e| format!("{name}: {e}"))?;
         tx.rollback().await.map_err(|e| e.to_string())?;
-        let mut reads = Reads::default();
-        walk_plan(&plan.0[0]["Plan"], &mut reads);
-        let index: Vec<_> = reads
-            .scans
-            .iter()
-            .filter_map(|(_, _, i)| i.clone())
-            .collect();
-        if index != ["jobs_pkey"] {
+        let reads = Reads::of(&plan.0);
+        if reads.indexes() != ["jobs_pkey"] {
             return Err(format!(
                 "{name} ({when}): reads {:?}, not the primary key alone\nplan: {:#}",
                 reads.scans, plan.0
@@ -249,18 +259,10 @@ async fn check_tags(conn: &mut PgConnection, jobs: i64, when: &str) -> Result<()
             .await
             .map_err(|e| format!("tag {key}: {e}"))?;
         tx.rollback().await.map_err(|e| e.to_string())?;
-        let mut reads = Reads::default();
-        walk_plan(&plan.0[0]["Plan"], &mut reads);
-        let indexes: Vec<_> = reads
-            .scans
-            .iter()
-            .filter_map(|(_, _, i)| i.clone())
-            .collect();
+        let reads = Reads::of(&plan.0);
+        let indexes = reads.indexes();
         let max_sorted = if walk { 0 } else { 1000 };
-        if indexes.len() != 1
-            || !index.contains(&indexes[0].as_str())
-            || reads.max_sorted > max_sorted
-        {
+        if indexes.len() != 1 || !index.contains(&indexes[0]) || reads.max_sorted > max_sorted {
             return Err(format!(
                 "tag {key} page ({when}): reads {:?}, sorts {} rows; wanted one of {index:?} alone\nplan: {:#}",
                 reads.scans, reads.max_sorted, plan.0
@@ -346,8 +348,7 @@ async fn check_aggregates(conn: &mut PgConnection, when: &str) -> Result<(), Str
             .await
             .map_err(|e| format!("{name}: {e}"))?;
         tx.rollback().await.map_err(|e| e.to_string())?;
-        let mut reads = Reads::default();
-        walk_plan(&plan.0[0]["Plan"], &mut reads);
+        let reads = Reads::of(&plan.0);
         let seq = reads.scans.iter().any(|(kind, rel, _)| {
             kind == "Seq Scan"
                 && ["jobs", "log_events", "log_event_minutes"].contains(&rel.as_str())
