@@ -268,7 +268,7 @@ macro_rules! job_store {
                 &self,
                 owner: UserId,
             ) -> Result<Vec<SiteStateCounts>, StoreError> {
-                let rows: Vec<(i64, String, i64)> = sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
+                let rows: Vec<(i64, String, i64, f64)> = sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
                     .bind(owner)
                     .fetch_all(self.read_pool())
                     .await?;
