@@ -109,7 +109,11 @@ pub(crate) fn group_counts(
 /// aggregate's `busy_now`) and never below zero.
 pub(crate) fn busy_nodes(sum: f64) -> f64 {
     let rounded = (sum * 1000.0).round() / 1000.0;
-    if rounded > 0.0 { rounded } else { 0.0 }
+    if rounded > 0.0 {
+        rounded
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]

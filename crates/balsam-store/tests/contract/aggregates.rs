@@ -330,7 +330,10 @@ async fn pushed_running_nodes(store: &dyn Store, owner: UserId) -> f64 {
         .find(|v| v["type"] == "state_counts")
         .expect("a state_counts change");
     let now = serde_json::to_value(store.job_state_counts(owner).await.unwrap()).unwrap();
-    assert_eq!(last["data"], now, "the pushed counts are those of the database");
+    assert_eq!(
+        last["data"], now,
+        "the pushed counts are those of the database"
+    );
     now.as_array()
         .unwrap()
         .iter()
