@@ -45,7 +45,7 @@ fn page(limit: i64) -> Page {
     Page { limit, offset: 0 }
 }
 
-fn acquire(states: &[JobState]) -> SessionAcquire {
+pub(crate) fn acquire(states: &[JobState]) -> SessionAcquire {
     SessionAcquire {
         max_num_jobs: 100,
         filter_tags: Map::new(),

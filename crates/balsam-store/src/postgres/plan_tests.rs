@@ -9,7 +9,7 @@
 
 use super::job_queries::push_job_count;
 use super::log_events::push_event_page;
-use super::sessions::push_acquire;
+use super::sessions::{push_acquire, push_tag_probe, Candidates};
 use crate::plan_shapes::{cases, PlanCase, Shape, JOBS};
 use crate::shared::jobs::JobSql;
 use balsam_types::Session;
@@ -61,6 +61,7 @@ fn explain(case: &PlanCase) -> QueryBuilder<'static, Postgres> {
                 &session,
                 spec,
                 balsam_types::time::now(),
+                Candidates::Walk,
             );
         }
     }
@@ -272,6 +273,73 @@ async fn check_tags(conn: &mut PgConnection, jobs: i64, when: &str) -> Result<()
     Ok(())
 }
 
+/// An acquire with `filter_tags`: its probe reads the first candidates of the walk's index
+/// in order (no sort), and the by-tag path finds its candidates through the tags index
+/// alone and sorts only the jobs carrying the tag (`batch:7`: 1 000 jobs, ~200 of them
+/// PREPROCESSED).
+async fn check_tagged_acquire(conn: &mut PgConnection, when: &str) -> Result<(), String> {
+    let session = Session {
+        id: 1,
+        site_id: 1,
+        batch_job_id: None,
+        heartbeat: balsam_types::time::now(),
+    };
+    let mut spec = crate::plan_shapes::acquire(&[
+        balsam_types::JobState::Preprocessed,
+        balsam_types::JobState::RestartReady,
+    ]);
+    spec.filter_tags
+        .insert("batch".into(), serde_json::Value::String("7".into()));
+    for (name, index, max_sorted) in [
+        ("probe", "jobs_acquire_idx", 0),
+        ("by tag", "jobs_tags_idx", 2_000),
+    ] {
+        let mut tx = conn
+            .begin_with(super::WRITE_BEGIN)
+            .await
+            .map_err(|e| e.to_string())?;
+        let sort = if name == "probe" { "off" } else { "on" };
+        sqlx::query(&format!("SET LOCAL enable_sort = {sort}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut b = QueryBuilder::new("EXPLAIN (ANALYZE, FORMAT JSON) ");
+        if name == "probe" {
+            push_tag_probe(&mut b, 1, &session, &spec);
+        } else {
+            let now = balsam_types::time::now();
+            push_acquire(&mut b, 1, &session, &spec, now, Candidates::ByTag);
+        }
+        let plan: Json<Value> = b
+            .build_query_scalar()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| format!("tagged acquire {name}: {e}"))?;
+        tx.rollback().await.map_err(|e| e.to_string())?;
+        let reads = Reads::of(&plan.0);
+        let jobs_indexes: Vec<&str> = reads
+            .scans
+            .iter()
+            .filter(|(_, rel, i)| {
+                rel == "jobs" || i.as_deref().is_some_and(|i| i.starts_with("jobs_"))
+            })
+            .filter_map(|(_, _, i)| i.as_deref())
+            .filter(|i| *i != "jobs_pkey") // the UPDATE finds its picks by key
+            .collect();
+        let seq = reads
+            .scans
+            .iter()
+            .any(|(k, rel, _)| k == "Seq Scan" && rel == "jobs");
+        if seq || jobs_indexes.iter().any(|i| *i != index) || reads.max_sorted > max_sorted {
+            return Err(format!(
+                "tagged acquire {name} ({when}): reads {:?}, sorts {} rows; wanted {index} alone\nplan: {:#}",
+                reads.scans, reads.max_sorted, plan.0
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The chart aggregates read the owner's minutes of the window from the rollup's primary
 /// key; the rollup's own writes read jobs (and, when jobs are deleted, their LogEvents) by
 /// key. Nothing scans `jobs`, `log_events` or `log_event_minutes`.
@@ -423,6 +491,9 @@ async fn check_all(base: &str, jobs: i64) -> Vec<String> {
             failures.push(e);
         }
         if let Err(e) = check_tags(&mut conn, jobs, &when).await {
+            failures.push(e);
+        }
+        if let Err(e) = check_tagged_acquire(&mut conn, &when).await {
             failures.push(e);
         }
         if let Err(e) = check_aggregates(&mut conn, &when).await {

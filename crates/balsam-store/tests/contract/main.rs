@@ -130,4 +130,22 @@ mod concurrency {
         crate::sessions::concurrent_acquires_never_hand_out_a_job_twice(db.store.clone()).await;
         db.cleanup().await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn rare_filter_tags_find_their_jobs_behind_many_candidates_on_sqlite() {
+        let db = crate::support::sqlite().await;
+        crate::sessions::rare_filter_tags_find_their_jobs_behind_many_candidates(db.store.clone())
+            .await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn rare_filter_tags_find_their_jobs_behind_many_candidates_on_postgres() {
+        let Some(db) = crate::support::postgres().await else {
+            return;
+        };
+        crate::sessions::rare_filter_tags_find_their_jobs_behind_many_candidates(db.store.clone())
+            .await;
+        db.cleanup().await;
+    }
 }

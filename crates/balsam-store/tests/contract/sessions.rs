@@ -145,6 +145,90 @@ pub async fn acquire_filters_and_packs_nodes(store: &dyn Store) {
     assert_eq!(got.iter().filter(|j| small.contains(&j.id)).count(), 8);
 }
 
+/// A launcher whose `filter_tags` few waiting jobs carry, behind more than a thousand
+/// untagged candidates (PostgreSQL then reads the tagged jobs from the tags index instead
+/// of walking every candidate): it gets exactly what the walk would give, in order,
+/// packed, never a job twice, and nothing when no job carries the tag.
+pub async fn rare_filter_tags_find_their_jobs_behind_many_candidates(store: Arc<dyn Store>) {
+    let (owner, site_id, app) = world(store.as_ref()).await;
+    make_runnable(
+        store.as_ref(),
+        owner,
+        app,
+        1_100,
+        json!({"tags": {"exp": "A"}}),
+    )
+    .await;
+    let tagged = make_runnable(
+        store.as_ref(),
+        owner,
+        app,
+        30,
+        json!({"tags": {"exp": "B"}, "node_packing_count": 4}),
+    )
+    .await;
+    let b = |max: i64, extra: serde_json::Value| {
+        let mut body = json!({"max_num_jobs": max, "filter_tags": {"exp": "B"},
+                              "states": ["PREPROCESSED", "RESTART_READY"]});
+        if let (Some(obj), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            obj.extend(extra.clone());
+        }
+        acquire(body)
+    };
+    let s = session(store.as_ref(), owner, site_id, None).await;
+    let got = store
+        .acquire_jobs(owner, s.id, &b(5, json!({})))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = got.iter().map(|j| j.id).collect();
+    assert_eq!(ids, tagged[..5], "the first five by id");
+    // Node packing over the tagged ones: 1.0 node holds four quarter-node jobs.
+    let packed = b(
+        100,
+        json!({"max_aggregate_nodes": 1.0, "max_nodes_per_job": 1}),
+    );
+    let got = store.acquire_jobs(owner, s.id, &packed).await.unwrap();
+    let ids: Vec<i64> = got.iter().map(|j| j.id).collect();
+    assert_eq!(ids, tagged[5..9]);
+    // A tag no job carries, and one only other jobs' candidates carry with it: nothing.
+    let none = acquire(json!({"max_num_jobs": 10, "filter_tags": {"exp": "C"}}));
+    assert!(store
+        .acquire_jobs(owner, s.id, &none)
+        .await
+        .unwrap()
+        .is_empty());
+    let both = acquire(json!({"max_num_jobs": 10, "filter_tags": {"exp": "B", "x": "y"}}));
+    assert!(store
+        .acquire_jobs(owner, s.id, &both)
+        .await
+        .unwrap()
+        .is_empty());
+    // Four launchers take the other 21 between them, each once.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        let spec = b(3, json!({}));
+        tasks.push(tokio::spawn(async move {
+            let s = session(store.as_ref(), owner, site_id, None).await;
+            let mut got = Vec::new();
+            loop {
+                let batch = store.acquire_jobs(owner, s.id, &spec).await.unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                got.extend(batch.into_iter().map(|j| j.id));
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(all, tagged[9..], "every remaining tagged job, once");
+}
+
 pub async fn ending_a_session_times_out_running_jobs_and_unlocks_the_rest(store: &dyn Store) {
     let (owner, site_id, app) = world(store).await;
     let ids = make_runnable(store, owner, app, 3, json!({})).await;
