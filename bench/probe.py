@@ -120,6 +120,19 @@ def main():
                "filter_tags": {}, "states": ["PREPROCESSED", "RESTART_READY"], "app_ids": []}
     timed("acquire 100 (serial launcher)", [
         lambda: api.call("POST", f"sessions/{session['id']}", acquire)] * r, page_of_list(100), items=100)
+    # A launcher whose BatchJob has filter_tags: a tag whose waiting jobs come last by id
+    # (the ten last batches of 1 000, 5 jobs a call), and a tag no job carries.
+    last = (total - 1) // 1000
+
+    def tagged(i):
+        body = dict(acquire, max_num_jobs=5, filter_tags={"batch": str(last - i % 10)})
+        return api.call("POST", f"sessions/{session['id']}", body)
+
+    timed("acquire 5, filter_tags: a late batch", [(lambda i=i: tagged(i)) for i in range(r)],
+          page_of_list(5))
+    nothing = dict(acquire, filter_tags={"kind": "no-job-has-it"})
+    timed("acquire, filter_tags no job carries", [
+        lambda: api.call("POST", f"sessions/{session['id']}", nothing)] * r, page_of_list(0))
     api.call("DELETE", f"sessions/{session['id']}", expect=204)
 
     def create(i):

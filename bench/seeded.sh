@@ -16,7 +16,8 @@
 #
 # Then bench/probe.py times, for that user: list pages (one state; -last_update; an
 # offset; by tag), the 14 per-state counts the CLI sends for one Site, GET
-# /jobs/state-counts, 100-job acquires, 1 000-job bulk creates and PATCHes.
+# /jobs/state-counts, 100-job acquires (and tagged ones: a late batch, a tag no job
+# carries), 1 000-job bulk creates and PATCHes.
 #
 # Environment: PG_URL (default postgres://postgres@127.0.0.1:5432), BENCH_SERVER_BIN (a
 # prebuilt server; default: build the release one), PROBE_FLAGS (extra probe.py flags).
