@@ -8,8 +8,7 @@ import { setAuthHooks } from '@/api/client'
 import { getMemo, memoKey } from '@/api/getMemo'
 import type { User } from '@/api/types'
 import { parseServerTime } from '@/format/time'
-
-const STORAGE_KEY = 'balsam.auth'
+import { AUTH_STORAGE_KEY as STORAGE_KEY } from '@/realtime/earlySocket'
 
 interface StoredLogin {
   token: string
