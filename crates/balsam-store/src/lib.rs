@@ -39,4 +39,6 @@ pub use transfers::TransferStore;
 pub use users::{UserCredentials, UserStore};
 
 #[cfg(test)]
+mod tag_count_tests;
+#[cfg(test)]
 mod upgrade_tests;

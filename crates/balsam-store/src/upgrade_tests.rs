@@ -16,7 +16,7 @@ use sqlx::Connection;
 use crate::Store;
 
 /// Applies `migrator`'s migrations up to and including `version` on `conn`.
-async fn migrate_to<C: Migrate>(conn: &mut C, migrator: &Migrator, version: i64) {
+pub(crate) async fn migrate_to<C: Migrate>(conn: &mut C, migrator: &Migrator, version: i64) {
     conn.ensure_migrations_table()
         .await
         .expect("migrations table");

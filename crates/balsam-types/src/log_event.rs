@@ -49,4 +49,8 @@ pub struct SiteStateCounts {
     /// `{state: count}`; states without jobs are left out.
     #[schema(value_type = std::collections::HashMap<String, i64>)]
     pub counts: std::collections::BTreeMap<String, i64>,
+    /// Nodes busy at this Site: the sum over its RUNNING jobs of `num_nodes /
+    /// max(1, node_packing_count)` (the utilisation chart's weight), kept exact with the
+    /// counts (0 when nothing runs).
+    pub running_nodes: f64,
 }

@@ -1105,6 +1105,13 @@ export interface components {
             counts: {
                 [key: string]: number;
             };
+            /**
+             * Format: double
+             * @description Nodes busy at this Site: the sum over its RUNNING jobs of `num_nodes /
+             *     max(1, node_packing_count)` (the utilisation chart's weight), kept exact with the
+             *     counts (0 when nothing runs).
+             */
+            running_nodes: number;
         };
         /** @description Jobs finished per bucket at one Site. */
         SiteThroughput: {

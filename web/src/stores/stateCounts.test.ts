@@ -21,8 +21,8 @@ beforeEach(() => {
   getMemo.setRemembering(false)
   vi.mocked(jobStateCounts).mockResolvedValue({
     rows: [
-      { site_id: 1, counts: { RUNNING: 2, FAILED: 1 } },
-      { site_id: 2, counts: { RUNNING: 3 } },
+      { site_id: 1, counts: { RUNNING: 2, FAILED: 1 }, running_nodes: 2 },
+      { site_id: 2, counts: { RUNNING: 3 }, running_nodes: 3 },
     ],
   })
 })
@@ -133,7 +133,7 @@ describe('state counts store', () => {
 
   it('skips events the answer already includes when it carries a snapshot seq', async () => {
     vi.mocked(jobStateCounts).mockResolvedValue({
-      rows: [{ site_id: 1, counts: { RUNNING: 2 } }],
+      rows: [{ site_id: 1, counts: { RUNNING: 2 }, running_nodes: 2 }],
       seq: 10,
     })
     const counts = useStateCountsStore()

@@ -86,7 +86,9 @@ beforeEach(() => {
     seq: 5,
   })
   vi.mocked(jobStateCounts).mockResolvedValue({
-    rows: [{ site_id: 1, counts: { RUNNING: 1_200, FAILED: 3, JOB_FINISHED: 40 } }],
+    rows: [
+      { site_id: 1, counts: { RUNNING: 1_200, FAILED: 3, JOB_FINISHED: 40 }, running_nodes: 1_200 },
+    ],
   })
   vi.mocked(listBatchJobs).mockResolvedValue({ count: 0, results: [], seq: 5 })
   vi.mocked(fetchThroughput).mockImplementation((window) => Promise.resolve(throughput(window)))

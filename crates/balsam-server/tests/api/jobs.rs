@@ -70,7 +70,7 @@ async fn job_create_list_update_delete_on_the_wire() {
     let counts = app.get("/jobs/state-counts", &user).await;
     assert_eq!(
         counts.body,
-        json!([{"site_id": site, "counts": {"RESTART_READY": 1, "STAGED_IN": 1}}])
+        json!([{"site_id": site, "counts": {"RESTART_READY": 1, "STAGED_IN": 1}, "running_nodes": 0.0}])
     );
 
     let r = app

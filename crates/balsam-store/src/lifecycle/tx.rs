@@ -141,7 +141,8 @@ pub(crate) trait JobTx: IdListTx + Send {
     ) -> Result<Vec<Job>, StoreError>;
     /// Adds `sign` × each tag pair of the jobs `ids`, as they are now, to
     /// `job_tag_counts` (migration 0010), around a write that retags them
-    /// (`update::write_jobs_counting_tags`).
+    /// (`update::write_jobs_counting_tags`). Taking pairs out (`sign < 0`) also drops the
+    /// counter rows of the pairs that are left with no job (migration 0012).
     async fn shift_tag_counts(&mut self, ids: &[Id], sign: i64) -> Result<(), StoreError>;
     /// Inserts the LogEvents of `owner`'s jobs (the owner is stored with each event), and
     /// adds those the charts count to the per-minute rollup (`shared::aggregates`).

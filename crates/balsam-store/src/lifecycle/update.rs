@@ -192,6 +192,10 @@ async fn apply_once(
                 });
             }
         }
+        if fields.contains_key("num_nodes") || fields.contains_key("node_packing_count") {
+            // A job's node weight moves the per-Site `running_nodes` of the pushed counts.
+            out.mark_state_counts_changed();
+        }
         writes.push(JobWrite {
             id: head.id,
             fields,

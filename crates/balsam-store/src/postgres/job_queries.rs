@@ -26,7 +26,8 @@ pub(crate) const JOB_COLUMNS: &str = "jobs.id, jobs.workdir, jobs.tags, jobs.app
 
 /// The owner's per-Site job counts by state (`GET /jobs/state-counts`, and the
 /// `state_counts` change), summed over the counter shards, Sites without jobs left out.
-pub(super) const STATE_COUNTS_SQL: &str = "SELECT c.site_id, c.state::text, sum(c.count)::int8 \
+pub(super) const STATE_COUNTS_SQL: &str =
+    "SELECT c.site_id, c.state::text, sum(c.count)::int8, sum(c.nodes)::float8 \
      FROM job_state_counts c JOIN sites s ON s.id = c.site_id WHERE s.owner_id = $1 \
      GROUP BY c.site_id, c.state HAVING sum(c.count) > 0 ORDER BY c.site_id, c.state";
 

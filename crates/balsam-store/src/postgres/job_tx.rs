@@ -67,6 +67,17 @@ impl JobTx for PgConnection {
         .bind(sign)
         .execute(&mut *self)
         .await?;
+        if sign < 0 {
+            // The pairs these jobs leave may now be empty (migration 0012).
+            sqlx::query(
+                "SELECT job_tag_counts_compact(array_agg(owner_id), array_agg(key), array_agg(value)) \
+                 FROM (SELECT DISTINCT j.owner_id, t.key, t.value \
+                 FROM jobs j CROSS JOIN LATERAL jsonb_each_text(j.tags) t WHERE j.id = ANY($1)) p",
+            )
+            .bind(ids)
+            .execute(&mut *self)
+            .await?;
+        }
         Ok(())
     }
 

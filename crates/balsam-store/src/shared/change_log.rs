@@ -78,7 +78,7 @@ macro_rules! change_log_store {
                 let first = last - n + 1;
                 let mut payloads: Vec<&str> = out.payloads().iter().map(String::as_str).collect();
                 let counts = if with_counts {
-                    let rows: Vec<(i64, String, i64)> = sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
+                    let rows: Vec<(i64, String, i64, f64)> = sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
                         .bind(owner)
                         .fetch_all(&mut *conn)
                         .await?;

@@ -6,7 +6,7 @@
 //! matching jobs: the CLI's and the Site agent's `limit=0` counts, and every page count
 //! filtered by Site and state only. `docs/store-performance.md` lists the count shapes.
 
-use balsam_types::JobQuery;
+use balsam_types::{JobQuery, JobState};
 
 /// Whether `q`'s filters are all ones `job_state_counts` can answer: owner (always),
 /// Sites, states and `state__ne`. Ordering does not change a count.
@@ -81,27 +81,44 @@ pub(crate) fn tag_pairs<'a>(
     (keys, values, counts)
 }
 
-/// Groups `(site, state, count)` rows, ordered by site, into one entry per Site.
-pub(crate) fn group_counts(rows: Vec<(i64, String, i64)>) -> Vec<balsam_types::SiteStateCounts> {
+/// Groups `(site, state, count, node weight)` rows, ordered by site, into one entry per
+/// Site; the RUNNING row's weight is the Site's `running_nodes`.
+pub(crate) fn group_counts(
+    rows: Vec<(i64, String, i64, f64)>,
+) -> Vec<balsam_types::SiteStateCounts> {
     let mut out: Vec<balsam_types::SiteStateCounts> = Vec::new();
-    for (site_id, state, count) in rows {
-        match out.last_mut() {
-            Some(last) if last.site_id == site_id => {
-                last.counts.insert(state, count);
-            }
-            _ => out.push(balsam_types::SiteStateCounts {
+    for (site_id, state, count, nodes) in rows {
+        if !matches!(out.last(), Some(last) if last.site_id == site_id) {
+            out.push(balsam_types::SiteStateCounts {
                 site_id,
-                counts: std::collections::BTreeMap::from([(state, count)]),
-            }),
+                counts: Default::default(),
+                running_nodes: 0.0,
+            });
         }
+        let Some(last) = out.last_mut() else { continue };
+        if state == JobState::Running.as_str() {
+            last.running_nodes = busy_nodes(nodes);
+        }
+        last.counts.insert(state, count);
     }
     out
+}
+
+/// A sum of node weights as the counters hold it: the `+w` and `-w` of every move leave
+/// float residue (1/3 in, 1/3 out), so it is rounded to 3 decimals (as the utilisation
+/// aggregate's `busy_now`) and never below zero.
+pub(crate) fn busy_nodes(sum: f64) -> f64 {
+    let rounded = (sum * 1000.0).round() / 1000.0;
+    if rounded > 0.0 {
+        rounded
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use balsam_types::JobState;
 
     #[test]
     fn site_and_state_filters_are_answered_and_others_are_not() {

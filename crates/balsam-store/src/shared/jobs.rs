@@ -268,10 +268,11 @@ macro_rules! job_store {
                 &self,
                 owner: UserId,
             ) -> Result<Vec<SiteStateCounts>, StoreError> {
-                let rows: Vec<(i64, String, i64)> = sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
-                    .bind(owner)
-                    .fetch_all(self.read_pool())
-                    .await?;
+                let rows: Vec<(i64, String, i64, f64)> =
+                    sqlx::query_as(<Db as JobSql>::STATE_COUNTS)
+                        .bind(owner)
+                        .fetch_all(self.read_pool())
+                        .await?;
                 Ok(crate::shared::counts::group_counts(rows))
             }
         }

@@ -66,6 +66,17 @@ impl JobTx for SqliteConnection {
         .bind(sign)
         .execute(&mut *self)
         .await?;
+        if sign < 0 {
+            // The pairs these jobs leave may now be empty (migration 0012).
+            sqlx::query(
+                "DELETE FROM job_tag_counts WHERE count = 0 AND (owner_id, key, value) IN \
+                 (SELECT j.owner_id, t.key, t.value FROM jobs j, json_each(j.tags) t \
+                 WHERE j.id IN (SELECT value FROM json_each($1)))",
+            )
+            .bind(ids_json(ids))
+            .execute(&mut *self)
+            .await?;
+        }
         Ok(())
     }
 

@@ -238,6 +238,7 @@ pub async fn a_deleted_jobs_events_leave_the_charts(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(u.busy_now, 4.0);
+    assert_eq!(pushed_running_nodes(store, owner).await, 4.0);
     assert_eq!(u.busy_start[0], 0.0);
     assert_eq!(u.busy_start[45], 6.0); // 25 minutes ago: all three running
 
@@ -256,6 +257,8 @@ pub async fn a_deleted_jobs_events_leave_the_charts(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(u.busy_now, 0.0);
+    // A browser that never held the deleted RUNNING job learns it from the pushed counts.
+    assert_eq!(pushed_running_nodes(store, owner).await, 0.0);
     assert!(u.busy_start.iter().all(|&b| b == 0.0 || b == 1.0), "{u:?}");
     assert_eq!(u.busy_start[45], 1.0);
 
@@ -290,4 +293,50 @@ pub async fn a_deleted_jobs_events_leave_the_charts(store: &dyn Store) {
             .unwrap();
     }
     assert_eq!(busy().await, 3.0);
+    // A node count patched on a running job pushes the counts, though no state moved.
+    assert_eq!(pushed_running_nodes(store, owner).await, 3.0);
+
+    // Packed jobs weigh num_nodes / node_packing_count, as on the chart.
+    let packed = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "packed", "app_id": app, "node_packing_count": 3}])),
+        )
+        .await
+        .unwrap();
+    run(
+        store,
+        owner,
+        packed[0].id,
+        &[("PREPROCESSED", ago(1)), ("RUNNING", ago(1))],
+    )
+    .await;
+    assert_eq!(busy().await, 3.333);
+    assert_eq!(pushed_running_nodes(store, owner).await, 3.333);
+}
+
+/// The `running_nodes` summed over the Sites of the owner's last pushed `state_counts`
+/// change, checked against what `GET /jobs/state-counts` answers now.
+async fn pushed_running_nodes(store: &dyn Store, owner: UserId) -> f64 {
+    let page = store
+        .events_after(owner, 0, 100_000, usize::MAX)
+        .await
+        .unwrap();
+    let last = page
+        .events
+        .iter()
+        .rev()
+        .map(|e| serde_json::from_str::<serde_json::Value>(&e.payload).unwrap())
+        .find(|v| v["type"] == "state_counts")
+        .expect("a state_counts change");
+    let now = serde_json::to_value(store.job_state_counts(owner).await.unwrap()).unwrap();
+    assert_eq!(
+        last["data"], now,
+        "the pushed counts are those of the database"
+    );
+    now.as_array()
+        .unwrap()
+        .iter()
+        .map(|site| site["running_nodes"].as_f64().unwrap())
+        .sum()
 }

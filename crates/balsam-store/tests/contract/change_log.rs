@@ -66,7 +66,7 @@ pub async fn every_change_is_logged_in_order_with_full_instances(store: &dyn Sto
     );
     assert_eq!(
         entries[3].1["data"],
-        json!([{"site_id": site_id, "counts": {"READY": 1}}])
+        json!([{"site_id": site_id, "counts": {"READY": 1}, "running_nodes": 0.0}])
     );
 
     // A failed request logs nothing.
@@ -101,7 +101,7 @@ pub async fn every_change_is_logged_in_order_with_full_instances(store: &dyn Sto
     assert_eq!(entries[0].1["data"][0]["state"], "FAILED");
     assert_eq!(
         entries[2].1["data"],
-        json!([{"site_id": site_id, "counts": {"FAILED": 1}}])
+        json!([{"site_id": site_id, "counts": {"FAILED": 1}, "running_nodes": 0.0}])
     );
 
     store.delete_site(owner, site_id).await.unwrap();

@@ -73,7 +73,8 @@ async fn every_mutation_emits_its_event_with_full_instances() {
             Method::PUT,
             "/jobs/?workdir__contains=2".into(),
             json!({"num_nodes": 2}),
-            vec!["bulk-update job"],
+            // A node count moves the Site's `running_nodes`.
+            vec!["bulk-update job", "update state_counts"],
         ),
         (
             Method::POST,
