@@ -56,15 +56,6 @@ describe('EventStream: hello and welcome', () => {
     expect(options.onReload).toHaveBeenCalledExactlyOnceWith('fresh')
   })
 
-  it('says hello at once on a socket handed over already open (the page’s early socket)', () => {
-    const early = Object.assign(new FakeWebSocket('ws://host/api/v1/subscribe-user'), {
-      readyState: 1,
-    })
-    startStream({ createSocket: () => early })
-    expect(early.hello()).toEqual({ op: 'hello', token: 'T0KEN', last_seq: null })
-    expect(early.sent).toHaveLength(1)
-  })
-
   it('continues from the welcome’s seq on a fresh start', () => {
     const { stream, applied } = startStream()
     const socket = welcome(41)

@@ -3,6 +3,7 @@
 // animation frame), resumes after any drop, and reports what it cannot replay (`resync`) so
 // views reload. `EventStream` never fetches and never touches a store: `createAppEventStream`
 // wires it to them (through stores/registry.ts), and realtime/liveSession.ts runs it.
+import { API_PREFIX } from '@/api/client'
 import { getMemo } from '@/api/getMemo'
 import { EXPIRED_MESSAGE, REJECTED_MESSAGE, useAuthStore } from '@/stores/auth'
 import { useAppsStore } from '@/stores/apps'
@@ -18,9 +19,6 @@ import { useStateCountsStore, type CountLookups } from '@/stores/stateCounts'
 
 import { notifyApplied, notifyArriving } from './appliedChanges'
 import { parseServerFrame, STATE_COUNTS, type ResourceChange } from './change'
-import { subscribeUrl, takeEarlySocket } from './earlySocket'
-
-export { subscribeUrl }
 
 /** Close codes (docs/realtime.md, "Close codes"). */
 export const CLOSE = {
@@ -61,8 +59,6 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
 }
 
 export type SocketLike = Pick<WebSocket, 'send' | 'close' | 'binaryType'> & {
-  /** `WebSocket.OPEN` (1) for a socket handed over already open (`takeEarlySocket`). */
-  readonly readyState?: number
   onopen: ((event: Event) => void) | null
   onmessage: ((event: MessageEvent) => void) | null
   onclose: ((event: CloseEvent) => void) | null
@@ -319,8 +315,6 @@ export class EventStream {
     }
     // An error is always followed by a close, which decides what happens next.
     socket.onerror = () => undefined
-    // The page's early socket may be open already: say hello now.
-    if (socket.readyState === 1) socket.onopen(new Event('open'))
   }
 
   private closed(code: number) {
@@ -465,6 +459,10 @@ export class EventStream {
   }
 }
 
+export function subscribeUrl(loc: Pick<Location, 'protocol' | 'host'> = location): string {
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${API_PREFIX}/subscribe-user`
+}
+
 /**
  * Wires an EventStream to the app: events to the stores owning them, status to the
  * connection store and the GET memo, reloads to the memo and the views, a refused login
@@ -518,7 +516,6 @@ export function createAppEventStream(
     },
     onRejected: (reason) =>
       auth.endLogin(reason === 'expired' ? EXPIRED_MESSAGE : REJECTED_MESSAGE),
-    createSocket: (url) => takeEarlySocket(url) ?? new WebSocket(url),
     ...overrides,
   })
   connection.onRetryRequest(() => stream.retryNow())

@@ -8,7 +8,8 @@ import { setAuthHooks } from '@/api/client'
 import { getMemo, memoKey } from '@/api/getMemo'
 import type { User } from '@/api/types'
 import { parseServerTime } from '@/format/time'
-import { AUTH_STORAGE_KEY as STORAGE_KEY } from '@/realtime/earlySocket'
+
+const STORAGE_KEY = 'balsam.auth'
 
 interface StoredLogin {
   token: string
