@@ -8,6 +8,7 @@ import {
   CHART_WINDOWS,
   dropDeletedJobs,
   firstBucket,
+  settleBusyNow,
   throughputBins,
   throughputState,
   utilizationState,
@@ -108,6 +109,28 @@ describe('utilisation from an aggregate and the stream', () => {
     expect(steps).toContainEqual({ t: NOW + 1_000, value: 7 })
     // Seen before the page's clock ticked past them, the moves still count.
     expect(busySteps(state, NOW).at(-1)?.value).toBe(3)
+  })
+
+  it('takes the level now from the server’s pushed counts, keeping the moves before it', () => {
+    const state = utilizationState(answer, hour)
+    const start = {
+      job_id: 7,
+      timestamp: iso(NOW + 1_000),
+      from_state: 'PREPROCESSED',
+      to_state: 'RUNNING',
+    }
+    advanceUtilization(state, [start], 11, () => 4, NOW + 2_000)
+    // The same commit's counts agree: nothing to correct.
+    settleBusyNow(state, 7, 11, NOW + 2_000)
+    expect(state.moves.map((m) => m.delta)).toEqual([4])
+    // Someone else deleted a running 2-node job this browser never held (ids only).
+    settleBusyNow(state, 5, 12, NOW + 3_000)
+    // Counts the snapshot already includes change nothing.
+    settleBusyNow(state, 100, 10, NOW + 3_000)
+    const steps = busySteps(state, NOW + 4_000)
+    expect(steps).toContainEqual({ t: NOW + 1_000, value: 7 })
+    expect(steps).toContainEqual({ t: NOW + 3_000, value: 5 })
+    expect(steps.at(-1)).toEqual({ t: NOW + 4_000, value: 5 })
   })
 
   it('stays bounded: moves older than the window fold into the level', () => {

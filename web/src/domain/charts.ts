@@ -235,7 +235,8 @@ export function advanceUtilization(
  * server's next aggregate (which no longer has its LogEvents) will say. Its nodes come from
  * the moves this state saw, or, for a job running since before the snapshot (counted in
  * `busyNow`), from `runningAtDelete` (what this browser held of the job when it was deleted).
- * A running job this browser never held stays counted until a reload.
+ * A running job this browser never held is freed by the pushed counts of the same commit
+ * (`settleBusyNow`).
  */
 export function dropDeletedJobs(
   state: UtilizationState,
@@ -252,6 +253,26 @@ export function dropDeletedJobs(
     if (nodes === undefined) continue
     state.moves.push({ t: Math.max(now, state.asOf), delta: -nodes })
   }
+  coalesceMoves(state)
+}
+
+/**
+ * The nodes busy now as the server counts them (Σ `running_nodes` of a pushed `state_counts`
+ * change, exact at its `seq`, docs/realtime.md): the level at `now` becomes that. The moves
+ * the LogEvents made stay where they put the line; what they cannot tell (a RUNNING job
+ * deleted by someone whose browser never held it, a `num_nodes` patch, a job of unknown size
+ * counted as one node) shows as one move at `now`.
+ */
+export function settleBusyNow(
+  state: UtilizationState,
+  busyNow: number,
+  seq: number,
+  now: number,
+): void {
+  if (seq <= state.seq) return
+  const level = state.moves.reduce((sum, move) => sum + move.delta, state.busyNow)
+  if (Math.abs(busyNow - level) < 1e-9) return
+  state.moves.push({ t: Math.max(now, state.asOf), delta: busyNow - level })
   coalesceMoves(state)
 }
 

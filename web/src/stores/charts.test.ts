@@ -5,7 +5,7 @@ import { busySteps } from '@/domain/charts'
 import { notifyApplied, notifyArriving } from '@/realtime/appliedChanges'
 import { makeJob } from '@/test-support/jobFactory'
 
-import { useChartsStore } from './charts'
+import { pushedBusyNodes, useChartsStore } from './charts'
 import { useJobsStore } from './jobs'
 
 beforeEach(() => {
@@ -143,6 +143,88 @@ describe('a running job deleted', () => {
     const state = charts.utilization.hour!
     expect(state.moves.map((m) => m.delta)).toEqual([-2])
     expect(busySteps(state, now + 1_000).at(-1)?.value).toBe(1)
+    spy.mockRestore()
+  })
+})
+
+describe('the level now from the pushed counts', () => {
+  const counts = (seq: number, ...runningNodes: number[]) => ({
+    action: 'update' as const,
+    type: 'state_counts' as const,
+    seq,
+    data: runningNodes.map((nodes, i) => ({
+      site_id: i + 1,
+      counts: { RUNNING: Math.ceil(nodes) },
+      running_nodes: nodes,
+    })),
+  })
+
+  it('sums running_nodes over the Sites, and is null without it', () => {
+    expect(pushedBusyNodes(counts(1, 2.5, 4) as never)).toBe(6.5)
+    expect(pushedBusyNodes(counts(1) as never)).toBe(0)
+    const old = { ...counts(1, 3), data: [{ site_id: 1, counts: { RUNNING: 3 } }] }
+    expect(pushedBusyNodes(old as never)).toBeNull()
+    expect(pushedBusyNodes({ action: 'bulk-delete', type: 'job', seq: 1, data: {} } as never)).toBe(
+      null,
+    )
+  })
+
+  it('drops a running job deleted by someone whose browser never held it', async () => {
+    const now = Date.now()
+    const spy = vi
+      .spyOn(await import('@/api/aggregates'), 'fetchUtilization')
+      .mockResolvedValue(hourAnswer(now))
+    const charts = useChartsStore()
+    await charts.loadUtilization('hour')
+    // The delete carries ids only, of a job this browser never loaded; its commit's counts
+    // come right after it: two Sites, 1 + 0.5 nodes busy where the snapshot had 3.
+    const deleted = {
+      action: 'bulk-delete' as const,
+      type: 'job' as const,
+      seq: 6,
+      data: { ids: [42] },
+    }
+    notifyArriving(deleted)
+    useJobsStore().apply(deleted)
+    notifyApplied([deleted, counts(6, 1, 0.5)] as never)
+
+    expect(busySteps(charts.utilization.hour!, now + 1_000).at(-1)?.value).toBe(1.5)
+    spy.mockRestore()
+  })
+
+  it('follows a num_nodes patch of a running job, which moves no LogEvent', async () => {
+    const now = Date.now()
+    const spy = vi
+      .spyOn(await import('@/api/aggregates'), 'fetchUtilization')
+      .mockResolvedValue(hourAnswer(now))
+    const charts = useChartsStore()
+    await charts.loadUtilization('hour')
+    const patched = {
+      action: 'bulk-update' as const,
+      type: 'job' as const,
+      seq: 7,
+      data: [makeJob(7, 'RUNNING', { num_nodes: 4 })],
+    }
+    useJobsStore().apply(patched)
+    notifyApplied([patched, counts(7, 6)] as never)
+
+    expect(busySteps(charts.utilization.hour!, now + 1_000).at(-1)?.value).toBe(6)
+    spy.mockRestore()
+  })
+
+  it('applies counts that came while the window was in flight, unless its snapshot has them', async () => {
+    const now = Date.now()
+    let resolve!: (value: ReturnType<typeof hourAnswer>) => void
+    const spy = vi
+      .spyOn(await import('@/api/aggregates'), 'fetchUtilization')
+      .mockImplementation(() => new Promise((r) => (resolve = r)) as never)
+    const charts = useChartsStore()
+    const loading = charts.loadUtilization('hour')
+    charts.advance([counts(4, 9), counts(6, 2)] as never, now)
+    resolve(hourAnswer(now))
+    await loading
+
+    expect(busySteps(charts.utilization.hour!, now + 1_000).at(-1)?.value).toBe(2)
     spy.mockRestore()
   })
 })

@@ -1,8 +1,9 @@
 // Repetition note: the resource stores share one shape on purpose (a table reducer, a load status, the same load/clear calls); the shared parts are resourceTable.ts and loadStatus.ts.
 // The dashboard's charts per window: each window's aggregate fetched once (through the GET
 // memo, so only a fresh start or a `resync` fetches it again), then advanced by the stream's
-// LogEvents newer than the aggregate's snapshot. Holds a fixed number of buckets per window
-// and the running moves of the window, never the LogEvents themselves.
+// LogEvents newer than the aggregate's snapshot, the utilisation's level now set by each pushed
+// `state_counts` (its Sites' `running_nodes`). Holds a fixed number of buckets per window and
+// the running moves of the window, never the LogEvents themselves.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref, shallowRef, triggerRef } from 'vue'
 
@@ -12,6 +13,7 @@ import {
   advanceUtilization,
   CHART_WINDOWS,
   dropDeletedJobs,
+  settleBusyNow,
   throughputState,
   utilizationState,
   type ChartWindow,
@@ -21,7 +23,7 @@ import {
 } from '@/domain/charts'
 import { jobNodes } from '@/domain/utilization'
 import { onAppliedChanges, onChangeArriving } from '@/realtime/appliedChanges'
-import type { ResourceChange } from '@/realtime/change'
+import { STATE_COUNTS, type ResourceChange } from '@/realtime/change'
 
 import { useAppsStore } from './apps'
 import { useJobsStore } from './jobs'
@@ -43,6 +45,21 @@ export function deletedJobIds(change: ResourceChange): number[] {
     const id = (item as { id?: unknown } | null)?.id
     return typeof id === 'number' ? [id] : []
   })
+}
+
+/**
+ * The nodes busy now over every Site, from a pushed `state_counts` change (Σ `running_nodes`);
+ * `null` for any other change, or counts without it (a server from before it was added).
+ */
+export function pushedBusyNodes(change: ResourceChange): number | null {
+  if (change.type !== STATE_COUNTS || !Array.isArray(change.data)) return null
+  let sum = 0
+  for (const row of change.data as unknown[]) {
+    const nodes = (row as { running_nodes?: unknown } | null)?.running_nodes
+    if (typeof nodes !== 'number' || !Number.isFinite(nodes)) return null
+    sum += nodes
+  }
+  return sum
 }
 
 function moveEvents(change: ResourceChange): MoveEvent[] {
@@ -162,6 +179,15 @@ export const useChartsStore = defineStore('charts', () => {
           touched = true
         }
       }
+      // The last change of a commit that moved the counts: the level now is the server's.
+      const busyNow = pushedBusyNodes(change)
+      if (busyNow !== null && change.seq !== undefined) {
+        for (const state of utilizations) {
+          settleBusyNow(state, busyNow, change.seq, now)
+          touched = true
+        }
+        continue
+      }
       const events = moveEvents(change)
       if (events.length === 0 || change.seq === undefined) continue
       for (const state of throughputs) {
@@ -179,8 +205,12 @@ export const useChartsStore = defineStore('charts', () => {
   /** Moves every loaded window on by a batch of applied changes. */
   function advance(changes: readonly ResourceChange[], now = Date.now()) {
     if (inFlight > 0 && heldBack.length < HELD_BACK_MAX) {
-      // Only what can move a window: LogEvents and job deletes.
-      heldBack.push(...changes.filter((c) => c.type === 'log_event' || deletedJobIds(c).length > 0))
+      // Only what can move a window: LogEvents, job deletes and pushed counts.
+      heldBack.push(
+        ...changes.filter(
+          (c) => c.type === 'log_event' || c.type === STATE_COUNTS || deletedJobIds(c).length > 0,
+        ),
+      )
     }
     const touched = advanceWindows(
       Object.values(throughput.value),
