@@ -215,27 +215,10 @@ async fn tagged_path(
 ) -> Result<Option<Candidates>, StoreError> {
     let tags = crate::shared::acquire::acquire_tags(spec);
     let states = crate::shared::acquire::acquire_states(spec);
-    let mut b = QueryBuilder::<Postgres>::new("SELECT (SELECT CASE WHEN count(*) = ");
-    b.push_bind(tags.len() as i64).push(
-        " THEN COALESCE(min(n), 0) ELSE 0 END::int8 FROM (SELECT sum(count) AS n \
-         FROM job_tag_counts WHERE owner_id = ",
-    );
-    b.push_bind(owner).push(" AND (key, value) IN (");
-    for (i, (k, v)) in tags.iter().enumerate() {
-        if i > 0 {
-            b.push(", ");
-        }
-        b.push("(")
-            .push_bind(k.clone())
-            .push(", ")
-            .push_bind(v.clone())
-            .push(")");
-    }
-    b.push(
-        ") GROUP BY key, value) AS t), (SELECT COALESCE(sum(count), 0)::int8 \
-         FROM job_state_counts WHERE site_id = ",
-    )
-    .push_bind(session.site_id);
+    let mut b = QueryBuilder::<Postgres>::new("SELECT ");
+    crate::shared::acquire::push_rarest_tag_count(&mut b, owner, &tags);
+    b.push(", (SELECT COALESCE(sum(count), 0)::int8 FROM job_state_counts WHERE site_id = ")
+        .push_bind(session.site_id);
     let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
     b.push(format!(" AND state IN ({}))", names.join(", ")));
     let (rarest, candidates): (i64, i64) = b.build_query_as().fetch_one(&mut *conn).await?;

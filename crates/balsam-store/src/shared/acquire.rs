@@ -31,3 +31,36 @@ pub(crate) fn acquire_tags(spec: &SessionAcquire) -> Vec<(String, String)> {
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
         .collect()
 }
+
+/// `(SELECT …)`: how many of `owner`'s jobs carry the rarest of `tags`, from the per-tag
+/// counts (`job_tag_counts`, any state); 0 when one of them no job carries, and an acquire
+/// filtered by them can end at once. Both backends' acquires read it first.
+pub(crate) fn push_rarest_tag_count<'a, DB>(
+    b: &mut sqlx::QueryBuilder<'a, DB>,
+    owner: balsam_types::UserId,
+    tags: &[(String, String)],
+) where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    b.push("(SELECT CAST(CASE WHEN count(*) = ")
+        .push_bind(tags.len() as i64)
+        .push(
+            " THEN COALESCE(min(n), 0) ELSE 0 END AS BIGINT) FROM (SELECT sum(count) AS n \
+             FROM job_tag_counts WHERE owner_id = ",
+        )
+        .push_bind(owner)
+        .push(" AND (key, value) IN (");
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.push("(")
+            .push_bind(k.clone())
+            .push(", ")
+            .push_bind(v.clone())
+            .push(")");
+    }
+    b.push(") GROUP BY key, value) AS t)");
+}

@@ -25,6 +25,16 @@ impl AcquireSql for Sqlite {
         if spec.states.is_empty() {
             return Ok((updated, Vec::new()));
         }
+        if !spec.filter_tags.is_empty() {
+            // A filter tag no job carries: nothing to walk the candidates for.
+            let tags = crate::shared::acquire::acquire_tags(spec);
+            let mut b = QueryBuilder::<Sqlite>::new("SELECT ");
+            crate::shared::acquire::push_rarest_tag_count(&mut b, owner, &tags);
+            let rarest: i64 = b.build_query_scalar().fetch_one(&mut *conn).await?;
+            if rarest == 0 {
+                return Ok((updated, Vec::new()));
+            }
+        }
         let mut b = QueryBuilder::<Sqlite>::new("");
         push_acquire_candidates(&mut b, owner, current.site_id, spec);
         let candidates: Vec<(i64, i64, i64)> = b.build_query_as().fetch_all(&mut *conn).await?;
