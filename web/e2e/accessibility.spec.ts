@@ -1,5 +1,4 @@
-import AxeBuilder from '@axe-core/playwright'
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test } from '@playwright/test'
 
 import {
   apiToken,
@@ -9,19 +8,9 @@ import {
   registerUser,
   seedApp,
   setJobStates,
+  violations,
 } from './fixtures'
 import { seedTour } from './tour'
-
-/** Serious and critical WCAG A/AA violations on the page as it stands. */
-async function violations(page: Page) {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze()
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${v.id}: ${v.help} (${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join(', ')})`,
-    )
-}
 
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`login, Sites and Apps have no serious accessibility violations (${colorScheme})`, async ({

@@ -1,4 +1,5 @@
 // Test data made through the real API, as the Balsam CLI would make it.
+import AxeBuilder from '@axe-core/playwright'
 import { expect, type APIRequestContext, type Page } from '@playwright/test'
 
 export interface TestUser {
@@ -254,4 +255,27 @@ export async function seedSite(request: APIRequestContext, siteName: string) {
   const token = await apiToken(request, user)
   const site = await createSite(request, token, siteName)
   return { user, token, site }
+}
+
+/**
+ * Serious and critical WCAG A/AA violations on the page as it stands, once its finite
+ * animations are over: a menu or dialog still fading in has lighter text than it will have
+ * (axe once read a States menu's subtitles at 4.23:1 mid-fade).
+ */
+export async function violations(page: Page): Promise<string[]> {
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => a.effect?.getComputedTiming().endTime !== Infinity)
+        .map((a) => a.finished.catch(() => undefined)),
+    ),
+  )
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze()
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.id}: ${v.help} (${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join(', ')})`,
+    )
 }

@@ -1,20 +1,11 @@
 // What people who live in the dashboard ask for (issue 13, item 5): keyboard shortcuts,
 // browser notifications of failures, configurable columns and saved views, and a Site page
 // with its queues and backfill windows.
-import AxeBuilder from '@axe-core/playwright'
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
 
-import { createJobs, openWithApp, setJobStates } from './fixtures'
+import { createJobs, openWithApp, setJobStates, violations } from './fixtures'
 
 const SHOTS = 'test-results/screenshots'
-
-/** Serious and critical WCAG A/AA violations on the page as it stands. */
-async function violations(page: Page) {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze()
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)
-}
 
 /** Waits until the open menu has finished its opening transition, for a screenshot of it. */
 async function menuOpened(page: Page) {
