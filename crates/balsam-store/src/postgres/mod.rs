@@ -179,13 +179,18 @@ impl Dialect for Postgres {
         if tags.is_empty() {
             return;
         }
-        let object: serde_json::Map<String, serde_json::Value> = tags
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
         b.push(format!(" AND {column} @> "))
-            .push_bind(sqlx::types::Json(serde_json::Value::Object(object)));
+            .push_bind(tags_object(tags));
     }
+}
+
+/// `key:value` tag filters as the jsonb object `tags @>` compares with.
+pub(crate) fn tags_object(tags: &[(String, String)]) -> sqlx::types::Json<serde_json::Value> {
+    sqlx::types::Json(serde_json::Value::Object(
+        tags.iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    ))
 }
 
 #[async_trait::async_trait]

@@ -114,32 +114,14 @@ pub(crate) fn push_acquire(
             "SELECT * FROM (SELECT jobs.id, jobs.num_nodes, jobs.node_packing_count, \
              jobs.wall_time_min FROM jobs WHERE ",
         );
-        // By tag: `+ 0` and `|| ''` keep every btree off the Site, owner, state and App
-        // (the state too, or the partial acquire indexes' predicate is proven and one of
-        // them is read whole), so the tags index (`@>` below) alone finds the candidates.
-        let (plain, text) = match path {
-            Candidates::ByTag => (" + 0", " || ''"),
-            Candidates::Walk => ("", ""),
-        };
-        b.push(format!("jobs.site_id{plain} = "));
-        b.push_bind(session.site_id);
-        b.push(format!(" AND jobs.owner_id{plain} = "))
-            .push_bind(owner);
-        // `state` is an enum's name: safe to inline, and it must be a literal (see above).
-        b.push(format!(
-            " AND jobs.session_id IS NULL AND jobs.state{text} = '{}'",
-            state.as_str()
-        ));
-        if path == Candidates::Walk && INDEXED_ACQUIRE_STATES.contains(state) {
-            let list: Vec<String> = INDEXED_ACQUIRE_STATES
-                .iter()
-                .map(|s| format!("'{}'", s.as_str()))
-                .collect();
-            // Implied by the equality above; spelled out so the proof is trivial.
-            b.push(format!(" AND jobs.state IN ({})", list.join(", ")));
-        }
+        push_unlocked_in_state(b, owner, session, *state, path);
         Postgres::push_tag_filters(b, "jobs.tags", &tags);
         if !spec.app_ids.is_empty() {
+            let plain = if path == Candidates::ByTag {
+                " + 0"
+            } else {
+                ""
+            };
             b.push(format!(" AND jobs.app_id{plain} = ANY("))
                 .push_bind(spec.app_ids.clone())
                 .push(")");
@@ -244,6 +226,41 @@ fn walk_is_short(examined: i64, found: i64) -> bool {
     examined < PROBE_ROWS || found * 20 >= examined
 }
 
+/// One acquire branch's conditions: the session's Site, the owner, unlocked, in `state`.
+/// The walk's form lets the planner prove the partial acquire indexes' `WHERE`; by tag,
+/// `+ 0` and `|| ''` keep every btree off the Site, owner and state (the state too, or
+/// that predicate is proven and a partial index is read whole), so the tags index alone
+/// finds the candidates.
+fn push_unlocked_in_state(
+    b: &mut QueryBuilder<'_, Postgres>,
+    owner: UserId,
+    session: &Session,
+    state: JobState,
+    path: Candidates,
+) {
+    let (plain, text) = match path {
+        Candidates::ByTag => (" + 0", " || ''"),
+        Candidates::Walk => ("", ""),
+    };
+    b.push(format!("jobs.site_id{plain} = "))
+        .push_bind(session.site_id);
+    b.push(format!(" AND jobs.owner_id{plain} = "))
+        .push_bind(owner);
+    // `state` is an enum's name: safe to inline, and it must be a literal (see above).
+    b.push(format!(
+        " AND jobs.session_id IS NULL AND jobs.state{text} = '{}'",
+        state.as_str()
+    ));
+    if path == Candidates::Walk && INDEXED_ACQUIRE_STATES.contains(&state) {
+        let list: Vec<String> = INDEXED_ACQUIRE_STATES
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        // Implied by the equality above; spelled out so the proof is trivial.
+        b.push(format!(" AND jobs.state IN ({})", list.join(", ")));
+    }
+}
+
 /// Of the first [`PROBE_ROWS`] candidates of each requested state (the walk's own index,
 /// in order): how many were read, and how many carry the tags.
 pub(crate) fn push_tag_probe(
@@ -254,32 +271,15 @@ pub(crate) fn push_tag_probe(
 ) {
     let tags = crate::shared::acquire::acquire_tags(spec);
     let states = crate::shared::acquire::acquire_states(spec);
-    let object: serde_json::Map<String, serde_json::Value> = tags
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
     b.push("SELECT count(*)::int8, (count(*) FILTER (WHERE p.tags @> ")
-        .push_bind(sqlx::types::Json(serde_json::Value::Object(object)))
+        .push_bind(super::tags_object(&tags))
         .push("))::int8 FROM (");
     for (i, state) in states.iter().enumerate() {
         if i > 0 {
             b.push(" UNION ALL ");
         }
-        b.push("(SELECT jobs.tags FROM jobs WHERE jobs.site_id = ")
-            .push_bind(session.site_id)
-            .push(" AND jobs.owner_id = ")
-            .push_bind(owner);
-        b.push(format!(
-            " AND jobs.session_id IS NULL AND jobs.state = '{}'",
-            state.as_str()
-        ));
-        if INDEXED_ACQUIRE_STATES.contains(state) {
-            let list: Vec<String> = INDEXED_ACQUIRE_STATES
-                .iter()
-                .map(|s| format!("'{}'", s.as_str()))
-                .collect();
-            b.push(format!(" AND jobs.state IN ({})", list.join(", ")));
-        }
+        b.push("(SELECT jobs.tags FROM jobs WHERE ");
+        push_unlocked_in_state(b, owner, session, *state, Candidates::Walk);
         b.push(" ORDER BY jobs.id LIMIT ")
             .push_bind(PROBE_ROWS)
             .push(")");
