@@ -12,6 +12,7 @@ use balsam_types::{AppCreate, JobCreate, JobPatch, JobQuery, SiteCreate, UserId}
 use serde_json::json;
 use sqlx::Connection;
 
+use crate::upgrade_tests::ScratchPg;
 use crate::{JobUpdate, Store};
 
 /// `(key, value, sum of count, rows)` per pair of `owner`, in key order.
@@ -134,24 +135,10 @@ async fn sqlite_emptied_tag_pairs_leave_no_rows() {
 
 #[tokio::test]
 async fn postgres_emptied_tag_pairs_leave_no_rows_across_shards() {
-    let Ok(base) = std::env::var("BALSAM_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("BALSAM_TEST_REQUIRE_POSTGRES").is_err(),
-            "BALSAM_TEST_REQUIRE_POSTGRES is set but BALSAM_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("skipping PostgreSQL: BALSAM_TEST_POSTGRES_URL is not set");
+    let Some(db) = ScratchPg::create("balsam_tags").await else {
         return;
     };
-    let base = base.trim_end_matches('/');
-    let name = format!("balsam_tags_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-        .await
-        .expect("PostgreSQL reachable");
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = format!("{base}/{name}");
+    let url = db.url.clone();
     let store = crate::connect(&url, 2).await.expect("open store");
     store.migrate().await.expect("migrate");
     let read = async |owner: UserId| -> Pairs {
@@ -185,10 +172,7 @@ async fn postgres_emptied_tag_pairs_leave_no_rows_across_shards() {
     };
     emptied_pairs_leave_no_rows(store.clone(), read, split).await;
     drop(store);
-    sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
+    db.drop().await;
 }
 
 /// Rows emptied before migration 12 (PostgreSQL): a pair whose shards sum to zero goes,
@@ -226,24 +210,10 @@ async fn sqlite_migration_12_drops_the_rows_emptied_before_it() {
 
 #[tokio::test]
 async fn postgres_migration_12_drops_the_rows_emptied_before_it() {
-    let Ok(base) = std::env::var("BALSAM_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("BALSAM_TEST_REQUIRE_POSTGRES").is_err(),
-            "BALSAM_TEST_REQUIRE_POSTGRES is set but BALSAM_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("skipping PostgreSQL: BALSAM_TEST_POSTGRES_URL is not set");
+    let Some(db) = ScratchPg::create("balsam_tags").await else {
         return;
     };
-    let base = base.trim_end_matches('/');
-    let name = format!("balsam_tags_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-        .await
-        .expect("PostgreSQL reachable");
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = format!("{base}/{name}");
+    let url = db.url.clone();
     let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
     crate::upgrade_tests::migrate_to(&mut conn, &crate::postgres::MIGRATOR, 11).await;
     sqlx::raw_sql(GHOSTS)
@@ -264,8 +234,5 @@ async fn postgres_migration_12_drops_the_rows_emptied_before_it() {
     assert_eq!(rows, 2, "a pair that is not empty keeps its zero shard");
     conn.close().await.expect("close");
     drop(store);
-    sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
+    db.drop().await;
 }

@@ -25,6 +25,45 @@ pub(crate) async fn migrate_to<C: Migrate>(conn: &mut C, migrator: &Migrator, ve
     }
 }
 
+/// A fresh PostgreSQL database for one test, dropped by [`ScratchPg::drop`]; `None` (the
+/// test skips) when `BALSAM_TEST_POSTGRES_URL` is unset and PostgreSQL is not required.
+pub(crate) struct ScratchPg {
+    admin: sqlx::PgConnection,
+    name: String,
+    pub url: String,
+}
+
+impl ScratchPg {
+    pub(crate) async fn create(prefix: &str) -> Option<Self> {
+        let Ok(base) = std::env::var("BALSAM_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("BALSAM_TEST_REQUIRE_POSTGRES").is_err(),
+                "BALSAM_TEST_REQUIRE_POSTGRES is set but BALSAM_TEST_POSTGRES_URL is not"
+            );
+            eprintln!("skipping PostgreSQL: BALSAM_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let base = base.trim_end_matches('/');
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+            .await
+            .expect("PostgreSQL reachable");
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let url = format!("{base}/{name}");
+        Some(Self { admin, name, url })
+    }
+
+    pub(crate) async fn drop(mut self) {
+        sqlx::raw_sql(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&mut self.admin)
+            .await
+            .expect("drop database");
+    }
+}
+
 /// Two users with one job each and two LogEvents per job, in version 3's schema (no
 /// `log_events.owner_id`). `$T` stands for the backend's timestamp literal.
 const V3_ROWS: &str = "\
@@ -143,24 +182,10 @@ async fn sqlite_log_events_gain_their_owner_in_migration_4() {
 
 #[tokio::test]
 async fn postgres_log_events_gain_their_owner_in_migration_4() {
-    let Ok(base) = std::env::var("BALSAM_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("BALSAM_TEST_REQUIRE_POSTGRES").is_err(),
-            "BALSAM_TEST_REQUIRE_POSTGRES is set but BALSAM_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("skipping PostgreSQL: BALSAM_TEST_POSTGRES_URL is not set");
+    let Some(db) = ScratchPg::create("balsam_upgrade").await else {
         return;
     };
-    let base = base.trim_end_matches('/');
-    let name = format!("balsam_upgrade_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-        .await
-        .expect("PostgreSQL reachable");
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = format!("{base}/{name}");
+    let url = db.url.clone();
 
     let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
     migrate_to(&mut conn, &crate::postgres::MIGRATOR, 3).await;
@@ -183,8 +208,5 @@ async fn postgres_log_events_gain_their_owner_in_migration_4() {
     charts_count_the_older_events(store.clone()).await;
     drop(store);
 
-    sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
+    db.drop().await;
 }
