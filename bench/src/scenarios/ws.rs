@@ -20,13 +20,14 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 mod report;
 mod socket;
 
-use socket::{connect, subscribe_url, subscriber, Call, Connect, Target};
+use socket::{connect, subscribe_url, subscriber, Call, Connect, Skims, Target};
 
 impl Ctx {
     /// The user's event-log head, from the `X-Balsam-Seq` header of a small list.
@@ -92,9 +93,10 @@ impl Ctx {
         }
 
         let (target_tx, target_rx) = watch::channel::<Target>(None);
+        let skims = Arc::new(Skims::new(sockets.len()));
         let readers: Vec<_> = sockets
             .into_iter()
-            .map(|s| tokio::spawn(subscriber(s, target_rx.clone())))
+            .map(|s| tokio::spawn(subscriber(s, target_rx.clone(), skims.clone())))
             .collect();
         drop(target_rx);
 

@@ -7,7 +7,9 @@ use futures::{SinkExt, StreamExt};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -34,7 +36,7 @@ pub(super) fn subscribe_url(api_root: &str) -> Result<String> {
 
 /// The parts of a frame the tool looks at; `data` is skimmed for instance ids only, so
 /// a 1 000-job frame costs a parse, not a tree of `Value`s.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct WireFrame {
     pub(super) op: Option<String>,
     pub(super) seq: Option<i64>,
@@ -45,7 +47,7 @@ pub(super) struct WireFrame {
     pub(super) data: Data,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Data {
     /// Ids of the instances when `data` is a list (bulk events); a single instance or
     /// `{"ids": [...]}` counts as one item with no ids recorded.
@@ -87,6 +89,86 @@ impl<'de> Deserialize<'de> for Data {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// Frames smaller than this are parsed by every subscriber (heartbeats, state counts).
+const SHARED_SKIM_MIN_BYTES: usize = 4096;
+
+/// Big frames skimmed by one subscriber, for the others. Every subscriber of the run gets
+/// the same event frames, and parsing a 1 000-job frame (~0.5 MB) in each of 100 readers
+/// cost the tool twice the server's CPU on this machine, all of it taken from the server
+/// it measures. So the first reader of a frame parses it; the others compare their bytes
+/// with that reader's, in full, and take its result only when they are equal, or else
+/// parse their own. A frame is dropped from the cache once every subscriber has read it.
+pub(super) struct Skims {
+    subscribers: usize,
+    frames: Mutex<HashMap<SkimKey, Vec<SharedSkim>>>,
+}
+
+/// A frame's length and first bytes (`{"seq":N,…`); the full bytes decide.
+type SkimKey = (usize, Vec<u8>);
+
+struct SharedSkim {
+    text: tungstenite::Utf8Bytes,
+    frame: Arc<WireFrame>,
+    /// Subscribers that have not read it yet.
+    left: usize,
+}
+
+impl Skims {
+    pub(super) fn new(subscribers: usize) -> Self {
+        Self {
+            subscribers,
+            frames: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The frame `text` parsed: by this reader, or by another that received the same bytes.
+    fn skim(&self, text: &tungstenite::Utf8Bytes) -> Result<Arc<WireFrame>, serde_json::Error> {
+        if text.len() < SHARED_SKIM_MIN_BYTES || self.subscribers < 2 {
+            return serde_json::from_str(text).map(Arc::new);
+        }
+        let key = (text.len(), text.as_bytes()[..64].to_vec());
+        {
+            let mut frames = self.frames.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(same_key) = frames.get_mut(&key) {
+                if let Some(i) = same_key
+                    .iter()
+                    .position(|s| s.text.as_bytes() == text.as_bytes())
+                {
+                    let hit = &mut same_key[i];
+                    let frame = hit.frame.clone();
+                    hit.left -= 1;
+                    if hit.left == 0 {
+                        same_key.swap_remove(i);
+                        if same_key.is_empty() {
+                            frames.remove(&key);
+                        }
+                    }
+                    return Ok(frame);
+                }
+            }
+        }
+        // Parsed outside the lock: the other readers go on meanwhile (a second reader of
+        // the same frame may parse it too; both results are the same).
+        let frame = Arc::new(serde_json::from_str::<WireFrame>(text)?);
+        let mut frames = self.frames.lock().unwrap_or_else(PoisonError::into_inner);
+        let same_key = frames.entry(key).or_default();
+        match same_key
+            .iter_mut()
+            .find(|s| s.text.as_bytes() == text.as_bytes())
+        {
+            Some(other) => {
+                other.left -= 1;
+            }
+            None => same_key.push(SharedSkim {
+                text: text.clone(),
+                frame: frame.clone(),
+                left: self.subscribers - 1,
+            }),
+        }
+        Ok(frame)
     }
 }
 
@@ -221,6 +303,7 @@ pub(super) type Target = Option<(i64, tokio::time::Instant)>;
 pub(super) async fn subscriber(
     mut socket: Box<Socket>,
     mut target: watch::Receiver<Target>,
+    skims: Arc<Skims>,
 ) -> SubscriberOutcome {
     let mut out = SubscriberOutcome::default();
     let mut last = i64::MIN;
@@ -239,7 +322,7 @@ pub(super) async fn subscriber(
                 match msg {
                     Some(Ok(Message::Text(t))) => {
                         out.bytes += t.len() as u64;
-                        let frame: WireFrame = match serde_json::from_str(&t) {
+                        let frame = match skims.skim(&t) {
                             Ok(f) => f,
                             Err(e) => {
                                 out.error = Some(format!("unparsable frame ({e}): {}", excerpt(&t)));
@@ -257,10 +340,10 @@ pub(super) async fn subscriber(
                                 out.frames.push(Received {
                                     seq,
                                     at,
-                                    kind: frame.kind.unwrap_or_default(),
-                                    action: frame.action.unwrap_or_default(),
+                                    kind: frame.kind.clone().unwrap_or_default(),
+                                    action: frame.action.clone().unwrap_or_default(),
                                     items: frame.data.items,
-                                    ids: frame.data.ids,
+                                    ids: frame.data.ids.clone(),
                                 });
                             }
                             (None, None) => {
@@ -346,5 +429,40 @@ mod tests {
         .unwrap();
         assert_eq!(f.data.items, 1);
         assert!(f.data.ids.is_empty());
+    }
+
+    fn big_frame(seq: i64, first_id: i64) -> tungstenite::Utf8Bytes {
+        let data: Vec<Value> = (first_id..first_id + 100)
+            .map(|id| json!({"id": id, "workdir": "w".repeat(40)}))
+            .collect();
+        json!({"seq": seq, "action": "bulk-update", "type": "job", "data": data})
+            .to_string()
+            .into()
+    }
+
+    #[test]
+    fn big_frames_are_parsed_once_and_matched_by_their_bytes() {
+        let skims = Skims::new(3);
+        let a = big_frame(5, 1);
+        assert!(a.len() >= SHARED_SKIM_MIN_BYTES);
+        let first = skims.skim(&a).unwrap();
+        assert_eq!(first.data.ids.first(), Some(&1));
+        // Same length and prefix, other ids: not the cached result.
+        let b: tungstenite::Utf8Bytes = a.as_str().replace("\"id\":100,", "\"id\":900,").into();
+        assert_eq!(
+            (a.len(), &a.as_bytes()[..64]),
+            (b.len(), &b.as_bytes()[..64])
+        );
+        assert_ne!(a, b);
+        assert_eq!(skims.skim(&b).unwrap().data.ids.last(), Some(&900));
+        // The other readers of `a` share the first parse; the last one frees it.
+        let second = skims.skim(&a.clone()).unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(skims.frames.lock().unwrap().values().flatten().count(), 2);
+        skims.skim(&a).unwrap();
+        assert_eq!(skims.frames.lock().unwrap().values().flatten().count(), 1);
+        // Small frames are not kept.
+        skims.skim(&r#"{"op":"heartbeat","seq":9}"#.into()).unwrap();
+        assert_eq!(skims.frames.lock().unwrap().values().flatten().count(), 1);
     }
 }
