@@ -115,7 +115,7 @@ pub(crate) fn cases() -> Vec<PlanCase> {
                 },
                 page(180),
             ),
-            index: &["jobs_owner_state_idx", "jobs_site_state_idx"],
+            index: &["jobs_owner_state_idx"],
             max_sorted: 0,
         },
         PlanCase {

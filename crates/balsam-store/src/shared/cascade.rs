@@ -5,7 +5,12 @@ use crate::lifecycle::Dependents;
 impl Dependents {
     pub(crate) fn sql(self) -> &'static str {
         match self {
-            Dependents::SiteJobs => "SELECT id FROM jobs WHERE site_id = $1 ORDER BY id",
+            // Through the Site's Apps: the jobs the database's cascade (sites -> apps -> jobs)
+            // deletes, found by `jobs_app_idx`.
+            Dependents::SiteJobs => {
+                "SELECT id FROM jobs WHERE app_id IN (SELECT id FROM apps WHERE site_id = $1) \
+                 ORDER BY id"
+            }
             Dependents::SiteSessions => "SELECT id FROM sessions WHERE site_id = $1 ORDER BY id",
             Dependents::SiteBatchJobs => "SELECT id FROM batch_jobs WHERE site_id = $1 ORDER BY id",
             Dependents::SiteApps => "SELECT id FROM apps WHERE site_id = $1 ORDER BY id",

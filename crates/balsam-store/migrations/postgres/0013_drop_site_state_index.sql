@@ -1,0 +1,12 @@
+-- `jobs_site_state_idx (site_id, state, id)` is gone. Every job write paid for it (an
+-- entry per insert, and per state change: a state change is not a HOT update), and no
+-- hot query needs it any more:
+--   * acquire reads its own partial indexes (`jobs_acquire_idx`, `jobs_acquire_packing_idx`);
+--   * per-(Site, state) counts read the maintained counters (`job_state_counts`);
+--   * a `site_id` + `state` page reads `jobs_owner_state_idx (owner_id, state, id)` in
+--     order and checks the Site (plan test "jobs by Site and state");
+--   * deleting a Site finds its jobs through its Apps (`jobs_app_idx`), which is also how
+--     the database's cascade reaches them.
+-- Measured on a 1M-job PostgreSQL table without statistics (4 writers, 1 000-job calls):
+-- the database's CPU per 1 000 creates + 1 000 state PATCHes fell by 12 %.
+DROP INDEX jobs_site_state_idx;
