@@ -149,11 +149,24 @@ macro_rules! job_store {
                 // The log head and the count in one statement (one snapshot). A count alone
                 // (`limit=0`: the CLI's per-state counts, the Site agent's polls) is that one
                 // round trip, with no transaction around it.
+                //
+                // A first page asked for by at most `limit` ids (the SDK's `refresh_from_db`
+                // and `wait` polling: 500 ids a call, every second) holds every match, so
+                // its count is its length: the count statement's second pass over the ids
+                // is skipped.
+                let page_holds_all = page.offset == 0
+                    && page.limit > 0
+                    && !q.ids.is_empty()
+                    && q.ids.len() as i64 <= page.limit;
                 let mut head = QueryBuilder::new(
                     "SELECT COALESCE((SELECT seq FROM user_event_seq WHERE user_id = ",
                 );
                 head.push_bind(owner).push("), 0), (");
-                <Db as JobSql>::push_count(&mut head, owner, q);
+                if page_holds_all {
+                    head.push("CAST(0 AS BIGINT)");
+                } else {
+                    <Db as JobSql>::push_count(&mut head, owner, q);
+                }
                 head.push(")");
                 if page.limit == 0 {
                     let (seq, count): (i64, i64) =
@@ -177,18 +190,24 @@ macro_rules! job_store {
                 }
                 let (seq, count, total): (i64, i64, i64) =
                     head.build_query_as().fetch_one(&mut *tx).await?;
-                let results: Vec<<Db as JobSql>::JobRow> = if page.offset >= count {
-                    Vec::new() // a count (`limit=0`), or a page past the end: no rows to read
-                } else {
-                    let walk = <Db as JobSql>::walk_pays(q, page, count, total);
-                    if let Some(settings) = walk {
-                        sqlx::query(settings).execute(&mut *tx).await?;
-                    }
-                    let mut rows = QueryBuilder::new("");
-                    <Db as JobSql>::push_page(&mut rows, owner, q, page, walk.is_some());
-                    rows.build_query_as().fetch_all(&mut *tx).await?
-                };
+                let results: Vec<<Db as JobSql>::JobRow> =
+                    if !page_holds_all && page.offset >= count {
+                        Vec::new() // a page past the end: no rows to read
+                    } else {
+                        let walk = <Db as JobSql>::walk_pays(q, page, count, total);
+                        if let Some(settings) = walk {
+                            sqlx::query(settings).execute(&mut *tx).await?;
+                        }
+                        let mut rows = QueryBuilder::new("");
+                        <Db as JobSql>::push_page(&mut rows, owner, q, page, walk.is_some());
+                        rows.build_query_as().fetch_all(&mut *tx).await?
+                    };
                 tx.commit().await?;
+                let count = if page_holds_all {
+                    results.len() as i64
+                } else {
+                    count
+                };
                 Ok(Paginated {
                     count,
                     results: results.into_iter().map(Job::from).collect(),

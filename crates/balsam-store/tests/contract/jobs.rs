@@ -488,6 +488,41 @@ pub async fn list_filters_and_orderings(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!((page.count, page.results.len()), (4, 2));
+
+    // Pages by ids (the SDK's polling): the count is every match, whether or not the page
+    // holds them all, and unknown or repeated ids count nothing.
+    let by_ids = |ids: Vec<i64>, state_ne: Option<JobState>, limit: i64, offset: i64| async move {
+        let q = JobQuery {
+            ids,
+            state_ne,
+            ..Default::default()
+        };
+        let page = store
+            .list_jobs(owner, &q, Page { limit, offset })
+            .await
+            .unwrap();
+        let got: Vec<i64> = page.results.iter().map(|j| j.id).collect();
+        (page.count, got)
+    };
+    let nowhere = child + 1_000_000;
+    assert_eq!(
+        by_ids(vec![c, a, a, nowhere], None, 500, 0).await,
+        (2, vec![a, c])
+    );
+    assert_eq!(
+        by_ids(
+            vec![b, a, c, child],
+            Some(JobState::AwaitingParents),
+            500,
+            0
+        )
+        .await,
+        (3, vec![b, a, c])
+    );
+    assert_eq!(by_ids(vec![nowhere], None, 500, 0).await, (0, vec![]));
+    assert_eq!(by_ids(vec![c, a, b], None, 2, 0).await, (3, vec![b, a]));
+    assert_eq!(by_ids(vec![c, a, b], None, 2, 2).await, (3, vec![c]));
+    assert_eq!(by_ids(vec![c, a, b], None, 3, 5).await, (3, vec![]));
 }
 
 /// A job's LogEvents go with it, however the job is deleted: by id, by query, and through
