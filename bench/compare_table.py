@@ -22,6 +22,7 @@ ITEM_UNITS = {
     "acquire/patch": "patches/s",
     "ws": "jobs rcvd/s",
     "ws/calls": "jobs/s",
+    "ws/patches": "updates/s",
 }
 SIZE_KEYS = [
     "jobs", "batch", "list_jobs", "fill_batch", "list_requests", "launchers",

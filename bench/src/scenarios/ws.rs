@@ -138,6 +138,7 @@ impl Ctx {
                 let body: Vec<Value> = (first..first + count)
                     .map(|i| super::job_body(i, tag, app_id))
                     .collect();
+                let sent = Instant::now();
                 let reply = api
                     .call(Method::POST, "jobs/", Body::json(&Value::Array(body)), 201)
                     .await
@@ -169,6 +170,8 @@ impl Ctx {
                 calls.push(Call {
                     create: true,
                     ids,
+                    sent,
+                    took: reply.elapsed,
                     responded,
                     lo: head,
                     hi,
@@ -184,6 +187,7 @@ impl Ctx {
                     .iter()
                     .map(|id| json!({"id": id, "state": "PREPROCESSED", "state_data": {}}))
                     .collect();
+                let sent = Instant::now();
                 let reply = api
                     .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
                     .await
@@ -202,6 +206,8 @@ impl Ctx {
                 calls.push(Call {
                     create: false,
                     ids: chunk.to_vec(),
+                    sent,
+                    took: reply.elapsed,
                     responded,
                     lo: head,
                     hi,

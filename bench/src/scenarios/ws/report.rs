@@ -44,6 +44,11 @@ impl Ctx {
             ));
         }
 
+        // The PATCH phase, end to end: from its first call sent to its last call's last
+        // frame at the last subscriber.
+        let patch_calls: Vec<&Call> = calls.iter().filter(|c| !c.create).collect();
+        let mut patches_delivered: Option<Instant> = None;
+
         for (s, o) in outcomes.iter().enumerate() {
             if let Some(e) = &o.error {
                 errors.push(format!("subscriber {s}: {e}"));
@@ -126,6 +131,12 @@ impl Ctx {
                     row.record(last.saturating_duration_since(c.responded));
                     first_latencies.push(first.saturating_duration_since(c.responded));
                 }
+            }
+            if let Some(last_patch) = patch_calls.last() {
+                let at = ((last_patch.lo + 1)..=last_patch.hi)
+                    .filter_map(|q| by_seq.get(&q).map(|i| o.frames[*i].at))
+                    .max();
+                patches_delivered = patches_delivered.max(at);
             }
             let sub_last = o.frames.iter().map(|f| f.at).max().unwrap_or(changes_done);
             last_arrival = last_arrival.max(sub_last);
@@ -211,8 +222,28 @@ impl Ctx {
                 self.problem(e.clone());
             }
         }
-        Ok(vec![row, connect_row, calls_row])
+        let patches_row = patches_row(&patch_calls, patches_delivered, n_subs);
+        Ok(vec![row, connect_row, calls_row, patches_row])
     }
+}
+
+/// `ws/patches`: the job updates of the PATCH calls, from the first call sent to the last
+/// call's last frame at the last subscriber (so the rate counts only updates every
+/// subscriber has received); latency = each PATCH's HTTP exchange.
+fn patches_row(patch_calls: &[&Call], delivered: Option<Instant>, n_subs: usize) -> Row {
+    let mut row = Row::new("ws/patches");
+    row.items = Some(0);
+    for c in patch_calls {
+        row.record(c.took);
+        row.add_items(c.ids.len() as u64);
+    }
+    if let (Some(first), Some(end)) = (patch_calls.first(), delivered) {
+        row.wall = end.saturating_duration_since(first.sent);
+    }
+    row.note = format!(
+        "state-changing PATCHes (-> PREPROCESSED, with their LogEvents), one call at a time: first PATCH sent -> the last PATCH's last frame at the last of {n_subs} subscribers; items/s = job updates delivered to every subscriber; wall includes a GET /sites/ per call"
+    );
+    row
 }
 
 #[cfg(test)]
@@ -245,6 +276,8 @@ mod tests {
             Call {
                 create: true,
                 ids: vec![1, 2],
+                sent: t0,
+                took: Duration::from_millis(10),
                 responded: t0 + Duration::from_millis(10),
                 lo: 10,
                 hi: 12,
@@ -252,6 +285,8 @@ mod tests {
             Call {
                 create: false,
                 ids: vec![1, 2],
+                sent: t0 + Duration::from_millis(12),
+                took: Duration::from_millis(8),
                 responded: t0 + Duration::from_millis(20),
                 lo: 12,
                 hi: 13,
@@ -280,6 +315,17 @@ mod tests {
             vec![Duration::from_millis(20), Duration::from_millis(10)]
         );
         assert_eq!((rows[0].requests, rows[0].items), (3, Some(4)));
+        // The PATCH phase: sent at 12 ms, its frame at the (only) subscriber at 30 ms.
+        let patches = &rows[3];
+        assert_eq!(patches.name, "ws/patches");
+        assert_eq!(
+            (patches.items, patches.wall, patches.latencies.clone()),
+            (
+                Some(2),
+                Duration::from_millis(18),
+                vec![Duration::from_millis(8)]
+            )
+        );
 
         let duplicated = SubscriberOutcome {
             frames: vec![

@@ -194,6 +194,9 @@ pub(super) struct SubscriberOutcome {
 pub(super) struct Call {
     pub(super) create: bool,
     pub(super) ids: Vec<i64>,
+    /// When the call was sent, and how long its HTTP exchange took.
+    pub(super) sent: Instant,
+    pub(super) took: Duration,
     pub(super) responded: Instant,
     /// The call's events are the seqs in (lo, hi].
     pub(super) lo: i64,
