@@ -165,6 +165,10 @@ impl Dialect for Postgres {
         format!(" FOR UPDATE OF {alias}")
     }
 
+    fn key_share_rows_of(alias: &str) -> String {
+        format!(" FOR KEY SHARE OF {alias}")
+    }
+
     type Doc = sqlx::types::Json<serde_json::Value>;
 
     fn doc(v: serde_json::Value) -> Self::Doc {

@@ -135,8 +135,11 @@ macro_rules! id_list_tx {
                         Json<Map<String, Value>>,
                         Json<Map<String, Value>>,
                     );
+                    // Each App stays until commit (PostgreSQL: `FOR KEY SHARE`, what a
+                    // foreign key takes per row, once per App; migration 0014).
                     let rows: Vec<Row> = sqlx::query_as(&format!("SELECT a.id, a.site_id, a.name, a.transfers, s.transfer_locations \
-                         FROM apps a JOIN sites s ON s.id = a.site_id WHERE s.owner_id = $1 AND a.id {}", <Db as Dialect>::in_ids("$2"))
+                         FROM apps a JOIN sites s ON s.id = a.site_id WHERE s.owner_id = $1 AND a.id {}{}",
+                         <Db as Dialect>::in_ids("$2"), <Db as Dialect>::key_share_rows_of("a"))
             )
                     .bind(owner)
                     .bind(<Db as Dialect>::ids(ids))

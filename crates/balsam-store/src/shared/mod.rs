@@ -70,6 +70,11 @@ pub(crate) trait Dialect: Database {
     /// Appended to a `SELECT` in a write transaction whose rows of table `alias` must
     /// stay locked until commit (`FOR UPDATE OF alias`; nothing on SQLite).
     fn lock_rows_of(alias: &str) -> String;
+    /// Appended to a `SELECT` in a write transaction whose rows of table `alias` must not
+    /// be deleted (nor their key changed) until commit, while other writers may lock them
+    /// the same way: what a foreign-key check takes (`FOR KEY SHARE OF alias`; nothing on
+    /// SQLite).
+    fn key_share_rows_of(alias: &str) -> String;
     /// A JSON document bound as one parameter (`jsonb` on PostgreSQL, text on SQLite).
     type Doc: Send;
     fn doc(v: serde_json::Value) -> Self::Doc;

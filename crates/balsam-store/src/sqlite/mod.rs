@@ -153,6 +153,10 @@ impl Dialect for Sqlite {
         String::new()
     }
 
+    fn key_share_rows_of(_alias: &str) -> String {
+        String::new()
+    }
+
     type Doc = String;
 
     fn doc(v: serde_json::Value) -> String {

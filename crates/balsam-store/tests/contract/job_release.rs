@@ -1,8 +1,11 @@
 //! Jobs that wait on others: children released when their parents finish (once, also
-//! under concurrent completions) and jobs moved on by their transfers.
+//! under concurrent completions) and jobs moved on by their transfers; and no job left
+//! behind by an App deleted during a create.
 
 use balsam_store::{JobUpdate, Store, StoreError};
-use balsam_types::{JobBulkPatch, JobState, Page, TransferPatch, TransferQuery};
+use balsam_types::{
+    AppCreate, JobBulkPatch, JobQuery, JobState, Page, TransferPatch, TransferQuery,
+};
 use serde_json::json;
 
 use crate::jobs::{events_of, get, jobs, patch, world};
@@ -235,4 +238,56 @@ pub async fn concurrent_parent_completions_release_the_child_once(
             "job {kid} was left waiting after both parents finished"
         );
     }
+}
+
+/// An App deleted while jobs are being created on it leaves no job behind: either the
+/// create finds no App (404), or the deletion waits for the create's commit and takes its
+/// jobs too. On PostgreSQL the create locks each App (`FOR KEY SHARE`) in place of the
+/// per-row foreign key migration 0014 dropped, so this pins the lock.
+pub async fn an_app_deleted_during_a_create_leaves_no_jobs(store: std::sync::Arc<dyn Store>) {
+    let (owner, site_id, _) = world(store.as_ref()).await;
+    let (mut created, mut refused) = (0, 0);
+    for round in 0..25 {
+        let app = AppCreate::from_json(&json!({"site_id": site_id, "name": format!("A{round}"),
+            "serialized_class": "x", "source_code": "y"}))
+        .unwrap();
+        let app = store.create_app(owner, &app).await.unwrap().id;
+        let body = jobs(json!((0..200)
+            .map(|i| json!({"workdir": format!("r{round}/{i}"), "app_id": app}))
+            .collect::<Vec<_>>()));
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let create = {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.create_jobs(owner, &body).await
+            })
+        };
+        let delete = {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                // Let the create read its App first, most rounds.
+                tokio::time::sleep(std::time::Duration::from_micros(500 * (round % 4))).await;
+                store.delete_app(owner, app).await
+            })
+        };
+        match create.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::MissingReference(_)) => refused += 1,
+            Err(other) => panic!("create: {other:?}"),
+        }
+        delete.await.unwrap().unwrap();
+        let q = JobQuery {
+            app_id: Some(app),
+            ..Default::default()
+        };
+        let left = store.list_jobs(owner, &q, Page::default()).await.unwrap();
+        assert!(
+            left.results.is_empty(),
+            "round {round}: {} jobs of the deleted App {app} are left",
+            left.results.len()
+        );
+    }
+    assert_eq!(created + refused, 25);
 }

@@ -525,6 +525,80 @@ pub async fn list_filters_and_orderings(store: &dyn Store) {
     assert_eq!(by_ids(vec![c, a, b], None, 3, 5).await, (3, vec![]));
 }
 
+/// Deleting a user deletes their jobs, with their LogEvents, TransferItems and counts,
+/// through the database's own cascade (users -> sites -> apps -> jobs). On PostgreSQL the
+/// last link is a statement trigger, not a foreign key (migration 0014), so this pins it;
+/// another user's jobs stay.
+pub async fn a_deleted_users_jobs_go_with_them(store: &dyn Store) {
+    let name = format!("leaving-{}", uuid::Uuid::new_v4().simple());
+    let owner = store.create_user(&name, "hash").await.unwrap().id;
+    let site = SiteCreate::from_json(&json!({"name": "s", "path": "/s",
+        "transfer_locations": {"laptop": "globus://abc"}}))
+    .unwrap();
+    let site = store.create_site(owner, &site).await.unwrap();
+    let app = AppCreate::from_json(&json!({"site_id": site.id, "name": "App",
+        "serialized_class": "x", "source_code": "y", "transfers": {
+            "inp": {"required": false, "direction": "in", "local_path": "in.dat"}}}))
+    .unwrap();
+    let app = store.create_app(owner, &app).await.unwrap();
+    let made = store
+        .create_jobs(
+            owner,
+            &jobs(json!([
+                {"workdir": "a", "app_id": app.id, "tags": {"run": "1"}},
+                {"workdir": "b", "app_id": app.id,
+                 "transfers": {"inp": {"location_alias": "laptop", "path": "/x"}}},
+            ])),
+        )
+        .await
+        .unwrap();
+    let child = store
+        .create_jobs(
+            owner,
+            &jobs(json!([{"workdir": "c", "app_id": app.id, "parent_ids": [made[0].id]}])),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<i64> = made.iter().chain(&child).map(|j| j.id).collect();
+    let (other, _, other_app) = world(store).await;
+    let kept = store
+        .create_jobs(other, &jobs(json!([{"workdir": "k", "app_id": other_app}])))
+        .await
+        .unwrap();
+
+    store.delete_user(&name).await.unwrap();
+
+    let by_ids = |owner, ids: Vec<i64>| async move {
+        let q = JobQuery {
+            ids,
+            ..Default::default()
+        };
+        let page = store.list_jobs(owner, &q, Page::default()).await.unwrap();
+        (page.count, page.results.len())
+    };
+    assert_eq!(
+        by_ids(owner, ids.clone()).await,
+        (0, 0),
+        "the jobs are gone"
+    );
+    let events = store
+        .list_events(owner, &EventQuery::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(events.count, 0, "their LogEvents are gone");
+    let transfers = store
+        .list_transfers(owner, &TransferQuery::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(transfers.count, 0, "their TransferItems are gone");
+    assert_eq!(
+        by_ids(other, vec![kept[0].id]).await,
+        (1, 1),
+        "another user's job stays"
+    );
+    assert_eq!(events_of(store, other, kept[0].id).await.len(), 1);
+}
+
 /// A job's LogEvents go with it, however the job is deleted: by id, by query, and through
 /// its Site (Site -> Apps -> jobs). On PostgreSQL the cascade is a statement trigger, not
 /// a foreign key (migration 0008), so this pins it.

@@ -47,6 +47,7 @@ contract!(
     aggregates::throughput_and_utilization_agree_with_the_listed_events,
     aggregates::a_deleted_jobs_events_leave_the_charts,
     jobs::tag_counts_and_pages_follow_every_change,
+    jobs::a_deleted_users_jobs_go_with_them,
     users::users_register_and_change_passwords,
     users::usernames_are_unique,
     users::token_generations_move_on_revocation_and_vanish_with_the_user,
@@ -96,6 +97,22 @@ mod concurrency {
         };
         crate::job_release::concurrent_parent_completions_release_the_child_once(db.store.clone())
             .await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_app_deleted_during_a_create_leaves_no_jobs_on_sqlite() {
+        let db = crate::support::sqlite().await;
+        crate::job_release::an_app_deleted_during_a_create_leaves_no_jobs(db.store.clone()).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_app_deleted_during_a_create_leaves_no_jobs_on_postgres() {
+        let Some(db) = crate::support::postgres().await else {
+            return;
+        };
+        crate::job_release::an_app_deleted_during_a_create_leaves_no_jobs(db.store.clone()).await;
         db.cleanup().await;
     }
 
