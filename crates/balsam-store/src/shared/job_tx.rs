@@ -114,8 +114,11 @@ macro_rules! id_list_tx {
                 }
 
                 async fn owned_batch_jobs(&mut self, owner: UserId, ids: &[Id]) -> Result<Vec<Id>, StoreError> {
+                    // Each BatchJob stays until commit (PostgreSQL: `FOR KEY SHARE`, once per
+                    // BatchJob instead of a foreign-key check per job; migration 0015).
                     Ok(sqlx::query_scalar(&format!("SELECT b.id FROM batch_jobs b JOIN sites s ON s.id = b.site_id \
-                         WHERE s.owner_id = $1 AND b.id {}", <Db as Dialect>::in_ids("$2"))
+                         WHERE s.owner_id = $1 AND b.id {}{}", <Db as Dialect>::in_ids("$2"),
+                         <Db as Dialect>::key_share_rows_of("b"))
             )
                     .bind(owner)
                     .bind(<Db as Dialect>::ids(ids))

@@ -75,6 +75,7 @@ contract!(
     sessions::ending_a_session_times_out_running_jobs_and_unlocks_the_rest,
     sessions::stale_sessions_and_finished_batch_jobs_are_swept,
     sessions::batch_jobs_follow_upstreams_update_rules,
+    sessions::deleting_a_batch_job_or_session_unlinks_their_jobs,
     change_log::every_change_is_logged_in_order_with_full_instances,
     change_log::pruning_moves_the_first_available_sequence,
     change_log::replay_pages_are_cut_by_bytes,
@@ -97,6 +98,28 @@ mod concurrency {
         };
         crate::job_release::concurrent_parent_completions_release_the_child_once(db.store.clone())
             .await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it_on_sqlite() {
+        let db = crate::support::sqlite().await;
+        crate::sessions::a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it(
+            db.store.clone(),
+        )
+        .await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it_on_postgres() {
+        let Some(db) = crate::support::postgres().await else {
+            return;
+        };
+        crate::sessions::a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it(
+            db.store.clone(),
+        )
+        .await;
         db.cleanup().await;
     }
 

@@ -390,6 +390,122 @@ pub async fn batch_jobs_follow_upstreams_update_rules(store: &dyn Store) {
     ));
 }
 
+/// Deleting a BatchJob unlinks the jobs and Sessions that named it (they stay), and a
+/// deleted BatchJob cannot be named again. On PostgreSQL the unlinking is a statement
+/// trigger, not a foreign key's `ON DELETE SET NULL` (migration 0015), so this pins it.
+pub async fn deleting_a_batch_job_or_session_unlinks_their_jobs(store: &dyn Store) {
+    let (owner, site_id, app) = world(store).await;
+    let ids = make_runnable(store, owner, app, 3, json!({})).await;
+    let bj = batch_job(store, owner, site_id, "serial").await;
+    let s = session(store, owner, site_id, Some(bj.id)).await;
+    let got = store.acquire_jobs(owner, s.id, &serial(2)).await.unwrap();
+    assert_eq!(got.len(), 2);
+    let named = JobPatch::from_json(&json!({"batch_job_id": bj.id})).unwrap();
+    store
+        .update_jobs(owner, JobUpdate::One(ids[2], &named))
+        .await
+        .unwrap();
+    for id in &ids {
+        assert_eq!(
+            store.get_job(owner, *id).await.unwrap().batch_job_id,
+            Some(bj.id)
+        );
+    }
+
+    store.delete_batch_job(owner, bj.id).await.unwrap();
+    for id in &ids {
+        let job = store.get_job(owner, *id).await.unwrap();
+        assert_eq!(
+            job.batch_job_id, None,
+            "job {id} still names the deleted BatchJob"
+        );
+    }
+    let s_now = store.list_sessions(owner, &[s.id]).await.unwrap().results;
+    assert_eq!(s_now.len(), 1);
+    assert_eq!(s_now[0].batch_job_id, None);
+    assert!(matches!(
+        store
+            .update_jobs(owner, JobUpdate::One(ids[2], &named))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // The acquired jobs are held by the Session until it goes.
+    let held: Vec<i64> = got.iter().map(|j| j.id).collect();
+    for id in &held {
+        assert_eq!(
+            store.get_job(owner, *id).await.unwrap().session_id,
+            Some(s.id)
+        );
+    }
+    store.delete_session(owner, s.id).await.unwrap();
+    for id in &held {
+        assert_eq!(store.get_job(owner, *id).await.unwrap().session_id, None);
+    }
+}
+
+/// A BatchJob deleted while a PATCH names it leaves no job naming it: either the PATCH
+/// finds no BatchJob (400), or the deletion waits for the PATCH's commit and unlinks its
+/// jobs too. On PostgreSQL the PATCH locks each BatchJob it names (`FOR KEY SHARE`) in
+/// place of the per-row foreign key migration 0015 dropped, so this pins the lock.
+pub async fn a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it(store: Arc<dyn Store>) {
+    let (owner, site_id, app) = world(store.as_ref()).await;
+    let ids = make_runnable(store.as_ref(), owner, app, 200, json!({})).await;
+    for round in 0..25u64 {
+        let bj = batch_job(store.as_ref(), owner, site_id, "serial").await.id;
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let patch = {
+            let (store, barrier, ids) = (store.clone(), barrier.clone(), ids.clone());
+            tokio::spawn(async move {
+                let q = JobQuery {
+                    ids,
+                    ..Default::default()
+                };
+                let p = JobPatch::from_json(&json!({"batch_job_id": bj})).unwrap();
+                barrier.wait().await;
+                store.update_jobs(owner, JobUpdate::Query(&q, &p)).await
+            })
+        };
+        let delete = {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tokio::time::sleep(std::time::Duration::from_micros(500 * (round % 4))).await;
+                store.delete_batch_job(owner, bj).await
+            })
+        };
+        match patch.await.unwrap() {
+            Ok(_) | Err(StoreError::Invalid(_)) => {}
+            Err(other) => panic!("patch: {other:?}"),
+        }
+        delete.await.unwrap().unwrap();
+        let q = JobQuery {
+            ids: ids.clone(),
+            ..Default::default()
+        };
+        let page = store
+            .list_jobs(
+                owner,
+                &q,
+                Page {
+                    limit: 500,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap();
+        let naming = page
+            .results
+            .iter()
+            .filter(|j| j.batch_job_id == Some(bj))
+            .count();
+        assert_eq!(
+            naming, 0,
+            "round {round}: {naming} jobs name the deleted BatchJob {bj}"
+        );
+    }
+}
+
 /// A BatchJob of one node for five minutes at the owner's Site, in `job_mode`.
 async fn batch_job(store: &dyn Store, owner: i64, site_id: i64, job_mode: &str) -> BatchJob {
     let create = BatchJobCreate::from_json(&json!({"site_id": site_id, "project": "p",
