@@ -81,111 +81,41 @@ contract!(
     change_log::replay_pages_are_cut_by_bytes,
 );
 
+/// Generates one multi-threaded `#[tokio::test]` per backend for each story that needs the
+/// store shared between tasks (it takes an `Arc<dyn Store>`).
+macro_rules! concurrent {
+    ($($module:ident :: $story:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $story() {
+                    let db = crate::support::sqlite().await;
+                    crate::$module::$story(db.store.clone()).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $story() {
+                    let Some(db) = crate::support::postgres().await else { return };
+                    crate::$module::$story(db.store.clone()).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
 /// Stories that need the store shared between tasks.
 mod concurrency {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_parent_completions_release_the_child_once_on_sqlite() {
-        let db = crate::support::sqlite().await;
-        crate::job_release::concurrent_parent_completions_release_the_child_once(db.store.clone())
-            .await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_parent_completions_release_the_child_once_on_postgres() {
-        let Some(db) = crate::support::postgres().await else {
-            return;
-        };
-        crate::job_release::concurrent_parent_completions_release_the_child_once(db.store.clone())
-            .await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it_on_sqlite() {
-        let db = crate::support::sqlite().await;
-        crate::sessions::a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it(
-            db.store.clone(),
-        )
-        .await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it_on_postgres() {
-        let Some(db) = crate::support::postgres().await else {
-            return;
-        };
-        crate::sessions::a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it(
-            db.store.clone(),
-        )
-        .await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn an_app_deleted_during_a_create_leaves_no_jobs_on_sqlite() {
-        let db = crate::support::sqlite().await;
-        crate::job_release::an_app_deleted_during_a_create_leaves_no_jobs(db.store.clone()).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn an_app_deleted_during_a_create_leaves_no_jobs_on_postgres() {
-        let Some(db) = crate::support::postgres().await else {
-            return;
-        };
-        crate::job_release::an_app_deleted_during_a_create_leaves_no_jobs(db.store.clone()).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn pushed_counts_follow_concurrent_writers_on_sqlite() {
-        let db = crate::support::sqlite().await;
-        crate::change_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn pushed_counts_follow_concurrent_writers_on_postgres() {
-        let Some(db) = crate::support::postgres().await else {
-            return;
-        };
-        crate::change_log::pushed_counts_follow_concurrent_writers(db.store.clone()).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_acquires_never_hand_out_a_job_twice_on_sqlite() {
-        let db = crate::support::sqlite().await;
-        crate::sessions::concurrent_acquires_never_hand_out_a_job_twice(db.store.clone()).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_acquires_never_hand_out_a_job_twice_on_postgres() {
-        let Some(db) = crate::support::postgres().await else {
-            return;
-        };
-        crate::sessions::concurrent_acquires_never_hand_out_a_job_twice(db.store.clone()).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn rare_filter_tags_find_their_jobs_behind_many_candidates_on_sqlite() {
-        let db = crate::support::sqlite().await;
-        crate::sessions::rare_filter_tags_find_their_jobs_behind_many_candidates(db.store.clone())
-            .await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn rare_filter_tags_find_their_jobs_behind_many_candidates_on_postgres() {
-        let Some(db) = crate::support::postgres().await else {
-            return;
-        };
-        crate::sessions::rare_filter_tags_find_their_jobs_behind_many_candidates(db.store.clone())
-            .await;
-        db.cleanup().await;
-    }
+    concurrent!(
+        job_release::concurrent_parent_completions_release_the_child_once,
+        job_release::an_app_deleted_during_a_create_leaves_no_jobs,
+        sessions::a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it,
+        change_log::pushed_counts_follow_concurrent_writers,
+        sessions::concurrent_acquires_never_hand_out_a_job_twice,
+        sessions::rare_filter_tags_find_their_jobs_behind_many_candidates,
+    );
 }
