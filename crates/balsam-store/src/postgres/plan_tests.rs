@@ -12,6 +12,7 @@ use super::log_events::push_event_page;
 use super::sessions::{push_acquire, push_tag_probe, Candidates};
 use crate::plan_shapes::{cases, PlanCase, Shape, JOBS};
 use crate::shared::jobs::JobSql;
+use crate::upgrade_tests::ScratchPg;
 use balsam_types::Session;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -440,19 +441,10 @@ async fn check_aggregates(conn: &mut PgConnection, when: &str) -> Result<(), Str
     Ok(())
 }
 
-/// Loads `jobs` jobs into a fresh database and checks every shape before and after
-/// `ANALYZE`; returns the failures.
-async fn check_all(base: &str, jobs: i64) -> Vec<String> {
-    let name = format!("balsam_plans_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&format!("{base}/postgres"))
-        .await
-        .expect("PostgreSQL reachable");
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = format!("{base}/{name}");
-    let store = super::PostgresStore::connect(&url, 2)
+/// Loads `jobs` jobs into the fresh database at `url` and checks every shape before and
+/// after `ANALYZE`; returns the failures.
+async fn check_all(url: &str, jobs: i64) -> Vec<String> {
+    let store = super::PostgresStore::connect(url, 2)
         .await
         .expect("connect");
     crate::Store::migrate(&store).await.expect("migrate");
@@ -501,10 +493,6 @@ async fn check_all(base: &str, jobs: i64) -> Vec<String> {
         }
     }
     conn.close().await.expect("close");
-    sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
     failures
 }
 
@@ -512,16 +500,13 @@ async fn check_all(base: &str, jobs: i64) -> Vec<String> {
 /// with the table's size, and a small table is where a sort of "a few rows" looks cheap.
 #[tokio::test]
 async fn hot_queries_read_their_index_with_and_without_statistics() {
-    let Ok(base) = std::env::var("BALSAM_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("BALSAM_TEST_REQUIRE_POSTGRES").is_err(),
-            "BALSAM_TEST_REQUIRE_POSTGRES is set but BALSAM_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("skipping PostgreSQL: BALSAM_TEST_POSTGRES_URL is not set");
-        return;
-    };
-    let base = base.trim_end_matches('/');
-    let mut failures = check_all(base, 20_000).await;
-    failures.extend(check_all(base, JOBS).await);
+    let mut failures = Vec::new();
+    for jobs in [20_000, JOBS] {
+        let Some(db) = ScratchPg::create("balsam_plans").await else {
+            return;
+        };
+        failures.extend(check_all(&db.url, jobs).await);
+        db.drop().await;
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
