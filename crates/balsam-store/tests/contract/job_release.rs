@@ -9,6 +9,7 @@ use balsam_types::{
 use serde_json::json;
 
 use crate::jobs::{events_of, get, jobs, patch, world};
+use crate::support::race;
 
 pub async fn children_are_released_exactly_once_when_all_parents_finish(store: &dyn Store) {
     let (owner, _, app) = world(store).await;
@@ -255,29 +256,23 @@ pub async fn an_app_deleted_during_a_create_leaves_no_jobs(store: std::sync::Arc
         let body = jobs(json!((0..200)
             .map(|i| json!({"workdir": format!("r{round}/{i}"), "app_id": app}))
             .collect::<Vec<_>>()));
-        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
-        let create = {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.create_jobs(owner, &body).await
-            })
+        // Let the create read its App first, most rounds.
+        let lag = std::time::Duration::from_micros(500 * (round % 4));
+        let (create, delete) = {
+            let (a, b) = (store.clone(), store.clone());
+            race(
+                async move { a.create_jobs(owner, &body).await },
+                async move { b.delete_app(owner, app).await },
+                lag,
+            )
+            .await
         };
-        let delete = {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                // Let the create read its App first, most rounds.
-                tokio::time::sleep(std::time::Duration::from_micros(500 * (round % 4))).await;
-                store.delete_app(owner, app).await
-            })
-        };
-        match create.await.unwrap() {
+        match create {
             Ok(_) => created += 1,
             Err(StoreError::MissingReference(_)) => refused += 1,
             Err(other) => panic!("create: {other:?}"),
         }
-        delete.await.unwrap().unwrap();
+        delete.unwrap();
         let q = JobQuery {
             app_id: Some(app),
             ..Default::default()

@@ -2,6 +2,7 @@
 //! story reads on its own; shared fixtures live in `support.rs` and `jobs.rs`.
 
 use crate::jobs::{jobs, world};
+use crate::support::race;
 use balsam_store::{JobUpdate, Store, StoreError};
 use balsam_types::{
     BatchJob, BatchJobCreate, BatchJobPatch, BatchJobQuery, JobPatch, JobQuery, JobState, Page,
@@ -453,32 +454,26 @@ pub async fn a_batch_job_deleted_during_a_patch_leaves_no_job_naming_it(store: A
     let ids = make_runnable(store.as_ref(), owner, app, 200, json!({})).await;
     for round in 0..25u64 {
         let bj = batch_job(store.as_ref(), owner, site_id, "serial").await.id;
-        let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let patch = {
-            let (store, barrier, ids) = (store.clone(), barrier.clone(), ids.clone());
-            tokio::spawn(async move {
-                let q = JobQuery {
-                    ids,
-                    ..Default::default()
-                };
-                let p = JobPatch::from_json(&json!({"batch_job_id": bj})).unwrap();
-                barrier.wait().await;
-                store.update_jobs(owner, JobUpdate::Query(&q, &p)).await
-            })
+        let q = JobQuery {
+            ids: ids.clone(),
+            ..Default::default()
         };
-        let delete = {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                tokio::time::sleep(std::time::Duration::from_micros(500 * (round % 4))).await;
-                store.delete_batch_job(owner, bj).await
-            })
+        let p = JobPatch::from_json(&json!({"batch_job_id": bj})).unwrap();
+        let lag = std::time::Duration::from_micros(500 * (round % 4));
+        let (patched, delete) = {
+            let (a, b) = (store.clone(), store.clone());
+            race(
+                async move { a.update_jobs(owner, JobUpdate::Query(&q, &p)).await },
+                async move { b.delete_batch_job(owner, bj).await },
+                lag,
+            )
+            .await
         };
-        match patch.await.unwrap() {
+        match patched {
             Ok(_) | Err(StoreError::Invalid(_)) => {}
             Err(other) => panic!("patch: {other:?}"),
         }
-        delete.await.unwrap().unwrap();
+        delete.unwrap();
         let q = JobQuery {
             ids: ids.clone(),
             ..Default::default()

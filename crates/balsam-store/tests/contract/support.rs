@@ -1,4 +1,4 @@
-//! Throwaway databases for the contract stories.
+//! Throwaway databases for the contract stories, and a race of two writers.
 //!
 //! Repetition note: each story sets up and checks its own world, spelled out, so a failing
 //! story reads on its own; shared fixtures live in `support.rs` and `jobs.rs`.
@@ -76,4 +76,30 @@ pub async fn user(store: &dyn Store) -> UserId {
         .await
         .expect("create user")
         .id
+}
+
+/// Runs `write` and `delete` on two tasks released together, `delete` `lag` later (so the
+/// write usually reads what it needs first), and returns both results: a story's race of
+/// a write against the deletion of what it names.
+pub async fn race<W, D>(write: W, delete: D, lag: std::time::Duration) -> (W::Output, D::Output)
+where
+    W: std::future::Future + Send + 'static,
+    W::Output: Send + 'static,
+    D: std::future::Future + Send + 'static,
+    D::Output: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let write = {
+        let barrier = barrier.clone();
+        tokio::spawn(async move {
+            barrier.wait().await;
+            write.await
+        })
+    };
+    let delete = tokio::spawn(async move {
+        barrier.wait().await;
+        tokio::time::sleep(lag).await;
+        delete.await
+    });
+    (write.await.unwrap(), delete.await.unwrap())
 }
