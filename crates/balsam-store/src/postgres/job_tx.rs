@@ -27,6 +27,18 @@ impl JobTx for PgConnection {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
+        let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
+        if let Some(update) = TypedUpdate::of(writes) {
+            let sql = update.sql();
+            let rows: Vec<JobRow> = update
+                .bind(sqlx::query_as(&sql), now.naive_utc())
+                .fetch_all(&mut *self)
+                .await?;
+            return Ok(crate::shared::jobs::in_order_of(
+                &ids,
+                rows.into_iter().map(Job::from).collect(),
+            ));
+        }
         let sets: Vec<String> = lifecycle::PATCH_COLUMNS
             .iter()
             .map(|(c, k)| set_expression(c, *k))
@@ -44,7 +56,6 @@ impl JobTx for PgConnection {
             .bind(now.naive_utc())
             .fetch_all(&mut *self)
             .await?;
-        let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
         Ok(crate::shared::jobs::in_order_of(
             &ids,
             rows.into_iter().map(Job::from).collect(),
@@ -343,6 +354,143 @@ impl InsertColumns<'_> {
             gpus_per_rank: Vec::with_capacity(n),
             node_packing_count: Vec::with_capacity(n),
             wall_time_min: Vec::with_capacity(n),
+        }
+    }
+}
+
+/// One column of a [`TypedUpdate`]: the values of every write, as the column's type.
+enum TypedColumn<'a> {
+    Text(Vec<Option<&'a str>>),
+    Json(Vec<Json<&'a Value>>),
+    Int(Vec<Option<i32>>),
+    BigInt(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Bool(Vec<Option<bool>>),
+}
+
+/// A bulk job write whose patches all set the same columns (a state change from the Site
+/// agent sets `state`, sometimes `return_code` or `data`), bound as typed arrays and
+/// expanded with `unnest`: PostgreSQL decodes binary arrays instead of parsing a
+/// 1 000-object jsonb document and testing every patchable column of every element
+/// (docs/store-performance.md). Any other batch, or a value the typed arrays cannot hold
+/// exactly as the document's casts would read it, takes the document path.
+struct TypedUpdate<'a> {
+    ids: Vec<Id>,
+    release: Vec<bool>,
+    columns: Vec<(&'static str, TypedColumn<'a>)>,
+}
+
+impl<'a> TypedUpdate<'a> {
+    fn of(writes: &'a [JobWrite]) -> Option<Self> {
+        let first = writes.first()?;
+        let present: Vec<(&'static str, lifecycle::ColumnKind)> = lifecycle::PATCH_COLUMNS
+            .iter()
+            .filter(|(c, _)| first.fields.contains_key(*c))
+            .copied()
+            .collect();
+        let same_columns = |w: &JobWrite| {
+            lifecycle::PATCH_COLUMNS
+                .iter()
+                .all(|(c, _)| w.fields.contains_key(*c) == first.fields.contains_key(*c))
+        };
+        if !writes.iter().all(same_columns) {
+            return None;
+        }
+        let mut columns = Vec::with_capacity(present.len());
+        for (name, kind) in present {
+            let values = writes.iter().map(|w| &w.fields[name]);
+            columns.push((name, TypedColumn::of(kind, values, writes.len())?));
+        }
+        Some(TypedUpdate {
+            ids: writes.iter().map(|w| w.id).collect(),
+            release: writes.iter().map(|w| w.release_lock).collect(),
+            columns,
+        })
+    }
+
+    fn sql(&self) -> String {
+        let mut sets = String::new();
+        let mut arrays = String::from("$1::int8[], $3::bool[]");
+        let mut names = String::from("__id, __release");
+        for (i, (name, column)) in self.columns.iter().enumerate() {
+            let n = i + 4;
+            sets.push_str(&format!("{name} = x.{name}, "));
+            arrays.push_str(&format!(", ${n}::{}[]", column.sql_type()));
+            names.push_str(&format!(", {name}"));
+        }
+        format!(
+            "UPDATE jobs SET {sets}\
+             session_id = CASE WHEN x.__release THEN NULL ELSE jobs.session_id END, \
+             last_update = $2 \
+             FROM unnest({arrays}) AS x({names}) WHERE jobs.id = x.__id \
+             RETURNING {JOB_COLUMNS}"
+        )
+    }
+
+    /// Binds `$1` (ids), `$2` (`now`), `$3` (releases) and one array per column.
+    fn bind<'q>(
+        &'q self,
+        mut q: sqlx::query::QueryAs<'q, sqlx::Postgres, JobRow, sqlx::postgres::PgArguments>,
+        now: NaiveDateTime,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, JobRow, sqlx::postgres::PgArguments> {
+        q = q.bind(&self.ids).bind(now).bind(&self.release);
+        for (_, column) in &self.columns {
+            q = match column {
+                TypedColumn::Text(v) => q.bind(v),
+                TypedColumn::Json(v) => q.bind(v),
+                TypedColumn::Int(v) => q.bind(v),
+                TypedColumn::BigInt(v) => q.bind(v),
+                TypedColumn::Float(v) => q.bind(v),
+                TypedColumn::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }
+}
+
+impl<'a> TypedColumn<'a> {
+    /// The values as the column's type, or `None` when one of them is not what the
+    /// document path's cast (`p->>'c'`, then `::int` …) would read the same way.
+    fn of(
+        kind: lifecycle::ColumnKind,
+        values: impl Iterator<Item = &'a Value>,
+        n: usize,
+    ) -> Option<Self> {
+        use lifecycle::ColumnKind as K;
+        fn each<'a, T>(
+            values: impl Iterator<Item = &'a Value>,
+            n: usize,
+            f: impl Fn(&'a Value) -> Option<T>,
+        ) -> Option<Vec<Option<T>>> {
+            let mut out = Vec::with_capacity(n);
+            for v in values {
+                out.push(if v.is_null() { None } else { Some(f(v)?) });
+            }
+            Some(out)
+        }
+        Some(match kind {
+            K::Text => TypedColumn::Text(each(values, n, Value::as_str)?),
+            // `p->'c'`: a JSON null stays a jsonb null, as here.
+            K::Json => TypedColumn::Json(values.map(Json).collect()),
+            K::Int => TypedColumn::Int(each(values, n, |v| {
+                v.as_i64().and_then(|i| i32::try_from(i).ok())
+            })?),
+            K::BigInt => TypedColumn::BigInt(each(values, n, Value::as_i64)?),
+            K::Float => TypedColumn::Float(each(values, n, |v| {
+                (v.is_f64() || v.is_i64()).then(|| v.as_f64()).flatten()
+            })?),
+            K::Bool => TypedColumn::Bool(each(values, n, Value::as_bool)?),
+        })
+    }
+
+    fn sql_type(&self) -> &'static str {
+        match self {
+            TypedColumn::Text(_) => "text",
+            TypedColumn::Json(_) => "jsonb",
+            TypedColumn::Int(_) => "int4",
+            TypedColumn::BigInt(_) => "int8",
+            TypedColumn::Float(_) => "float8",
+            TypedColumn::Bool(_) => "bool",
         }
     }
 }

@@ -283,6 +283,136 @@ pub async fn each_patch_applies_its_own_keys_and_writes_one_event_per_change(sto
     );
 }
 
+/// A batch whose patches all set the same columns (the Site agent's state changes) is
+/// bound as typed arrays on PostgreSQL; one whose patches differ is expanded from a JSON
+/// document. Both must store every kind of column exactly as sent, nulls included.
+pub async fn a_batch_of_same_shaped_patches_writes_every_column_kind(store: &dyn Store) {
+    let (owner, _, app) = world(store).await;
+    let created = store
+        .create_jobs(
+            owner,
+            &jobs(json!([
+                {"workdir": "w/0", "app_id": app, "return_code": 1, "tags": {"k": "old"}},
+                {"workdir": "w/1", "app_id": app, "return_code": 2, "tags": {"k": "old"}},
+                {"workdir": "w/2", "app_id": app, "return_code": 3, "tags": {"k": "old"}},
+            ])),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<i64> = created.iter().map(|j| j.id).collect();
+    let shaped = |i: usize, rc: Value, gpus: Value, cleanup: bool| JobBulkPatch {
+        id: ids[i],
+        patch: patch(json!({
+            "workdir": format!("moved/{i}"), "tags": {"k": format!("new{i}")},
+            "serialized_parameters": "p", "data": {"i": i, "nested": [1, {"x": null}]},
+            "return_code": rc, "num_nodes": 2 + i, "ranks_per_node": 3, "threads_per_rank": 4,
+            "threads_per_core": 1, "launch_params": {"cpu_bind": "depth"},
+            "gpus_per_rank": gpus, "node_packing_count": 5, "wall_time_min": 60 + i,
+            "batch_job_id": null, "pending_file_cleanup": cleanup,
+            "serialized_return_value": "r", "serialized_exception": "e",
+            "state": "PREPROCESSED", "state_data": {"by": "agent"},
+        })),
+    };
+    // Same columns in both patches: return_code null in one, an integral and a
+    // fractional gpus_per_rank.
+    let same = vec![
+        shaped(0, json!(7), json!(1), true),
+        shaped(1, Value::Null, json!(0.5), false),
+    ];
+    assert_eq!(
+        store
+            .update_jobs(owner, JobUpdate::Patches(&same))
+            .await
+            .unwrap(),
+        2
+    );
+    // The third on its own beside a patch of other columns: the document path.
+    let mixed = vec![
+        shaped(2, json!(9), json!(2.25), true),
+        JobBulkPatch {
+            id: ids[0],
+            patch: patch(json!({"serialized_exception": "again"})),
+        },
+    ];
+    store
+        .update_jobs(owner, JobUpdate::Patches(&mixed))
+        .await
+        .unwrap();
+    for (i, rc, gpus, cleanup) in [
+        (0usize, Some(7), 1.0, true),
+        (1, None, 0.5, false),
+        (2, Some(9), 2.25, true),
+    ] {
+        let j = get(store, owner, ids[i]).await;
+        let want_exception = if i == 0 { "again" } else { "e" };
+        assert_eq!(
+            (
+                j.workdir.as_str(),
+                j.tags.get("k").cloned(),
+                j.serialized_parameters.as_str(),
+                Value::Object(j.data.clone()),
+                j.return_code,
+                (
+                    j.num_nodes,
+                    j.ranks_per_node,
+                    j.threads_per_rank,
+                    j.threads_per_core
+                ),
+                Value::Object(j.launch_params.clone()),
+                j.gpus_per_rank,
+                (j.node_packing_count, j.wall_time_min, j.batch_job_id),
+                j.pending_file_cleanup,
+                (
+                    j.serialized_return_value.as_str(),
+                    j.serialized_exception.as_str()
+                ),
+                j.state,
+            ),
+            (
+                format!("moved/{i}").as_str(),
+                Some(json!(format!("new{i}"))),
+                "p",
+                json!({"i": i, "nested": [1, {"x": null}]}),
+                rc,
+                (2 + i as i64, 3, 4, 1),
+                json!({"cpu_bind": "depth"}),
+                gpus,
+                (5, 60 + i as i64, None),
+                cleanup,
+                ("r", want_exception),
+                JobState::Preprocessed,
+            ),
+            "job {i}"
+        );
+        let ev = events_of(store, owner, ids[i]).await;
+        assert_eq!(
+            ev.last()
+                .map(|(f, t, d)| (f.as_str(), t.as_str(), d.clone())),
+            Some(("STAGED_IN", "PREPROCESSED", json!({"by": "agent"}))),
+            "job {i}"
+        );
+    }
+    // The tag counts followed both paths.
+    let q = |v: &str| JobQuery {
+        tags: vec![("k".into(), v.into())],
+        ..Default::default()
+    };
+    for (v, n) in [("old", 0), ("new0", 1), ("new1", 1), ("new2", 1)] {
+        let page = store
+            .list_jobs(
+                owner,
+                &q(v),
+                Page {
+                    limit: 0,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.count, n, "tag k:{v}");
+    }
+}
+
 pub async fn a_failed_bulk_update_changes_nothing(store: &dyn Store) {
     let (owner, _, app) = world(store).await;
     let (other, _, other_app) = world(store).await;

@@ -66,6 +66,7 @@ contract!(
     jobs::created_jobs_and_events_equal_what_a_read_returns,
     jobs::a_bad_item_rejects_the_whole_create,
     jobs::each_patch_applies_its_own_keys_and_writes_one_event_per_change,
+    jobs::a_batch_of_same_shaped_patches_writes_every_column_kind,
     jobs::a_failed_bulk_update_changes_nothing,
     job_release::children_are_released_exactly_once_when_all_parents_finish,
     job_release::transfers_move_jobs_forward_and_stage_out_releases_children,
