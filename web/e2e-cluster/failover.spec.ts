@@ -63,8 +63,10 @@ test('live updates survive killing the replica that holds the websocket', async 
     for (let i = 0; i < 5; i++) await write()
     await expect(page.getByText(`/tmp/e2e/failover-${writes}`)).toBeVisible()
     replica('start', n)
-    // NGINX tries a failed replica again after fail_timeout (2 s in deploy/nginx.conf).
-    await page.waitForTimeout(2500)
+    // NGINX tries a failed replica again after fail_timeout (2 s in deploy/nginx.conf),
+    // counted in whole seconds of its clock: a replica marked failed at second S is still
+    // skipped at S + 2.9. Waiting 2.5 s let the next kill leave no live replica (a 502).
+    await page.waitForTimeout(3500)
     for (let i = 0; i < 3; i++) await write()
     await expect(page.getByText(`/tmp/e2e/failover-${writes}`)).toBeVisible()
   }
