@@ -78,6 +78,13 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_name = "R")]
     pub ws_rate: u64,
 
+    /// ws: PATCH calls in flight at once in the PATCH phase (1: one call at a time, each
+    /// call's events checked on their own; more: like bulk-patch's --writers, the phase's
+    /// events and jobs checked as a whole, and ws/patches is the stream at the write rate
+    /// the server sustains).
+    #[arg(long, default_value_t = 1, value_name = "W")]
+    pub ws_patch_writers: usize,
+
     /// ws: seconds to wait, after the last change, for every subscriber to receive the
     /// last event.
     #[arg(long, default_value_t = 120, value_name = "SECS")]
@@ -141,6 +148,12 @@ impl Args {
         }
         if self.ws_jobs == 0 || self.ws_jobs > 1_000_000 {
             bail!("--ws-jobs must be between 1 and 1 000 000");
+        }
+        if self.ws_patch_writers == 0 || self.ws_patch_writers > 64 {
+            bail!("--ws-patch-writers must be between 1 and 64");
+        }
+        if self.ws_patch_writers > 1 && self.ws_rate > 0 {
+            bail!("--ws-rate paces one call at a time: use it with --ws-patch-writers 1");
         }
         if self.ws_timeout == 0 {
             bail!("--ws-timeout must be at least 1");

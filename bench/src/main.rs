@@ -154,6 +154,7 @@ async fn run(args: Args) -> Result<u8> {
                 "ws_subscribers": args.ws_subscribers,
                 "ws_jobs": args.ws_jobs,
                 "ws_rate": args.ws_rate,
+                "ws_patch_writers": args.ws_patch_writers,
             },
             "user": ctx.username,
             "site_id": ctx.site_id,

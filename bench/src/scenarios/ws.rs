@@ -2,7 +2,9 @@
 //!
 //! `--ws-subscribers` sockets of the bench user say `{"op":"hello","token":…,"last_seq":null}`
 //! and wait for `welcome`. Then the tool creates `--ws-jobs` jobs and PATCHes them
-//! (STAGED_IN -> PREPROCESSED), `--batch` per call, one call at a time. After every call
+//! (STAGED_IN -> PREPROCESSED), `--batch` per call, one call at a time (the PATCHes
+//! `--ws-patch-writers` at a time when that is above 1: the phase is then checked as one
+//! call). After every call
 //! it reads the user's log head (`X-Balsam-Seq` of `GET /sites/`), so each call owns the
 //! seq range (head before, head after]. Delivery latency of a call at a subscriber is the
 //! time from the call's HTTP response (body read) to the arrival of the call's last
@@ -17,6 +19,7 @@ use super::{id_of, Ctx};
 use crate::api::{excerpt, Body};
 use crate::report::{say, Progress, Row, Status};
 use anyhow::{anyhow, bail, Context, Result};
+use futures::StreamExt;
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -171,7 +174,7 @@ impl Ctx {
                     create: true,
                     ids,
                     sent,
-                    took: reply.elapsed,
+                    took: vec![reply.elapsed],
                     responded,
                     lo: head,
                     hi,
@@ -180,41 +183,100 @@ impl Ctx {
                 progress.update(created.len() as u64, calls.len() as u64);
             }
             let mut patched = 0u64;
-            for chunk in created.chunks(batch as usize) {
-                self.check_deadline()?;
-                pace().await;
-                let body: Vec<Value> = chunk
-                    .iter()
-                    .map(|id| json!({"id": id, "state": "PREPROCESSED", "state_data": {}}))
-                    .collect();
+            let writers = self.args.ws_patch_writers.max(1);
+            if writers > 1 {
+                // --ws-patch-writers: the PATCHes run `writers` at a time, like the SDK's
+                // thread pool in bulk-patch. Their seqs interleave, so the phase is one
+                // Call: its seq range and all its jobs are checked as a whole.
+                let deadline = self.deadline;
+                let max_duration = self.args.max_duration;
                 let sent = Instant::now();
-                let reply = api
-                    .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
-                    .await
-                    .with_context(|| format!("PATCH /jobs/ with {} patches", chunk.len()))?;
-                let responded = Instant::now();
-                calls_row.record(reply.elapsed);
-                calls_row.add_items(chunk.len() as u64);
-                if reply.json()?.as_u64() != Some(chunk.len() as u64) {
-                    bail!(
-                        "PATCH /jobs/ with {} patches answered {} (expected that integer)",
-                        chunk.len(),
-                        excerpt(&reply.body)
-                    );
+                let mut replies =
+                    futures::stream::iter(created.chunks(batch as usize).map(|chunk| {
+                        let api = api.clone();
+                        async move {
+                            if Instant::now() > deadline {
+                                bail!("--max-duration ({max_duration} s) exceeded");
+                            }
+                            let body: Vec<Value> = chunk
+                            .iter()
+                            .map(|id| json!({"id": id, "state": "PREPROCESSED", "state_data": {}}))
+                            .collect();
+                            let reply = api
+                                .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
+                                .await
+                                .with_context(|| {
+                                    format!("PATCH /jobs/ with {} patches", chunk.len())
+                                })?;
+                            if reply.json()?.as_u64() != Some(chunk.len() as u64) {
+                                bail!(
+                                "PATCH /jobs/ with {} patches answered {} (expected that integer)",
+                                chunk.len(),
+                                excerpt(&reply.body)
+                            );
+                            }
+                            Ok::<_, anyhow::Error>((chunk.len() as u64, reply.elapsed))
+                        }
+                    }))
+                    .buffered(writers);
+                let mut took = Vec::new();
+                while let Some(reply) = replies.next().await {
+                    let (count, elapsed) = reply?;
+                    calls_row.record(elapsed);
+                    calls_row.add_items(count);
+                    took.push(elapsed);
+                    patched += count;
+                    progress.update(n + patched, calls.len() as u64 + took.len() as u64);
                 }
+                let responded = Instant::now();
                 let hi = self.log_head().await?;
                 calls.push(Call {
                     create: false,
-                    ids: chunk.to_vec(),
+                    ids: created.clone(),
                     sent,
-                    took: reply.elapsed,
+                    took,
                     responded,
                     lo: head,
                     hi,
                 });
                 head = hi;
-                patched += chunk.len() as u64;
-                progress.update(n + patched, calls.len() as u64);
+            } else {
+                for chunk in created.chunks(batch as usize) {
+                    self.check_deadline()?;
+                    pace().await;
+                    let body: Vec<Value> = chunk
+                        .iter()
+                        .map(|id| json!({"id": id, "state": "PREPROCESSED", "state_data": {}}))
+                        .collect();
+                    let sent = Instant::now();
+                    let reply = api
+                        .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
+                        .await
+                        .with_context(|| format!("PATCH /jobs/ with {} patches", chunk.len()))?;
+                    let responded = Instant::now();
+                    calls_row.record(reply.elapsed);
+                    calls_row.add_items(chunk.len() as u64);
+                    if reply.json()?.as_u64() != Some(chunk.len() as u64) {
+                        bail!(
+                            "PATCH /jobs/ with {} patches answered {} (expected that integer)",
+                            chunk.len(),
+                            excerpt(&reply.body)
+                        );
+                    }
+                    let hi = self.log_head().await?;
+                    calls.push(Call {
+                        create: false,
+                        ids: chunk.to_vec(),
+                        sent,
+                        took: vec![reply.elapsed],
+                        responded,
+                        lo: head,
+                        hi,
+                    });
+                    head = hi;
+                    patched += chunk.len() as u64;
+                    progress.update(n + patched, calls.len() as u64);
+                }
             }
             Ok(())
         }

@@ -234,14 +234,20 @@ fn patches_row(patch_calls: &[&Call], delivered: Option<Instant>, n_subs: usize)
     let mut row = Row::new("ws/patches");
     row.items = Some(0);
     for c in patch_calls {
-        row.record(c.took);
+        for t in &c.took {
+            row.record(*t);
+        }
         row.add_items(c.ids.len() as u64);
     }
     if let (Some(first), Some(end)) = (patch_calls.first(), delivered) {
         row.wall = end.saturating_duration_since(first.sent);
     }
     row.note = format!(
-        "state-changing PATCHes (-> PREPROCESSED, with their LogEvents), one call at a time: first PATCH sent -> the last PATCH's last frame at the last of {n_subs} subscribers; items/s = job updates delivered to every subscriber; wall includes a GET /sites/ per call"
+        "state-changing PATCHes (-> PREPROCESSED, with their LogEvents), {}: first PATCH sent -> the last PATCH's last frame at the last of {n_subs} subscribers; items/s = job updates delivered to every subscriber; wall includes a GET /sites/ per call",
+        match patch_calls {
+            [one] if one.took.len() > 1 => format!("{} calls, several in flight (--ws-patch-writers)", one.took.len()),
+            _ => "one call at a time".to_owned(),
+        }
     );
     row
 }
@@ -277,7 +283,7 @@ mod tests {
                 create: true,
                 ids: vec![1, 2],
                 sent: t0,
-                took: Duration::from_millis(10),
+                took: vec![Duration::from_millis(10)],
                 responded: t0 + Duration::from_millis(10),
                 lo: 10,
                 hi: 12,
@@ -286,7 +292,7 @@ mod tests {
                 create: false,
                 ids: vec![1, 2],
                 sent: t0 + Duration::from_millis(12),
-                took: Duration::from_millis(8),
+                took: vec![Duration::from_millis(8)],
                 responded: t0 + Duration::from_millis(20),
                 lo: 12,
                 hi: 13,
@@ -370,5 +376,90 @@ mod tests {
             "{all}"
         );
         assert!(rows[0].note.contains("NOT delivered"), "{}", rows[0].note);
+    }
+
+    #[test]
+    fn a_concurrent_patch_phase_is_checked_as_one_call() {
+        use clap::Parser;
+        let args = crate::Args::parse_from(["balsam-bench"]);
+        let api =
+            crate::api::Api::new("http://127.0.0.1:9/api/v1", Duration::from_secs(1), 1).unwrap();
+        let mut ctx = Ctx::new(args, api, Instant::now() + Duration::from_secs(60));
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        // A create of jobs 1..=4 (seq 11), then two PATCHes in flight at once (jobs 1,2 and
+        // 3,4) whose events came out as seqs 12 and 13 in the other order.
+        let calls = vec![
+            Call {
+                create: true,
+                ids: vec![1, 2, 3, 4],
+                sent: t0,
+                took: vec![Duration::from_millis(10)],
+                responded: at(10),
+                lo: 10,
+                hi: 11,
+            },
+            Call {
+                create: false,
+                ids: vec![1, 2, 3, 4],
+                sent: at(12),
+                took: vec![Duration::from_millis(9), Duration::from_millis(7)],
+                responded: at(22),
+                lo: 11,
+                hi: 13,
+            },
+        ];
+        let report = |ctx: &mut Ctx, frames: Vec<Received>| {
+            let (connect, calls_row) = (Row::new("ws/connect"), Row::new("ws/calls"));
+            let outcome = SubscriberOutcome {
+                frames,
+                ..Default::default()
+            };
+            ctx.ws_report(
+                t0,
+                at(22),
+                connect,
+                calls_row,
+                &calls,
+                &[10],
+                13,
+                vec![outcome],
+            )
+            .unwrap()
+        };
+        let rows = report(
+            &mut ctx,
+            vec![
+                frame(11, at(11), "job", "bulk-create", &[1, 2, 3, 4]),
+                frame(12, at(20), "job", "bulk-update", &[3, 4]),
+                frame(13, at(25), "job", "bulk-update", &[1, 2]),
+            ],
+        );
+        assert!(ctx.problems.is_empty(), "{:?}", ctx.problems);
+        let patches = &rows[3];
+        assert_eq!(
+            (patches.items, patches.wall, patches.latencies.clone()),
+            (
+                Some(4),
+                Duration::from_millis(13),
+                vec![Duration::from_millis(9), Duration::from_millis(7)]
+            )
+        );
+        assert!(
+            patches.note.contains("2 calls, several in flight"),
+            "{}",
+            patches.note
+        );
+        // A job of the phase missing from its frames is caught.
+        report(
+            &mut ctx,
+            vec![
+                frame(11, at(11), "job", "bulk-create", &[1, 2, 3, 4]),
+                frame(12, at(20), "job", "bulk-update", &[3, 4]),
+                frame(13, at(25), "job", "bulk-update", &[1]),
+            ],
+        );
+        let all = ctx.problems.join("\n");
+        assert!(all.contains("subscriber 0, call 1"), "{all}");
     }
 }

@@ -196,7 +196,8 @@ pub(super) struct Call {
     pub(super) ids: Vec<i64>,
     /// When the call was sent, and how long its HTTP exchange took.
     pub(super) sent: Instant,
-    pub(super) took: Duration,
+    /// Each HTTP exchange the call stands for: one, or every PATCH of a concurrent phase.
+    pub(super) took: Vec<Duration>,
     pub(super) responded: Instant,
     /// The call's events are the seqs in (lo, hi].
     pub(super) lo: i64,
