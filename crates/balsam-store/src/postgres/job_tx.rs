@@ -28,34 +28,31 @@ impl JobTx for PgConnection {
             return Ok(Vec::new());
         }
         let ids: Vec<Id> = writes.iter().map(|w| w.id).collect();
-        if let Some(update) = TypedUpdate::of(writes) {
+        let rows: Vec<JobRow> = if let Some(update) = TypedUpdate::of(writes) {
             let sql = update.sql();
-            let rows: Vec<JobRow> = update
-                .bind(sqlx::query_as(&sql), now.naive_utc())
+            update
+                .bind(sqlx::query_as(&sql), &ids, now.naive_utc())
                 .fetch_all(&mut *self)
-                .await?;
-            return Ok(crate::shared::jobs::in_order_of(
-                &ids,
-                rows.into_iter().map(Job::from).collect(),
-            ));
-        }
-        let sets: Vec<String> = lifecycle::PATCH_COLUMNS
-            .iter()
-            .map(|(c, k)| set_expression(c, *k))
-            .collect();
-        let sql = format!(
-            "UPDATE jobs SET {}, \
-             session_id = CASE WHEN (p->>'__release')::boolean THEN NULL ELSE jobs.session_id END, \
-             last_update = $2 \
-             FROM jsonb_array_elements($1) AS p WHERE jobs.id = (p->>'__id')::bigint \
-             RETURNING {JOB_COLUMNS}",
-            sets.join(", ")
-        );
-        let rows: Vec<JobRow> = sqlx::query_as(&sql)
-            .bind(Json(lifecycle::writes_document(writes)))
-            .bind(now.naive_utc())
-            .fetch_all(&mut *self)
-            .await?;
+                .await?
+        } else {
+            let sets: Vec<String> = lifecycle::PATCH_COLUMNS
+                .iter()
+                .map(|(c, k)| set_expression(c, *k))
+                .collect();
+            let sql = format!(
+                "UPDATE jobs SET {}, \
+                 session_id = CASE WHEN (p->>'__release')::boolean THEN NULL ELSE jobs.session_id END, \
+                 last_update = $2 \
+                 FROM jsonb_array_elements($1) AS p WHERE jobs.id = (p->>'__id')::bigint \
+                 RETURNING {JOB_COLUMNS}",
+                sets.join(", ")
+            );
+            sqlx::query_as(&sql)
+                .bind(Json(lifecycle::writes_document(writes)))
+                .bind(now.naive_utc())
+                .fetch_all(&mut *self)
+                .await?
+        };
         Ok(crate::shared::jobs::in_order_of(
             &ids,
             rows.into_iter().map(Job::from).collect(),
@@ -375,7 +372,6 @@ enum TypedColumn<'a> {
 /// (docs/store-performance.md). Any other batch, or a value the typed arrays cannot hold
 /// exactly as the document's casts would read it, takes the document path.
 struct TypedUpdate<'a> {
-    ids: Vec<Id>,
     release: Vec<bool>,
     columns: Vec<(&'static str, TypedColumn<'a>)>,
 }
@@ -402,7 +398,6 @@ impl<'a> TypedUpdate<'a> {
             columns.push((name, TypedColumn::of(kind, values, writes.len())?));
         }
         Some(TypedUpdate {
-            ids: writes.iter().map(|w| w.id).collect(),
             release: writes.iter().map(|w| w.release_lock).collect(),
             columns,
         })
@@ -427,13 +422,15 @@ impl<'a> TypedUpdate<'a> {
         )
     }
 
-    /// Binds `$1` (ids), `$2` (`now`), `$3` (releases) and one array per column.
+    /// Binds `$1` (the writes' ids, in order), `$2` (`now`), `$3` (releases) and one
+    /// array per column.
     fn bind<'q>(
         &'q self,
-        mut q: sqlx::query::QueryAs<'q, sqlx::Postgres, JobRow, sqlx::postgres::PgArguments>,
+        q: sqlx::query::QueryAs<'q, sqlx::Postgres, JobRow, sqlx::postgres::PgArguments>,
+        ids: &'q [Id],
         now: NaiveDateTime,
     ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, JobRow, sqlx::postgres::PgArguments> {
-        q = q.bind(&self.ids).bind(now).bind(&self.release);
+        let mut q = q.bind(ids).bind(now).bind(&self.release);
         for (_, column) in &self.columns {
             q = match column {
                 TypedColumn::Text(v) => q.bind(v),
