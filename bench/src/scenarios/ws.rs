@@ -188,33 +188,14 @@ impl Ctx {
                 // --ws-patch-writers: the PATCHes run `writers` at a time, like the SDK's
                 // thread pool in bulk-patch. Their seqs interleave, so the phase is one
                 // Call: its seq range and all its jobs are checked as a whole.
-                let deadline = self.deadline;
-                let max_duration = self.args.max_duration;
+                let ctx = &*self;
                 let sent = Instant::now();
                 let mut replies =
                     futures::stream::iter(created.chunks(batch as usize).map(|chunk| {
                         let api = api.clone();
                         async move {
-                            if Instant::now() > deadline {
-                                bail!("--max-duration ({max_duration} s) exceeded");
-                            }
-                            let body: Vec<Value> = chunk
-                            .iter()
-                            .map(|id| json!({"id": id, "state": "PREPROCESSED", "state_data": {}}))
-                            .collect();
-                            let reply = api
-                                .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
-                                .await
-                                .with_context(|| {
-                                    format!("PATCH /jobs/ with {} patches", chunk.len())
-                                })?;
-                            if reply.json()?.as_u64() != Some(chunk.len() as u64) {
-                                bail!(
-                                "PATCH /jobs/ with {} patches answered {} (expected that integer)",
-                                chunk.len(),
-                                excerpt(&reply.body)
-                            );
-                            }
+                            ctx.check_deadline()?;
+                            let reply = patch_to_preprocessed(&api, chunk).await?;
                             Ok::<_, anyhow::Error>((chunk.len() as u64, reply.elapsed))
                         }
                     }))
@@ -244,25 +225,11 @@ impl Ctx {
                 for chunk in created.chunks(batch as usize) {
                     self.check_deadline()?;
                     pace().await;
-                    let body: Vec<Value> = chunk
-                        .iter()
-                        .map(|id| json!({"id": id, "state": "PREPROCESSED", "state_data": {}}))
-                        .collect();
                     let sent = Instant::now();
-                    let reply = api
-                        .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
-                        .await
-                        .with_context(|| format!("PATCH /jobs/ with {} patches", chunk.len()))?;
+                    let reply = patch_to_preprocessed(&api, chunk).await?;
                     let responded = Instant::now();
                     calls_row.record(reply.elapsed);
                     calls_row.add_items(chunk.len() as u64);
-                    if reply.json()?.as_u64() != Some(chunk.len() as u64) {
-                        bail!(
-                            "PATCH /jobs/ with {} patches answered {} (expected that integer)",
-                            chunk.len(),
-                            excerpt(&reply.body)
-                        );
-                    }
                     let hi = self.log_head().await?;
                     calls.push(Call {
                         create: false,
@@ -316,4 +283,25 @@ impl Ctx {
             outcomes,
         )
     }
+}
+
+/// One PATCH of the `ws` scenario: `chunk` STAGED_IN -> PREPROCESSED, checked to answer
+/// the number of jobs it updated.
+async fn patch_to_preprocessed(api: &crate::api::Api, chunk: &[i64]) -> Result<crate::api::Reply> {
+    let body: Vec<Value> = chunk
+        .iter()
+        .map(|id| json!({"id": id, "state": "PREPROCESSED", "state_data": {}}))
+        .collect();
+    let reply = api
+        .call(Method::PATCH, "jobs/", Body::json(&Value::Array(body)), 200)
+        .await
+        .with_context(|| format!("PATCH /jobs/ with {} patches", chunk.len()))?;
+    if reply.json()?.as_u64() != Some(chunk.len() as u64) {
+        bail!(
+            "PATCH /jobs/ with {} patches answered {} (expected that integer)",
+            chunk.len(),
+            excerpt(&reply.body)
+        );
+    }
+    Ok(reply)
 }

@@ -267,13 +267,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_report_checks_seqs_and_job_ids() {
+    /// A context with default arguments and an API nothing listens on (the report makes
+    /// no calls).
+    fn test_ctx() -> Ctx {
         use clap::Parser;
         let args = crate::Args::parse_from(["balsam-bench"]);
         let api =
             crate::api::Api::new("http://127.0.0.1:9/api/v1", Duration::from_secs(1), 1).unwrap();
-        let mut ctx = Ctx::new(args, api, Instant::now() + Duration::from_secs(60));
+        Ctx::new(args, api, Instant::now() + Duration::from_secs(60))
+    }
+
+    #[test]
+    fn the_report_checks_seqs_and_job_ids() {
+        let mut ctx = test_ctx();
         let t0 = Instant::now();
         let later = t0 + Duration::from_millis(30);
         // Two calls: a create of jobs 1,2 (seqs 11, 12) and a patch of them (seq 13), spelled
@@ -380,11 +386,7 @@ mod tests {
 
     #[test]
     fn a_concurrent_patch_phase_is_checked_as_one_call() {
-        use clap::Parser;
-        let args = crate::Args::parse_from(["balsam-bench"]);
-        let api =
-            crate::api::Api::new("http://127.0.0.1:9/api/v1", Duration::from_secs(1), 1).unwrap();
-        let mut ctx = Ctx::new(args, api, Instant::now() + Duration::from_secs(60));
+        let mut ctx = test_ctx();
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);
         // A create of jobs 1..=4 (seq 11), then two PATCHes in flight at once (jobs 1,2 and
